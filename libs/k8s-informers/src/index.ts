@@ -1,0 +1,1 @@
+// Public entry of @osm/k8s-informers.
