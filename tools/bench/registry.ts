@@ -1,0 +1,4 @@
+import type { Benchmark } from './types.ts';
+
+// Every benchmark of BENCHMARKS.md that exists so far; add new ones here.
+export const benchmarks: readonly Benchmark[] = [];
