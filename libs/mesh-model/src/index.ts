@@ -1,1 +1,51 @@
-// Public entry of @osm/mesh-model.
+// Public entry of @osm/mesh-model: immutable plain-data types of the mesh and pure helpers over them.
+export type {
+  Endpoint,
+  HTTPRouteGroup,
+  HttpRouteMatch,
+  IdentityRef,
+  MeshModel,
+  MeshNamespace,
+  MeshService,
+  MeshSettings,
+  NamespacedName,
+  Protocol,
+  Proxy,
+  ProxyIdentity,
+  ServiceIdentity,
+  ServicePort,
+  ServiceRef,
+  TCPRoute,
+  TcpRouteMatch,
+  TrafficSplit,
+  TrafficSplitBackend,
+  TrafficTarget,
+  TrafficTargetRule,
+} from './types.ts';
+export {
+  certCommonName,
+  compareNamespacedNames,
+  compareStrings,
+  keyOf,
+  parseKey,
+  parseProxyCertCommonName,
+  proxyCertCommonName,
+  sameName,
+  spiffeId,
+} from './identity.ts';
+export { PROTOCOLS, isProtocol, protocolOfPort } from './protocol.ts';
+export { defaultHostnames, hostnamesForClient } from './hostnames.ts';
+export {
+  defaultMeshSettings,
+  getService,
+  meshModel,
+  metricsEnabled,
+  outboundServices,
+  readyEndpoints,
+  servicesOfIdentity,
+  servicesOfProxy,
+  trafficSplitForApex,
+  trafficTargetsFrom,
+  trafficTargetsTo,
+  type MeshModelParts,
+} from './model.ts';

@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { defaultHostnames, hostnamesForClient } from './hostnames.ts';
+import { certCommonName, keyOf, parseKey, parseProxyCertCommonName, proxyCertCommonName, spiffeId } from './identity.ts';
+import { meshModel, metricsEnabled, outboundServices, readyEndpoints, servicesOfIdentity, servicesOfProxy, trafficSplitForApex, trafficTargetsTo } from './model.ts';
+import { protocolOfPort } from './protocol.ts';
+import type { MeshService, TrafficTarget } from './types.ts';
+
+const svc = (namespace: string, name: string, sa = name): MeshService => ({
+  namespace,
+  name,
+  ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'http' }],
+  hostnames: defaultHostnames(namespace, name),
+  identities: [{ namespace, name: sa }],
+});
+
+describe('identity names', () => {
+  const id = { namespace: 'bookstore', name: 'bookstore-v1' };
+  it('makes the certificate CN and SPIFFE ID', () => {
+    assert.equal(certCommonName(id, 'cluster.local'), 'bookstore-v1.bookstore.cluster.local');
+    assert.equal(spiffeId(id, 'cluster.local'), 'spiffe://cluster.local/ns/bookstore/sa/bookstore-v1');
+  });
+  it('round-trips the proxy certificate CN and rejects other shapes', () => {
+    const p = { uuid: '7f2e9a1c-0000-4000-8000-000000000001', identity: id };
+    const cn = proxyCertCommonName(p, 'cluster.local');
+    assert.equal(cn, '7f2e9a1c-0000-4000-8000-000000000001.sidecar.bookstore-v1.bookstore.cluster.local');
+    assert.deepEqual(parseProxyCertCommonName(cn, 'cluster.local'), p);
+    for (const bad of ['x.notsidecar.a.b.cluster.local', 'x.sidecar.a.cluster.local', 'x.sidecar.a.b.other.domain', '.sidecar.a.b.cluster.local']) {
+      assert.equal(parseProxyCertCommonName(bad, 'cluster.local'), undefined, bad);
+    }
+  });
+  it('keys and parses namespace/name', () => {
+    assert.equal(keyOf(id), 'bookstore/bookstore-v1');
+    assert.deepEqual(parseKey('a/b'), { namespace: 'a', name: 'b' });
+    for (const bad of ['a', '/b', 'a/', 'a/b/c']) assert.equal(parseKey(bad), undefined, bad);
+  });
+});
+
+describe('protocolOfPort', () => {
+  const table: [string | undefined, string | undefined, string][] = [
+    ['http-web', undefined, 'http'],
+    ['tcp-db', undefined, 'tcp'],
+    ['grpc-api', undefined, 'grpc'],
+    ['tcp-server-first-mysql', undefined, 'tcp-server-first'],
+    ['web', undefined, 'http'],
+    [undefined, undefined, 'http'],
+    ['http-web', 'tcp', 'tcp'],
+    ['tcp-x', 'unknown', 'tcp'],
+    ['', 'GRPC', 'grpc'],
+  ];
+  for (const [name, app, want] of table) it(`${name ?? '-'} / ${app ?? '-'} -> ${want}`, () => assert.equal(protocolOfPort(name, app), want));
+});
+
+describe('hostnames', () => {
+  it('drops bare names for clients in other namespaces', () => {
+    const s = svc('bookstore', 'bookstore');
+    assert.deepEqual(hostnamesForClient(s, 'bookstore'), ['bookstore', 'bookstore.bookstore', 'bookstore.bookstore.svc', 'bookstore.bookstore.svc.cluster.local']);
+    assert.deepEqual(hostnamesForClient(s, 'bookbuyer'), ['bookstore.bookstore', 'bookstore.bookstore.svc', 'bookstore.bookstore.svc.cluster.local']);
+  });
+});
+
+describe('model lookups', () => {
+  const tt = (name: string, src: string, dst: string): TrafficTarget => ({
+    namespace: 'bookstore',
+    name,
+    destination: { kind: 'ServiceAccount', namespace: 'bookstore', name: dst },
+    sources: [{ kind: 'ServiceAccount', namespace: 'bookbuyer', name: src }],
+    rules: [],
+  });
+  const parts = {
+    namespaces: [{ name: 'bookstore', metricsEnabled: true }],
+    services: [svc('bookstore', 'bookstore-v2'), svc('bookstore', 'bookstore', 'bookstore-v1'), svc('bookstore', 'bookstore-v1'), svc('bookwarehouse', 'bookwarehouse')],
+    endpoints: [{ service: { namespace: 'bookstore', name: 'bookstore-v1' }, endpoints: [{ ip: '10.0.0.1', port: 8080, ready: true }, { ip: '10.0.0.2', port: 8080, ready: false }, { ip: '10.0.0.3', port: 9090, ready: true }] }],
+    trafficTargets: [tt('t1', 'bookbuyer', 'bookstore-v1'), tt('t0', 'bookbuyer', 'bookstore-v2')],
+    trafficSplits: [{ namespace: 'bookstore', name: 'split', apexService: 'bookstore', backends: [{ service: 'bookstore-v2', weight: 50 }, { service: 'bookstore-v1', weight: 50 }] }],
+  };
+  const buyer = { namespace: 'bookbuyer', name: 'bookbuyer' };
+
+  it('SMI mode: outbound services are those of allowed destinations (and their split apex), sorted', () => {
+    const m = meshModel(parts);
+    assert.deepEqual(outboundServices(m, buyer).map(keyOf), ['bookstore/bookstore', 'bookstore/bookstore-v1', 'bookstore/bookstore-v2']);
+    assert.deepEqual(outboundServices(m, { namespace: 'bookthief', name: 'bookthief' }), []);
+  });
+  it('SMI mode: a split apex is not reachable when none of its backends is', () => {
+    const m = meshModel({ ...parts, services: [svc('bookstore', 'bookstore', 'nobody'), svc('bookstore', 'other', 'bookstore-v1')] });
+    assert.deepEqual(outboundServices(m, buyer).map(keyOf), ['bookstore/other']);
+  });
+  it('permissive mode: every service is reachable', () => {
+    const m = meshModel({ ...parts, settings: { permissiveMode: true } });
+    assert.deepEqual(outboundServices(m, { namespace: 'x', name: 'y' }).map(keyOf), ['bookstore/bookstore', 'bookstore/bookstore-v1', 'bookstore/bookstore-v2', 'bookwarehouse/bookwarehouse']);
+  });
+  it('finds ready endpoints, services of an identity, targets and splits', () => {
+    const m = meshModel(parts);
+    assert.deepEqual(readyEndpoints(m, { namespace: 'bookstore', name: 'bookstore-v1' }, 8080), [{ ip: '10.0.0.1', port: 8080, ready: true }]);
+    assert.equal(readyEndpoints(m, { namespace: 'bookstore', name: 'bookstore-v1' }).length, 2);
+    assert.deepEqual(servicesOfIdentity(m, { namespace: 'bookstore', name: 'bookstore-v1' }).map(keyOf), ['bookstore/bookstore', 'bookstore/bookstore-v1']);
+    assert.deepEqual(trafficTargetsTo(m, { namespace: 'bookstore', name: 'bookstore-v1' }).map(keyOf), ['bookstore/t1']);
+    assert.equal(trafficSplitForApex(m, { namespace: 'bookstore', name: 'bookstore' })?.name, 'split');
+    assert.equal(trafficSplitForApex(m, { namespace: 'bookstore', name: 'bookstore-v1' }), undefined);
+    assert.equal(metricsEnabled(m, 'bookstore'), true);
+    assert.equal(metricsEnabled(m, 'bookbuyer'), false);
+    const proxy = { uuid: 'u', identity: { namespace: 'bookstore', name: 'bookstore-v1' }, namespace: 'bookstore', podName: 'p', services: [{ namespace: 'bookstore', name: 'bookstore-v1' }, { namespace: 'bookstore', name: 'bookstore' }, { namespace: 'bookstore', name: 'gone' }] };
+    assert.deepEqual(servicesOfProxy(m, proxy).map(keyOf), ['bookstore/bookstore', 'bookstore/bookstore-v1']);
+  });
+});
