@@ -10,6 +10,7 @@ const svc = (namespace: string, name: string, sa = name): MeshService => ({
   namespace,
   name,
   ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'http' }],
+  clusterIps: ['10.96.0.10'],
   hostnames: defaultHostnames(namespace, name),
   identities: [{ namespace, name: sa }],
 });

@@ -29,6 +29,8 @@ export interface ServicePort {
 /** A Kubernetes Service in a monitored namespace, with its ports, DNS names and the identities of the pods behind it. */
 export interface MeshService extends NamespacedName {
   readonly ports: readonly ServicePort[];
+  /** `spec.clusterIPs` (outbound traffic to them is matched to the service); empty for a headless service, whose endpoint IPs are matched instead. */
+  readonly clusterIps: readonly string[];
   /**
    * DNS names clients may use, without port (e.g. `bookstore`, `bookstore.ns`, `bookstore.ns.svc`,
    * `bookstore.ns.svc.cluster.local`). Names without a dot resolve only inside the service's own
