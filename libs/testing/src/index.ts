@@ -1,1 +1,3 @@
-// Public entry of @osm/testing.
+// Test-only helpers: a real kube-apiserver with etcd on loopback, and the binaries it runs.
+export { startKubeApiServer, loadCrds, type KubeApiServer, type KubeApiServerOptions } from './kube-api-server.ts';
+export { controlPlaneBinaries, pinnedVersions, type ControlPlaneBinaries } from './binaries.ts';

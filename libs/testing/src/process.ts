@@ -1,0 +1,87 @@
+// A child process of the local control plane: started with its log in a file, stopped with
+// SIGTERM then SIGKILL, and killed when the test process exits however it exits.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync, closeSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const live = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // 'exit' handlers run synchronously, so nothing started here outlives a failing test run.
+  process.on('exit', () => {
+    for (const child of live) child.kill('SIGKILL');
+  });
+}
+
+export class ManagedProcess {
+  readonly name: string;
+  readonly logFile: string;
+  readonly #command: string;
+  readonly #args: readonly string[];
+  #child: ChildProcess | undefined;
+  #exited: Promise<void> = Promise.resolve();
+
+  constructor(name: string, command: string, args: readonly string[], logFile: string) {
+    this.name = name;
+    this.#command = command;
+    this.#args = args;
+    this.logFile = logFile;
+  }
+
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  get running(): boolean {
+    return this.#child !== undefined;
+  }
+
+  start(): void {
+    if (this.#child) throw new Error(`${this.name} is already running`);
+    installExitHook();
+    const log = openSync(this.logFile, 'a');
+    const child = spawn(this.#command, this.#args, { stdio: ['ignore', log, log] });
+    closeSync(log);
+    this.#child = child;
+    live.add(child);
+    this.#exited = new Promise((resolve) => {
+      child.once('exit', () => {
+        live.delete(child);
+        if (this.#child === child) this.#child = undefined;
+        resolve();
+      });
+      child.once('error', () => {
+        live.delete(child);
+        if (this.#child === child) this.#child = undefined;
+        resolve();
+      });
+    });
+  }
+
+  /** The process ended on its own (a crash, a bad flag): throw with the end of its log. */
+  assertRunning(): void {
+    if (!this.#child) throw new Error(`${this.name} exited; last log lines:\n${this.tail()}`);
+  }
+
+  tail(lines = 25): string {
+    try {
+      return readFileSync(this.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    } catch {
+      return '(no log)';
+    }
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 10_000): Promise<void> {
+    const child = this.#child;
+    if (!child) return;
+    child.kill(signal);
+    const ended = await Promise.race([this.#exited.then(() => true), sleep(graceMs, false, { ref: false })]);
+    if (!ended) {
+      child.kill('SIGKILL');
+      await this.#exited;
+    }
+  }
+}

@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { existsSync } from 'node:fs';
+import { CoreV1Api, CustomObjectsApi, AuthorizationV1Api } from '@kubernetes/client-node';
+import { loadCrds, startKubeApiServer, type KubeApiServer } from '../src/index.ts';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('the real kube-apiserver harness', () => {
+  let api: KubeApiServer;
+  before(async () => {
+    const started = Date.now();
+    api = await startKubeApiServer();
+    console.log(`kube-apiserver with etcd and CRDs up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  });
+  after(() => api?.stop());
+
+  it('creates a namespace and a MeshConfig and reads both back', async () => {
+    const core = api.kubeConfig.makeApiClient(CoreV1Api);
+    const custom = api.kubeConfig.makeApiClient(CustomObjectsApi);
+    await core.createNamespace({ body: { metadata: { name: 'osm-system', labels: { team: 'mesh' } } } });
+    const ns = await core.readNamespace({ name: 'osm-system' });
+    assert.equal(ns.metadata?.labels?.['team'], 'mesh');
+
+    const group = 'config.openservicemesh.io';
+    const version = 'v1alpha2';
+    await custom.createNamespacedCustomObject({
+      group, version, namespace: 'osm-system', plural: 'meshconfigs',
+      body: {
+        apiVersion: `${group}/${version}`, kind: 'MeshConfig', metadata: { name: 'osm-mesh-config' },
+        spec: { traffic: { enablePermissiveTrafficPolicyMode: true }, certificate: { serviceCertValidityDuration: '24h' } },
+      },
+    });
+    const read = (await custom.getNamespacedCustomObject({ group, version, namespace: 'osm-system', plural: 'meshconfigs', name: 'osm-mesh-config' })) as {
+      spec: { traffic: { enablePermissiveTrafficPolicyMode: boolean }; certificate: { serviceCertValidityDuration: string } };
+    };
+    assert.equal(read.spec.traffic.enablePermissiveTrafficPolicyMode, true);
+    assert.equal(read.spec.certificate.serviceCertValidityDuration, '24h');
+  });
+
+  it('validates MeshConfig against the CRD schema', async () => {
+    const custom = api.kubeConfig.makeApiClient(CustomObjectsApi);
+    await assert.rejects(
+      custom.createNamespacedCustomObject({
+        group: 'config.openservicemesh.io', version: 'v1alpha2', namespace: 'default', plural: 'meshconfigs',
+        body: { apiVersion: 'config.openservicemesh.io/v1alpha2', kind: 'MeshConfig', metadata: { name: 'bad' }, spec: { traffic: { enablePermissiveTrafficPolicyMode: 'yes' } } },
+      }),
+      (err: { code?: number }) => err.code === 422,
+    );
+  });
+
+  it('installs every CRD in deploy/crds', async () => {
+    const custom = api.kubeConfig.makeApiClient(CustomObjectsApi);
+    for (const crd of loadCrds()) {
+      const version = crd.spec.versions[0]?.name ?? '';
+      const list = (await custom.listNamespacedCustomObject({ group: crd.spec.group, version, namespace: 'default', plural: crd.spec.names.plural })) as { items: unknown[] };
+      assert.deepEqual(list.items, [], `${crd.metadata?.name} is served`);
+    }
+  });
+
+  it('authorizes with RBAC: a plain service account may not list secrets', async () => {
+    const authz = api.kubeConfig.makeApiClient(AuthorizationV1Api);
+    const review = await authz.createSubjectAccessReview({
+      body: { spec: { user: 'system:serviceaccount:default:nobody', resourceAttributes: { verb: 'list', resource: 'secrets', namespace: 'default' } } },
+    });
+    assert.equal(review.status?.allowed, false);
+  });
+
+  it('stops everything it started, leaving no process and no files', async () => {
+    const pids = api.pids();
+    assert.equal(pids.length, 2, 'etcd and kube-apiserver are running');
+    assert.ok(pids.every(alive));
+    const dir = api.kubeconfigPath.replace(/\/kubeconfig$/, '');
+    await api.stop();
+    assert.deepEqual(pids.filter(alive), [], 'no process left behind');
+    assert.equal(existsSync(dir), false);
+    assert.deepEqual(api.pids(), []);
+  });
+});
