@@ -73,6 +73,20 @@ describe('the real kube-apiserver harness', () => {
     assert.equal(review.status?.allowed, false);
   });
 
+  it('restarts kube-apiserver and etcd in place, keeping the data', async () => {
+    const core = api.kubeConfig.makeApiClient(CoreV1Api);
+    await core.createNamespace({ body: { metadata: { name: 'survives-restarts' } } });
+    const [etcdPid, apiPid] = api.pids();
+    await api.stopApiServer('SIGKILL');
+    await assert.rejects(core.readNamespace({ name: 'survives-restarts' }));
+    await api.startApiServer();
+    await api.stopEtcd();
+    await api.startEtcd();
+    assert.notDeepEqual(api.pids(), [etcdPid, apiPid]);
+    const ns = await core.readNamespace({ name: 'survives-restarts' });
+    assert.equal(ns.metadata?.name, 'survives-restarts');
+  });
+
   it('stops everything it started, leaving no process and no files', async () => {
     const pids = api.pids();
     assert.equal(pids.length, 2, 'etcd and kube-apiserver are running');
