@@ -1,0 +1,1 @@
+// Entry point of the controller app; see MISSION.md section 1. Its issue wires it up.
