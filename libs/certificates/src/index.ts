@@ -1,1 +1,26 @@
 // Public entry of @osm/certificates.
+export { LocalCertificateAuthority } from './authority.ts';
+export type { CertificateAuthority, IssueRequest, IssuedCertificate, LocalAuthorityOptions } from './authority.ts';
+export { systemClock } from './clock.ts';
+export type { Clock, TimerHandle } from './clock.ts';
+export { CertificateError } from './errors.ts';
+export type { CertificateErrorCode, Result } from './errors.ts';
+export { commonNameOf, DEFAULT_TRUST_DOMAIN, identityKey, spiffeIdOf, validateSubject } from './identity.ts';
+export type { CertificateSubject } from './identity.ts';
+export { nodeKeyGenerator, nodeRandomSource } from './keys.ts';
+export type { GeneratedKey, KeyGenerator, RandomSource } from './keys.ts';
+export { pemBlocks, toPem } from './pem.ts';
+export { DEFAULT_ROOT_COMMON_NAME, DEFAULT_ROOT_VALIDITY_MS, generateRootCA } from './root.ts';
+export type { RootCAOptions, RootCAPem } from './root.ts';
+export { DEFAULT_SERVICE_CERT_VALIDITY_MS, MIN_SERVICE_CERT_VALIDITY_MS, parseGoDuration, resolveServiceCertValidity } from './validity.ts';
+export type { ResolvedValidity } from './validity.ts';
+export {
+  buildRootCertificate,
+  createLeafTemplate,
+  DEFAULT_KEY_ALGORITHM,
+  fingerprintOf,
+  isKeyAlgorithm,
+  KEY_ALGORITHMS,
+  loadSigningCA,
+} from './x509.ts';
+export type { KeyAlgorithm, LeafCertificate, LeafRequest, LeafTemplate, RootRequest, SigningCA } from './x509.ts';
