@@ -1,1 +1,35 @@
 // Public entry of @osm/k8s-informers.
+export { Informer, type InformerOptions, type InformerStats, type ResourceEventHandler, type BackoffOptions } from './informer.ts';
+export { Store, byNamespace, type Indexers, type StoreReader } from './store.ts';
+export { objectKey, prepareObject } from './object.ts';
+export { KubeApiError, errorFromStatus, isGone, type KubeApiErrorCode } from './errors.ts';
+export { systemClock } from './clock.ts';
+export { kubeListWatchClient, type KubeListWatchClientOptions } from './kube-client.ts';
+export {
+  MeshInformers,
+  kindPaths,
+  namespacedKinds,
+  indexNames,
+  monitoredByLabel,
+  ignoreLabel,
+  proxyUuidLabel,
+  serviceNameLabel,
+  meshConfigName,
+  type MeshInformersOptions,
+  type NamespacedKind,
+} from './mesh-informers.ts';
+export type {
+  Clock,
+  InformerLogger,
+  KubeObject,
+  ListPage,
+  ListRequest,
+  ListWatchClient,
+  ObjectMeta,
+  TimerHandle,
+  WatchCallbacks,
+  WatchEvent,
+  WatchEventType,
+  WatchHandle,
+  WatchRequest,
+} from './types.ts';

@@ -1,0 +1,457 @@
+// A list+watch informer that survives what breaks naive ones: 410 Gone (relist, emit only real
+// differences), any watch error (restart with jittered backoff), server-side closes, and silent
+// stalls (no event or bookmark for a while: restart the watch). Handlers never throw into it.
+import { systemClock } from './clock.ts';
+import { errorFromStatus, isGone, KubeApiError } from './errors.ts';
+import { objectKey, prepareObject } from './object.ts';
+import { Store, type Indexers, type StoreReader } from './store.ts';
+import type { Clock, InformerLogger, KubeObject, ListWatchClient, TimerHandle, WatchEvent, WatchHandle } from './types.ts';
+
+/** Callbacks for changes to an informer's store. Each runs after the store already holds the change. */
+export interface ResourceEventHandler<T extends KubeObject> {
+  onAdd?(obj: T): void;
+  onUpdate?(obj: T, old: T): void;
+  /** `obj` is the final state the informer knew (from the DELETED event, or the last one stored). */
+  onDelete?(obj: T): void;
+  /** After each complete list has been applied (the first one makes hasSynced() true). */
+  onSync?(): void;
+}
+
+export interface BackoffOptions {
+  /** First retry delay (default 200 ms). */
+  readonly initialMs?: number;
+  /** Largest retry delay (default 30 s). */
+  readonly maxMs?: number;
+}
+
+export interface InformerOptions<T extends KubeObject> {
+  /** For logs and stats, e.g. `pods`. */
+  readonly name: string;
+  /** The collection path: `/api/v1/pods`, `/apis/split.smi-spec.io/v1alpha2/trafficsplits`. */
+  readonly path: string;
+  readonly client: ListWatchClient;
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+  /** Objects for which this returns false are not kept (see `prune()` and `resync()` when it changes). */
+  readonly keep?: (obj: T) => boolean;
+  readonly indexers?: Indexers<T>;
+  readonly logger?: InformerLogger;
+  readonly clock?: Clock;
+  /** Uniform in [0, 1); jitters the backoff and the watch timeout. */
+  readonly random?: () => number;
+  readonly backoff?: BackoffOptions;
+  /** No event or bookmark for this long restarts the watch (default 150 s; bookmarks come about every minute). */
+  readonly stallTimeoutMs?: number;
+  /** List page size (default 500). */
+  readonly pageSize?: number;
+  /** Watches end server-side after a random time in [min, 2*min] seconds (default min 300). */
+  readonly watchTimeoutSeconds?: number;
+  /** After this many watch failures in a row, relist instead of rewatching (default 3). */
+  readonly relistAfterWatchFailures?: number;
+}
+
+export interface InformerStats {
+  readonly lists: number;
+  readonly watches: number;
+  /** Relists after 410 Gone. */
+  readonly gone: number;
+  readonly stalls: number;
+  readonly failures: number;
+  readonly handlerErrors: number;
+  readonly resourceVersion: string;
+  readonly lastError: string | undefined;
+}
+
+const ignore = (): void => undefined;
+const noopLogger: InformerLogger = { debug: ignore, info: ignore, warn: ignore, error: ignore };
+
+export class Informer<T extends KubeObject> implements StoreReader<T> {
+  readonly name: string;
+  readonly #opts: InformerOptions<T>;
+  readonly #store: Store<T>;
+  readonly #handlers = new Set<ResourceEventHandler<T>>();
+  readonly #clock: Clock;
+  readonly #random: () => number;
+  readonly #log: InformerLogger;
+  readonly #stallMs: number;
+  readonly #syncWaiters: Array<() => void> = [];
+
+  #running = false;
+  #synced = false;
+  /** Bumped on every restart; callbacks of an older list or watch see a different value and stay silent. */
+  #epoch = 0;
+  #needList = true;
+  #resourceVersion = '';
+  #attempt = 0;
+  #watchFailures = 0;
+  #watch: WatchHandle | undefined;
+  #listAbort: AbortController | undefined;
+  #retryTimer: TimerHandle | undefined;
+  #stallTimer: TimerHandle | undefined;
+  #lastActivity = 0;
+  #stats = { lists: 0, watches: 0, gone: 0, stalls: 0, failures: 0, handlerErrors: 0, lastError: undefined as string | undefined };
+
+  constructor(options: InformerOptions<T>) {
+    this.name = options.name;
+    this.#opts = options;
+    this.#store = new Store<T>(options.indexers ?? {});
+    this.#clock = options.clock ?? systemClock;
+    this.#random = options.random ?? Math.random;
+    this.#log = options.logger ?? noopLogger;
+    this.#stallMs = options.stallTimeoutMs ?? 150_000;
+  }
+
+  // ---- reading -------------------------------------------------------------------------------
+
+  get size(): number {
+    return this.#store.size;
+  }
+  get(key: string): T | undefined {
+    return this.#store.get(key);
+  }
+  getByName(namespace: string | undefined, name: string): T | undefined {
+    return this.#store.get(namespace ? `${namespace}/${name}` : name);
+  }
+  list(): T[] {
+    return this.#store.list();
+  }
+  keys(): string[] {
+    return this.#store.keys();
+  }
+  byIndex(indexName: string, value: string): T[] {
+    return this.#store.byIndex(indexName, value);
+  }
+  hasSynced(): boolean {
+    return this.#synced;
+  }
+  stats(): InformerStats {
+    return { ...this.#stats, resourceVersion: this.#resourceVersion };
+  }
+
+  /** Resolves once the first list has been applied (or rejects when `signal` aborts first). */
+  waitForSync(signal?: AbortSignal): Promise<void> {
+    if (this.#synced) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const done = (): void => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      const onAbort = (): void => {
+        const i = this.#syncWaiters.indexOf(done);
+        if (i >= 0) this.#syncWaiters.splice(i, 1);
+        reject(signal?.reason instanceof Error ? signal.reason : new Error(`informer ${this.name}: wait for sync aborted`));
+      };
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#syncWaiters.push(done);
+    });
+  }
+
+  /**
+   * Adds a handler; returns a function that removes it. A handler added after the first sync is
+   * told about every object already stored (onAdd each, then onSync), as if it had been there.
+   */
+  addHandler(handler: ResourceEventHandler<T>): () => void {
+    this.#handlers.add(handler);
+    if (this.#synced) {
+      for (const obj of this.#store.list()) this.#call(handler, 'onAdd', obj);
+      this.#call(handler, 'onSync');
+    }
+    return () => this.#handlers.delete(handler);
+  }
+
+  // ---- lifecycle -----------------------------------------------------------------------------
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#restart(0, 'start');
+  }
+
+  stop(): void {
+    this.#running = false;
+    this.#cancel();
+  }
+
+  /** Relist now (from a fresh list, emitting only differences), e.g. because `keep` now accepts more. */
+  resync(): void {
+    this.#needList = true;
+    if (this.#running) this.#restart(0, 'resync');
+  }
+
+  /** Drops stored objects that `keep` now rejects, emitting onDelete for each. No API call. */
+  prune(): void {
+    const keep = this.#opts.keep;
+    if (!keep) return;
+    for (const [key, obj] of [...this.#store.entries()]) {
+      if (!this.#keeps(keep, obj)) {
+        this.#store.delete(key);
+        this.#emit('onDelete', obj);
+      }
+    }
+  }
+
+  // ---- the list/watch loop -------------------------------------------------------------------
+
+  #cancel(): void {
+    this.#epoch++;
+    if (this.#retryTimer !== undefined) this.#clock.clearTimeout(this.#retryTimer);
+    if (this.#stallTimer !== undefined) this.#clock.clearTimeout(this.#stallTimer);
+    this.#retryTimer = this.#stallTimer = undefined;
+    this.#listAbort?.abort();
+    this.#listAbort = undefined;
+    const watch = this.#watch;
+    this.#watch = undefined;
+    if (watch) {
+      try {
+        watch.abort();
+      } catch (err) {
+        this.#log.debug({ informer: this.name, err }, 'abort of a watch failed');
+      }
+    }
+  }
+
+  #restart(delayMs: number, reason: string): void {
+    this.#cancel();
+    if (!this.#running) return;
+    const epoch = this.#epoch;
+    this.#log.debug({ informer: this.name, reason, delayMs, relist: this.#needList }, 'informer (re)starting');
+    const run = (): void => {
+      this.#retryTimer = undefined;
+      void this.#cycle(epoch);
+    };
+    if (delayMs <= 0) queueMicrotask(run);
+    else this.#retryTimer = this.#clock.setTimeout(run, delayMs);
+  }
+
+  #backoffMs(): number {
+    const initial = this.#opts.backoff?.initialMs ?? 200;
+    const max = this.#opts.backoff?.maxMs ?? 30_000;
+    const base = Math.min(max, initial * 2 ** Math.min(this.#attempt, 30));
+    // Jitter in [base/2, base): spreads replicas that lost the API server at the same moment.
+    return base / 2 + (base / 2) * this.#random();
+  }
+
+  #fail(err: unknown, during: 'list' | 'watch'): void {
+    const gone = isGone(err);
+    this.#stats.failures++;
+    this.#stats.lastError = err instanceof Error ? err.message : String(err);
+    if (gone) {
+      this.#stats.gone++;
+      this.#needList = true;
+    } else if (during === 'watch' && ++this.#watchFailures >= (this.#opts.relistAfterWatchFailures ?? 3)) {
+      this.#needList = true;
+    }
+    // The first 410 relists at once (it is routine); everything else backs off.
+    const delay = gone && this.#attempt === 0 ? 0 : this.#backoffMs();
+    this.#attempt++;
+    this.#log.warn({ informer: this.name, during, err: this.#stats.lastError, gone, retryInMs: Math.round(delay) }, 'informer list/watch failed; retrying');
+    this.#restart(delay, gone ? 'gone' : 'error');
+  }
+
+  async #cycle(epoch: number): Promise<void> {
+    if (!this.#running || epoch !== this.#epoch) return;
+    let during: 'list' | 'watch' = 'list';
+    try {
+      if (this.#needList) {
+        const { items, resourceVersion } = await this.#listAll(epoch);
+        if (epoch !== this.#epoch) return;
+        this.#replace(items);
+        this.#resourceVersion = resourceVersion;
+        this.#needList = false;
+        this.#attempt = 0;
+        this.#watchFailures = 0;
+        this.#markSynced();
+        if (epoch !== this.#epoch) return; // a handler restarted us
+      }
+      during = 'watch';
+      await this.#startWatch(epoch);
+    } catch (err) {
+      if (epoch !== this.#epoch || !this.#running) return;
+      this.#fail(err, during);
+    }
+  }
+
+  async #listAll(epoch: number): Promise<{ items: T[]; resourceVersion: string }> {
+    const abort = new AbortController();
+    this.#listAbort = abort;
+    this.#stats.lists++;
+    const items: T[] = [];
+    let continueToken: string | undefined;
+    let resourceVersion = '';
+    do {
+      const page = await this.#opts.client.list(
+        this.#opts.path,
+        {
+          ...(this.#opts.labelSelector === undefined ? {} : { labelSelector: this.#opts.labelSelector }),
+          ...(this.#opts.fieldSelector === undefined ? {} : { fieldSelector: this.#opts.fieldSelector }),
+          limit: this.#opts.pageSize ?? 500,
+          ...(continueToken === undefined ? {} : { continueToken }),
+        },
+        abort.signal,
+      );
+      if (epoch !== this.#epoch) return { items: [], resourceVersion: '' };
+      for (const raw of page.items) {
+        const obj = prepareObject<T>(raw);
+        if (obj) items.push(obj);
+        else this.#log.warn({ informer: this.name }, 'list returned an item without metadata.name; ignored');
+      }
+      resourceVersion = page.resourceVersion;
+      continueToken = page.continueToken || undefined;
+    } while (continueToken !== undefined);
+    if (!resourceVersion) throw new KubeApiError('Decode', `list of ${this.#opts.path} carried no metadata.resourceVersion`);
+    return { items, resourceVersion };
+  }
+
+  async #startWatch(epoch: number): Promise<void> {
+    const min = this.#opts.watchTimeoutSeconds ?? 300;
+    const startedAt = this.#clock.now();
+    let events = 0;
+    this.#stats.watches++;
+    const handle = await this.#opts.client.watch(
+      this.#opts.path,
+      {
+        resourceVersion: this.#resourceVersion,
+        allowWatchBookmarks: true,
+        timeoutSeconds: Math.floor(min + min * this.#random()),
+        ...(this.#opts.labelSelector === undefined ? {} : { labelSelector: this.#opts.labelSelector }),
+        ...(this.#opts.fieldSelector === undefined ? {} : { fieldSelector: this.#opts.fieldSelector }),
+      },
+      {
+        onEvent: (event) => {
+          if (epoch !== this.#epoch) return;
+          events++;
+          this.#onWatchEvent(event);
+        },
+        onDone: (error) => {
+          if (epoch !== this.#epoch || !this.#running) return;
+          this.#watch = undefined;
+          if (error) return this.#fail(error, 'watch');
+          // A clean close (the server's timeout): carry on from where we are. A watch that closed
+          // at once with nothing to say is treated as a failure, so it cannot spin.
+          if (events > 0 || this.#clock.now() - startedAt >= 1000) {
+            this.#attempt = 0;
+            this.#restart(0, 'watch closed');
+          } else {
+            this.#fail(new KubeApiError('Network', 'watch closed immediately without events'), 'watch');
+          }
+        },
+      },
+    );
+    if (epoch !== this.#epoch) {
+      handle.abort();
+      return;
+    }
+    this.#watch = handle;
+    this.#lastActivity = this.#clock.now();
+    this.#armStallTimer(epoch, this.#stallMs);
+  }
+
+  #armStallTimer(epoch: number, ms: number): void {
+    this.#stallTimer = this.#clock.setTimeout(() => {
+      this.#stallTimer = undefined;
+      if (epoch !== this.#epoch) return;
+      const idle = this.#clock.now() - this.#lastActivity;
+      if (idle < this.#stallMs) return this.#armStallTimer(epoch, this.#stallMs - idle);
+      this.#stats.stalls++;
+      this.#log.warn({ informer: this.name, idleMs: idle }, 'watch stalled (no event or bookmark); restarting it');
+      this.#restart(0, 'stall');
+    }, ms);
+  }
+
+  #onWatchEvent(event: WatchEvent): void {
+    this.#lastActivity = this.#clock.now();
+    if (event.type === 'ERROR') {
+      const err = errorFromStatus(event.object);
+      this.#fail(err, 'watch');
+      return;
+    }
+    if (event.type === 'BOOKMARK') {
+      const rv = (event.object as { metadata?: { resourceVersion?: unknown } } | null)?.metadata?.resourceVersion;
+      if (typeof rv === 'string' && rv) this.#resourceVersion = rv;
+      this.#watchFailures = 0;
+      return;
+    }
+    const obj = prepareObject<T>(event.object);
+    if (!obj) {
+      this.#log.warn({ informer: this.name, type: event.type }, 'watch event without an object with metadata.name; ignored');
+      return;
+    }
+    this.#watchFailures = 0;
+    if (obj.metadata.resourceVersion) this.#resourceVersion = obj.metadata.resourceVersion;
+    const key = objectKey(obj);
+    if (event.type === 'DELETED') {
+      if (this.#store.delete(key)) this.#emit('onDelete', obj);
+      return;
+    }
+    if (event.type !== 'ADDED' && event.type !== 'MODIFIED') {
+      this.#log.warn({ informer: this.name, type: event.type }, 'unknown watch event type; ignored');
+      return;
+    }
+    if (this.#opts.keep && !this.#keeps(this.#opts.keep, obj)) {
+      const old = this.#store.delete(key);
+      if (old) this.#emit('onDelete', obj);
+      return;
+    }
+    const old = this.#store.set(key, obj);
+    if (!old) this.#emit('onAdd', obj);
+    else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion || !obj.metadata.resourceVersion) this.#emit('onUpdate', obj, old);
+  }
+
+  /** Applies a complete list: emits deletes for what is gone, adds and updates for what is new or changed. */
+  #replace(items: readonly T[]): void {
+    const keep = this.#opts.keep;
+    const next = new Map<string, T>();
+    for (const obj of items) if (!keep || this.#keeps(keep, obj)) next.set(objectKey(obj), obj);
+    for (const [key, old] of [...this.#store.entries()]) {
+      if (!next.has(key)) {
+        this.#store.delete(key);
+        this.#emit('onDelete', old);
+      }
+    }
+    for (const [key, obj] of next) {
+      const old = this.#store.get(key);
+      if (!old) {
+        this.#store.set(key, obj);
+        this.#emit('onAdd', obj);
+      } else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion || !obj.metadata.resourceVersion) {
+        this.#store.set(key, obj);
+        this.#emit('onUpdate', obj, old);
+      }
+      // Same resourceVersion: the same object; keep the stored instance and say nothing.
+    }
+  }
+
+  #markSynced(): void {
+    const first = !this.#synced;
+    this.#synced = true;
+    if (first) for (const done of this.#syncWaiters.splice(0)) done();
+    for (const h of [...this.#handlers]) this.#call(h, 'onSync');
+  }
+
+  #keeps(keep: (obj: T) => boolean, obj: T): boolean {
+    try {
+      return keep(obj);
+    } catch (err) {
+      this.#log.error({ informer: this.name, key: objectKey(obj), err }, 'keep() threw; object not kept');
+      return false;
+    }
+  }
+
+  #emit(kind: 'onAdd' | 'onDelete', obj: T): void;
+  #emit(kind: 'onUpdate', obj: T, old: T): void;
+  #emit(kind: 'onAdd' | 'onUpdate' | 'onDelete', obj: T, old?: T): void {
+    for (const h of [...this.#handlers]) this.#call(h, kind, obj, old);
+  }
+
+  #call(h: ResourceEventHandler<T>, kind: keyof ResourceEventHandler<T>, obj?: T, old?: T): void {
+    try {
+      if (kind === 'onSync') h.onSync?.();
+      else if (kind === 'onUpdate') h.onUpdate?.(obj as T, old as T);
+      else h[kind]?.(obj as T);
+    } catch (err) {
+      this.#stats.handlerErrors++;
+      this.#log.error({ informer: this.name, handler: kind, err }, 'informer handler threw; ignored');
+    }
+  }
+}
