@@ -1,4 +1,5 @@
+import { B4 } from './B4.ts';
 import type { Benchmark } from './types.ts';
 
 // Every benchmark of BENCHMARKS.md that exists so far; add new ones here.
-export const benchmarks: readonly Benchmark[] = [];
+export const benchmarks: readonly Benchmark[] = [B4];
