@@ -1,6 +1,8 @@
 // Public entry of @osm/certificates.
 export { LocalCertificateAuthority } from './authority.ts';
 export type { CertificateAuthority, IssueRequest, IssuedCertificate, LocalAuthorityOptions } from './authority.ts';
+export { CertificateCache, MIN_RENEW_BEFORE_MS, renewalTime } from './cache.ts';
+export type { CertificateCacheOptions, RotationEvent } from './cache.ts';
 export { systemClock } from './clock.ts';
 export type { Clock, TimerHandle } from './clock.ts';
 export { CertificateError } from './errors.ts';
