@@ -12,6 +12,16 @@ export type { CertificateSubject } from './identity.ts';
 export { nodeKeyGenerator, nodeRandomSource } from './keys.ts';
 export type { GeneratedKey, KeyGenerator, RandomSource } from './keys.ts';
 export { pemBlocks, toPem } from './pem.ts';
+export {
+  BringYourOwnProvider,
+  CA_BUNDLE_SECRET_NAME,
+  CA_CERT_KEY,
+  CA_PRIVATE_KEY_KEY,
+  CA_SECRET_LABELS,
+  signingCAFromSecret,
+  TresorProvider,
+} from './providers.ts';
+export type { BringYourOwnOptions, LoadedRoot, NewSecret, RootCAProvider, SecretKeys, SecretStore, StoredSecret, TresorOptions } from './providers.ts';
 export { DEFAULT_ROOT_COMMON_NAME, DEFAULT_ROOT_VALIDITY_MS, generateRootCA } from './root.ts';
 export type { RootCAOptions, RootCAPem } from './root.ts';
 export { DEFAULT_SERVICE_CERT_VALIDITY_MS, MIN_SERVICE_CERT_VALIDITY_MS, parseGoDuration, resolveServiceCertValidity } from './validity.ts';
