@@ -1,0 +1,102 @@
+// Tracing with the OpenTelemetry SDK, exported over OTLP/HTTP (JSON) only when an endpoint is
+// configured. Without one the tracer is a no-op: no provider, no context manager, no exporter.
+import { ProxyTracerProvider, SpanStatusCode, context } from '@opentelemetry/api';
+import type { Attributes, Span, Tracer } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import type { Resource } from '@opentelemetry/resources';
+import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider } from '@opentelemetry/sdk-trace';
+import { ObservabilityError } from './errors.ts';
+import { redactString } from './redact.ts';
+
+export interface TracingOptions {
+  /**
+   * OTLP/HTTP collector endpoint, e.g. `http://otel-collector.monitoring:4318`; spans are posted to
+   * `<endpoint>/v1/traces` (or to the endpoint itself if it already ends with `/v1/traces`).
+   * Tracing is off when absent or empty.
+   */
+  otlpEndpoint?: string;
+  /** Fraction of new traces sampled, 0..1 (children follow their parent). Default 1. */
+  sampleRatio?: number;
+  /** Longest time a finished span waits in the batch before export, in ms. Default 5000. */
+  exportDelayMs?: number;
+  /** Extra HTTP headers for the collector (e.g. authorization). */
+  headers?: Record<string, string>;
+}
+
+export interface Tracing {
+  readonly tracer: Tracer;
+  readonly enabled: boolean;
+  /** Exports the spans finished so far. */
+  forceFlush(): Promise<void>;
+  /** Exports what is left and stops tracing. */
+  shutdown(): Promise<void>;
+}
+
+function tracesUrl(endpoint: string): string {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch (cause) {
+    throw new ObservabilityError('invalid-argument', `tracing.otlpEndpoint: "${endpoint}" is not a URL; expected http(s)://host:port`, { cause });
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ObservabilityError('invalid-argument', `tracing.otlpEndpoint: protocol "${url.protocol}" is not supported; allowed: http:, https:`);
+  }
+  if (url.pathname.endsWith('/v1/traces')) return url.toString();
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}/v1/traces`;
+  return url.toString();
+}
+
+export function createTracing(options: TracingOptions, resource: Resource, scope: { name: string; version: string }): Tracing {
+  const endpoint = options.otlpEndpoint?.trim() ?? '';
+  if (endpoint === '') {
+    // A provider of our own with no delegate: always the API's no-op tracer, even if something else
+    // registers a global provider later.
+    const tracer = new ProxyTracerProvider().getTracer(scope.name, scope.version);
+    return { tracer, enabled: false, forceFlush: () => Promise.resolve(), shutdown: () => Promise.resolve() };
+  }
+  const ratio = options.sampleRatio ?? 1;
+  if (!(ratio >= 0 && ratio <= 1)) {
+    throw new ObservabilityError('invalid-argument', `tracing.sampleRatio: ${ratio} is out of range; allowed: 0 to 1`);
+  }
+  const exporter = new OTLPTraceExporter({ url: tracesUrl(endpoint), ...(options.headers ? { headers: options.headers } : {}) });
+  const provider = new TracerProvider({
+    resource,
+    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) }),
+    spanProcessors: [new BatchSpanProcessor({ exporter, scheduledDelayMillis: options.exportDelayMs ?? 5000 })],
+  });
+  // Active-span propagation across awaits (and so trace ids in log lines) needs the global context
+  // manager; it is the only global this lib sets, and only when tracing is on.
+  const contextManager = new AsyncLocalStorageContextManager().enable();
+  context.setGlobalContextManager(contextManager);
+  return {
+    tracer: provider.getTracer(scope.name, scope.version),
+    enabled: true,
+    forceFlush: () => provider.forceFlush(),
+    shutdown: async () => {
+      await provider.shutdown();
+      context.disable();
+    },
+  };
+}
+
+/**
+ * Runs `fn` inside an active span named `name`: nested spans and log lines see it; an exception
+ * marks the span as failed (and is rethrown); the span ends when `fn` settles.
+ */
+export function withSpan<T>(tracer: Tracer, name: string, attributes: Attributes, fn: (span: Span) => Promise<T> | T): Promise<T> {
+  return tracer.startActiveSpan(name, { attributes }, async (span) => {
+    try {
+      return await fn(span);
+    } catch (error) {
+      // Exported off-process: the same redaction as for log lines.
+      const message = redactString(error instanceof Error ? error.message : String(error));
+      span.recordException({ name: error instanceof Error ? error.name : 'Error', message });
+      span.setStatus({ code: SpanStatusCode.ERROR, message });
+      throw error;
+    } finally {
+      span.end();
+    }
+  });
+}
