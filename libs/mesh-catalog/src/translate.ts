@@ -1,0 +1,353 @@
+// The one translator from Kubernetes objects to the mesh model. Pure: objects in, model out. Every
+// input list is put in namespace/name order first and every output list is sorted, so the same
+// objects give the same model (maps filled in the same order) whatever order they arrived in.
+import {
+  compareNamespacedNames,
+  compareStrings,
+  defaultHostnames,
+  defaultMeshSettings,
+  keyOf,
+  protocolOfPort,
+  type Endpoint,
+  type HTTPRouteGroup,
+  type HttpRouteMatch,
+  type IdentityRef,
+  type MeshModel,
+  type MeshNamespace,
+  type MeshService,
+  type MeshSettings,
+  type Proxy,
+  type ServiceIdentity,
+  type ServicePort,
+  type ServiceRef,
+  type TCPRoute,
+  type TrafficSplit,
+  type TrafficTarget,
+  type TrafficTargetRule,
+} from '@osm/mesh-model';
+import type { KubeObject } from '@osm/k8s-informers';
+import { parseGoDuration } from './duration.ts';
+import type { K8sEndpointSlice, K8sMeshConfig, K8sPod, K8sService, KubeObjects } from './kube-types.ts';
+
+export const metricsAnnotation = 'openservicemesh.io/metrics';
+export const proxyUuidLabel = 'osm-proxy-uuid';
+export const serviceNameLabel = 'kubernetes.io/service-name';
+export const meshConfigName = 'osm-mesh-config';
+
+export interface TranslateOptions {
+  /** DNS suffix of service hostnames (default `cluster.local`). */
+  readonly clusterDomain?: string;
+}
+
+const keyOfObject = (o: KubeObject): string => (o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name);
+
+function sortedByKey<T extends KubeObject>(list: readonly T[], keep: (o: T) => boolean): T[] {
+  const out: T[] = [];
+  const seen = new Set<string>();
+  const withKeys = list.filter(keep).map((o) => [keyOfObject(o), o] as const);
+  withKeys.sort((a, b) => compareStrings(a[0], b[0]) || compareStrings(a[1].metadata.resourceVersion ?? '', b[1].metadata.resourceVersion ?? ''));
+  for (const [key, o] of withKeys) {
+    if (seen.has(key)) continue; // a key twice in the input: the first in this fixed order wins
+    seen.add(key);
+    out.push(o);
+  }
+  return out;
+}
+
+const isString = (v: unknown): v is string => typeof v === 'string' && v !== '';
+const isPort = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0 && v < 65536;
+const uniqueSorted = (items: Iterable<string>): string[] => [...new Set(items)].sort(compareStrings);
+const uniqueSortedNumbers = (items: Iterable<number>): number[] => [...new Set(items)].sort((a, b) => a - b);
+
+function uniqueIdentities(ids: Iterable<ServiceIdentity>): ServiceIdentity[] {
+  const byKey = new Map<string, ServiceIdentity>();
+  for (const id of ids) byKey.set(keyOf(id), id);
+  return [...byKey.values()].sort(compareNamespacedNames);
+}
+
+function podIdentity(pod: K8sPod): ServiceIdentity {
+  const sa = pod.spec?.serviceAccountName;
+  return { namespace: pod.metadata.namespace ?? '', name: isString(sa) ? sa : 'default' };
+}
+
+/** Pods of one namespace with a label index, for selector matching without scanning every pod. */
+class NamespacePods {
+  readonly pods: K8sPod[] = [];
+  #byLabel: Map<string, K8sPod[]> | undefined;
+
+  match(selector: Readonly<Record<string, string>>): K8sPod[] {
+    const pairs = Object.entries(selector);
+    if (pairs.length === 0) return [];
+    if (!this.#byLabel) {
+      this.#byLabel = new Map();
+      for (const pod of this.pods) {
+        for (const [k, v] of Object.entries(pod.metadata.labels ?? {})) {
+          const key = `${k}=${v}`;
+          const list = this.#byLabel.get(key);
+          if (list) list.push(pod);
+          else this.#byLabel.set(key, [pod]);
+        }
+      }
+    }
+    let smallest: K8sPod[] | undefined;
+    for (const [k, v] of pairs) {
+      const list = this.#byLabel.get(`${k}=${v}`);
+      if (!list) return [];
+      if (!smallest || list.length < smallest.length) smallest = list;
+    }
+    return (smallest ?? []).filter((pod) => pairs.every(([k, v]) => pod.metadata.labels?.[k] === v));
+  }
+}
+
+function settingsOf(meshConfig: K8sMeshConfig | undefined): MeshSettings {
+  const traffic = meshConfig?.spec?.traffic ?? {};
+  const bool = (v: unknown, d: boolean): boolean => (typeof v === 'boolean' ? v : d);
+  const strings = (v: unknown): string[] => (Array.isArray(v) ? uniqueSorted(v.filter(isString)) : []);
+  const ports = (v: unknown): number[] => (Array.isArray(v) ? uniqueSortedNumbers(v.filter(isPort)) : []);
+  const validity = meshConfig?.spec?.certificate?.serviceCertValidityDuration;
+  const validitySeconds = typeof validity === 'string' ? parseGoDuration(validity) : undefined;
+  const logLevel = meshConfig?.spec?.sidecar?.logLevel;
+  return {
+    ...defaultMeshSettings,
+    permissiveMode: bool(traffic.enablePermissiveTrafficPolicyMode, defaultMeshSettings.permissiveMode),
+    enableEgress: bool(traffic.enableEgress, defaultMeshSettings.enableEgress),
+    serviceCertValiditySeconds: validitySeconds !== undefined && validitySeconds > 0 ? validitySeconds : defaultMeshSettings.serviceCertValiditySeconds,
+    envoyLogLevel: isString(logLevel) ? logLevel : defaultMeshSettings.envoyLogLevel,
+    inboundPortExclusionList: ports(traffic.inboundPortExclusionList),
+    outboundPortExclusionList: ports(traffic.outboundPortExclusionList),
+    outboundIpRangeExclusionList: strings(traffic.outboundIPRangeExclusionList),
+    outboundIpRangeInclusionList: strings(traffic.outboundIPRangeInclusionList),
+  };
+}
+
+function endpointsOf(slices: readonly K8sEndpointSlice[]): Endpoint[] {
+  const byAddress = new Map<string, Endpoint>();
+  for (const slice of slices) {
+    if (slice.addressType !== undefined && slice.addressType !== 'IPv4' && slice.addressType !== 'IPv6') continue;
+    const ports = (slice.ports ?? []).filter((p) => isPort(p.port) && (p.protocol ?? 'TCP') === 'TCP');
+    for (const ep of slice.endpoints ?? []) {
+      // Kubernetes: an unknown (absent) ready condition is to be read as ready.
+      const ready = ep.conditions?.ready !== false;
+      for (const ip of ep.addresses ?? []) {
+        if (!isString(ip)) continue;
+        for (const p of ports) {
+          const key = `${ip}|${p.port}`;
+          const prev = byAddress.get(key);
+          // The same address in two slices (while they are being rebalanced): ready if either says so.
+          byAddress.set(key, { ip, port: p.port as number, ready: ready || (prev?.ready ?? false) });
+        }
+      }
+    }
+  }
+  return [...byAddress.values()].sort((a, b) => compareStrings(a.ip, b.ip) || a.port - b.port);
+}
+
+function servicePorts(svc: K8sService, slices: readonly K8sEndpointSlice[]): ServicePort[] {
+  const out: ServicePort[] = [];
+  for (const p of svc.spec?.ports ?? []) {
+    if (!isPort(p.port) || (p.protocol ?? 'TCP') !== 'TCP') continue;
+    const name = isString(p.name) ? p.name : '';
+    let targetPort = p.port;
+    if (isPort(p.targetPort)) targetPort = p.targetPort;
+    else if (isString(p.targetPort)) {
+      // A named target port: the EndpointSlice controller resolved it; its slices carry the number under the service port's name.
+      const resolved = slices.flatMap((s) => s.ports ?? []).find((sp) => (sp.name ?? '') === name && isPort(sp.port));
+      if (resolved?.port !== undefined) targetPort = resolved.port;
+    }
+    out.push({ name, port: p.port, targetPort, protocol: protocolOfPort(p.name, p.appProtocol) });
+  }
+  const unique = new Map(out.map((p) => [`${p.port}`, p]));
+  return [...unique.values()].sort((a, b) => a.port - b.port);
+}
+
+function subject(s: { kind?: string; name?: string; namespace?: string } | undefined, defaultNamespace: string): IdentityRef | undefined {
+  if (!s || s.kind !== 'ServiceAccount' || !isString(s.name)) return undefined;
+  return { kind: 'ServiceAccount', namespace: isString(s.namespace) ? s.namespace : defaultNamespace, name: s.name };
+}
+
+/** The service accounts of monitored namespaces: the identities the mesh can issue certificates for. */
+export function serviceIdentities(objects: Pick<KubeObjects, 'namespaces' | 'serviceAccounts'>): ServiceIdentity[] {
+  const monitored = new Set(objects.namespaces.map((n) => n.metadata.name));
+  return uniqueIdentities(
+    objects.serviceAccounts.filter((sa) => monitored.has(sa.metadata.namespace ?? '')).map((sa) => ({ namespace: sa.metadata.namespace ?? '', name: sa.metadata.name })),
+  );
+}
+
+/** Kubernetes objects to the mesh model. */
+export function translate(objects: KubeObjects, options: TranslateOptions = {}): MeshModel {
+  const clusterDomain = options.clusterDomain ?? 'cluster.local';
+  const namespaceObjects = sortedByKey(objects.namespaces, () => true);
+  const monitored = new Set(namespaceObjects.map((n) => n.metadata.name));
+  const inMesh = (o: KubeObject): boolean => monitored.has(o.metadata.namespace ?? '');
+
+  const namespaces: MeshNamespace[] = namespaceObjects.map((n) => ({ name: n.metadata.name, metricsEnabled: n.metadata.annotations?.[metricsAnnotation] === 'enabled' }));
+
+  // Pods that may be running (not finished), by namespace.
+  const podsByNamespace = new Map<string, NamespacePods>();
+  for (const pod of sortedByKey(objects.pods, inMesh)) {
+    const phase = pod.status?.phase;
+    if (phase === 'Succeeded' || phase === 'Failed') continue;
+    const ns = pod.metadata.namespace ?? '';
+    let group = podsByNamespace.get(ns);
+    if (!group) podsByNamespace.set(ns, (group = new NamespacePods()));
+    group.pods.push(pod);
+  }
+  const podByKey = new Map<string, K8sPod>();
+  for (const group of podsByNamespace.values()) for (const pod of group.pods) podByKey.set(keyOfObject(pod), pod);
+
+  // EndpointSlices by the service they belong to.
+  const slicesByService = new Map<string, K8sEndpointSlice[]>();
+  for (const slice of sortedByKey(objects.endpointSlices, inMesh)) {
+    const svc = slice.metadata.labels?.[serviceNameLabel];
+    if (!isString(svc)) continue;
+    const key = `${slice.metadata.namespace}/${svc}`;
+    const list = slicesByService.get(key);
+    if (list) list.push(slice);
+    else slicesByService.set(key, [slice]);
+  }
+
+  const services: MeshService[] = [];
+  const endpoints: { service: ServiceRef; endpoints: Endpoint[] }[] = [];
+  const servicesOfPod = new Map<K8sPod, ServiceRef[]>();
+  for (const svc of sortedByKey(objects.services, inMesh)) {
+    if (svc.spec?.type === 'ExternalName') continue;
+    const namespace = svc.metadata.namespace ?? '';
+    const ref: ServiceRef = { namespace, name: svc.metadata.name };
+    const slices = slicesByService.get(keyOf(ref)) ?? [];
+    const selector = svc.spec?.selector ?? {};
+    let backing: K8sPod[];
+    if (Object.keys(selector).length > 0) {
+      backing = podsByNamespace.get(namespace)?.match(selector) ?? [];
+      for (const pod of backing) {
+        const list = servicesOfPod.get(pod);
+        if (list) list.push(ref);
+        else servicesOfPod.set(pod, [ref]);
+      }
+    } else {
+      // No selector: the pods are whatever the (hand-made) EndpointSlices point at.
+      backing = [];
+      for (const slice of slices)
+        for (const ep of slice.endpoints ?? []) {
+          const t = ep.targetRef;
+          if (t?.kind !== 'Pod' || !isString(t.name)) continue;
+          const pod = podByKey.get(`${isString(t.namespace) ? t.namespace : namespace}/${t.name}`);
+          if (pod) backing.push(pod);
+        }
+    }
+    const clusterIps = (svc.spec?.clusterIPs ?? (svc.spec?.clusterIP ? [svc.spec.clusterIP] : [])).filter((ip) => isString(ip) && ip !== 'None');
+    services.push({
+      namespace,
+      name: ref.name,
+      ports: servicePorts(svc, slices),
+      clusterIps: [...clusterIps],
+      hostnames: defaultHostnames(namespace, ref.name, clusterDomain),
+      identities: uniqueIdentities(backing.map(podIdentity)),
+    });
+    endpoints.push({ service: ref, endpoints: endpointsOf(slices) });
+  }
+
+  const proxies: Proxy[] = [];
+  const seenUuids = new Set<string>();
+  for (const group of podsByNamespace.values()) {
+    for (const pod of group.pods) {
+      const uuid = pod.metadata.labels?.[proxyUuidLabel];
+      if (!isString(uuid) || seenUuids.has(uuid)) continue;
+      seenUuids.add(uuid);
+      proxies.push({
+        uuid,
+        identity: podIdentity(pod),
+        namespace: pod.metadata.namespace ?? '',
+        podName: pod.metadata.name,
+        services: [...(servicesOfPod.get(pod) ?? [])].sort(compareNamespacedNames),
+      });
+    }
+  }
+  // Namespace iteration follows sorted pod order, but make the proxy order independent of it anyway.
+  proxies.sort((a, b) => compareStrings(a.uuid, b.uuid));
+
+  const trafficTargets: TrafficTarget[] = [];
+  for (const tt of sortedByKey(objects.trafficTargets, inMesh)) {
+    const ns = tt.metadata.namespace ?? '';
+    const dest = subject(tt.spec?.destination, ns);
+    if (!dest) continue;
+    const port = tt.spec?.destination?.port;
+    const sources = new Map<string, IdentityRef>();
+    for (const s of tt.spec?.sources ?? []) {
+      const ref = subject(s, ns);
+      if (ref) sources.set(keyOf(ref), ref);
+    }
+    const rules = new Map<string, TrafficTargetRule>();
+    for (const r of tt.spec?.rules ?? []) {
+      if ((r.kind !== 'HTTPRouteGroup' && r.kind !== 'TCPRoute') || !isString(r.name)) continue;
+      const key = `${r.kind}/${r.name}`;
+      const matches = uniqueSorted([...(rules.get(key)?.matches ?? []), ...(r.matches ?? []).filter(isString)]);
+      rules.set(key, { kind: r.kind, name: r.name, matches });
+    }
+    trafficTargets.push({
+      namespace: ns,
+      name: tt.metadata.name,
+      destination: isPort(port) ? { ...dest, port } : dest,
+      sources: [...sources.values()].sort(compareNamespacedNames),
+      rules: [...rules.entries()].sort((a, b) => compareStrings(a[0], b[0])).map(([, r]) => r),
+    });
+  }
+
+  const httpRouteGroups: HTTPRouteGroup[] = sortedByKey(objects.httpRouteGroups, inMesh).map((g) => {
+    const matches = new Map<string, HttpRouteMatch>();
+    for (const m of g.spec?.matches ?? []) {
+      if (!isString(m.name)) continue;
+      const headers: Record<string, string> = {};
+      for (const k of Object.keys(m.headers ?? {}).sort(compareStrings)) {
+        const v = m.headers?.[k];
+        if (typeof v === 'string') headers[k] = v;
+      }
+      matches.set(m.name, {
+        name: m.name,
+        ...(isString(m.pathRegex) ? { pathRegex: m.pathRegex } : {}),
+        methods: uniqueSorted((m.methods ?? []).filter(isString)),
+        headers,
+      });
+    }
+    return { namespace: g.metadata.namespace ?? '', name: g.metadata.name, matches: [...matches.values()].sort((a, b) => compareStrings(a.name, b.name)) };
+  });
+
+  const tcpRoutes: TCPRoute[] = sortedByKey(objects.tcpRoutes, inMesh).map((r) => {
+    const m = r.spec?.matches;
+    return {
+      namespace: r.metadata.namespace ?? '',
+      name: r.metadata.name,
+      matches: m ? [{ name: isString(m.name) ? m.name : '', ports: uniqueSortedNumbers((m.ports ?? []).filter(isPort)) }] : [],
+    };
+  });
+
+  const trafficSplits: TrafficSplit[] = [];
+  for (const ts of sortedByKey(objects.trafficSplits, inMesh)) {
+    const apex = ts.spec?.service;
+    if (!isString(apex)) continue;
+    const backends = new Map<string, { service: string; weight: number }>();
+    for (const b of ts.spec?.backends ?? []) {
+      if (!isString(b.service) || typeof b.weight !== 'number' || !Number.isFinite(b.weight) || b.weight < 0) continue;
+      backends.set(b.service, { service: b.service, weight: b.weight });
+    }
+    trafficSplits.push({
+      namespace: ts.metadata.namespace ?? '',
+      name: ts.metadata.name,
+      apexService: apex,
+      backends: [...backends.values()].sort((a, b) => compareStrings(a.service, b.service)),
+    });
+  }
+
+  const meshConfig = sortedByKey(objects.meshConfigs, (m) => m.metadata.name === meshConfigName)[0];
+
+  return {
+    settings: settingsOf(meshConfig),
+    namespaces: new Map(namespaces.map((n) => [n.name, n])),
+    services: new Map(services.map((s) => [keyOf(s), s])),
+    endpoints: new Map(endpoints.map((e) => [keyOf(e.service), e.endpoints])),
+    proxies: new Map(proxies.map((p) => [p.uuid, p])),
+    trafficTargets: new Map(trafficTargets.map((t) => [keyOf(t), t])),
+    httpRouteGroups: new Map(httpRouteGroups.map((g) => [keyOf(g), g])),
+    tcpRoutes: new Map(tcpRoutes.map((r) => [keyOf(r), r])),
+    trafficSplits: new Map(trafficSplits.map((t) => [keyOf(t), t])),
+  };
+}
