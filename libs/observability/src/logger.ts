@@ -3,7 +3,7 @@
 import { context, isSpanContextValid, trace } from '@opentelemetry/api';
 import pino from 'pino';
 import { ObservabilityError } from './errors.ts';
-import { redactSecrets, redactString } from './redact.ts';
+import { redactJsonLine, redactSecrets } from './redact.ts';
 
 export type Logger = pino.Logger;
 export type LogDestination = pino.DestinationStream;
@@ -69,7 +69,7 @@ export function createLogger(options: LoggerOptions): Logger {
         method.apply(this, args);
       },
       // Last line of defence for a PEM key that got past the walk (e.g. inside a custom serializer's output).
-      streamWrite: redactString,
+      streamWrite: redactJsonLine,
     },
     ...(options.traceIds === true ? { mixin: traceMixin } : {}),
   };

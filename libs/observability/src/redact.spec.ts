@@ -3,7 +3,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { createLogger } from './logger.ts';
 import type { LogDestination } from './logger.ts';
-import { REDACTED, redactSecrets } from './redact.ts';
+import { REDACTED, redactJsonLine, redactSecrets } from './redact.ts';
 
 const b64 = (s: string | Buffer): string => Buffer.from(s).toString('base64');
 
@@ -117,6 +117,15 @@ describe('logging a certificate bundle', () => {
     assert.equal(redacted.nested.token, REDACTED);
     assert.equal(original.privateKey, pkcs8Pem);
     assert.equal(original.nested.token, 'abc');
+  });
+
+  it('redacts keys in a serialized line and keeps it valid JSON, even for a truncated PEM', () => {
+    const truncated = pkcs8Pem.slice(0, 80);
+    const line = JSON.stringify({ a: pkcs8Pem, b: truncated, c: 'after', d: b64(sec1Pem) });
+    const redacted = redactJsonLine(line);
+    assert.deepEqual(JSON.parse(redacted), { a: `${REDACTED}\n`, b: REDACTED, c: 'after', d: REDACTED });
+    const plain = JSON.stringify({ cert: certPem });
+    assert.equal(redactJsonLine(plain), plain);
   });
 
   it('copes with cycles', () => {

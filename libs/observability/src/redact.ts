@@ -38,8 +38,18 @@ const PEM_PRIVATE_KEY = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----EN
 /** base64 of "-----BEGIN": how a PEM looks inside a Kubernetes Secret's `data`. */
 const BASE64_PEM_PREFIX = 'LS0tLS1CRUdJT';
 
-function normalizeField(name: string): string {
-  return name.toLowerCase().replace(/[._-]/g, '');
+// Field names repeat (a process logs the same few hundred): remember the verdict per name.
+const fieldVerdicts = new Map<string, boolean>();
+const MAX_REMEMBERED_FIELDS = 4096;
+
+function isSecretFieldName(name: string): boolean {
+  let verdict = fieldVerdicts.get(name);
+  if (verdict === undefined) {
+    verdict = SECRET_FIELDS.has(name.toLowerCase().replace(/[._-]/g, ''));
+    if (fieldVerdicts.size >= MAX_REMEMBERED_FIELDS) fieldVerdicts.clear();
+    fieldVerdicts.set(name, verdict);
+  }
+  return verdict;
 }
 
 function isBinary(value: unknown): value is ArrayBufferView | ArrayBuffer {
@@ -60,6 +70,17 @@ export function redactString(value: string): string {
   return out;
 }
 
+/** Inside a JSON text: a PEM private key ends at its END line or, truncated, at the end of its JSON string. */
+const JSON_PEM_PRIVATE_KEY = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?:[^"\\]|\\.)*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|(?="))/g;
+
+/** Replaces PEM private keys (plain or base64-wrapped) inside serialized JSON, keeping it valid JSON. */
+export function redactJsonLine(line: string): string {
+  let out = line;
+  if (out.includes('PRIVATE KEY')) out = out.replace(JSON_PEM_PRIVATE_KEY, REDACTED);
+  if (out.includes(BASE64_PEM_PREFIX)) out = redactBase64Pems(out);
+  return out;
+}
+
 function redactBase64Pems(value: string): string {
   return value.replace(/LS0tLS1CRUdJT[A-Za-z0-9+/=]*/g, (match) => {
     const head = Buffer.from(match.slice(0, 200), 'base64').toString('latin1');
@@ -69,7 +90,7 @@ function redactBase64Pems(value: string): string {
 
 function isSecretField(name: string, value: unknown): boolean {
   if (value === null || value === undefined || value === '') return false;
-  return SECRET_FIELDS.has(normalizeField(name));
+  return isSecretFieldName(name);
 }
 
 /**
