@@ -1,0 +1,43 @@
+// Wire names kept from OSM (MISSION.md section 3) and Envoy's filter and type names.
+import type { NamespacedName, ServiceIdentity } from '@osm/mesh-model';
+
+export const OUTBOUND_LISTENER = 'outbound-listener';
+export const INBOUND_LISTENER = 'inbound-listener';
+export const PROMETHEUS_LISTENER = 'inbound-prometheus-listener';
+export const OUTBOUND_PORT = 15001;
+export const INBOUND_PORT = 15003;
+export const PROMETHEUS_PORT = 15010;
+export const ENVOY_ADMIN_PORT = 15000;
+export const METRICS_CLUSTER = 'envoy-metrics-cluster';
+export const PASSTHROUGH_CLUSTER = 'passthrough-outbound';
+export const PROMETHEUS_PATH = '/stats/prometheus';
+export const INBOUND_ROOT_CERT = 'root-cert-for-mtls-inbound';
+/** ALPN that in-mesh clients advertise and inbound filter chains require (OSM's `osm`). */
+export const ALPN_IN_MESH = 'osm';
+
+/** Route configuration of the outbound listener's HTTP filter chains for one service port: `rds-outbound.<port>` (OSM). */
+export const outboundRouteName = (port: number): string => `rds-outbound.${port}`;
+/** Route configuration of the inbound listener's HTTP filter chains for one pod port: `rds-inbound.<targetPort>` (OSM). */
+export const inboundRouteName = (targetPort: number): string => `rds-inbound.${targetPort}`;
+/** Upstream (EDS) cluster of a service port: `<ns>/<svc>|<port>`. */
+export const upstreamClusterName = (svc: NamespacedName, port: number): string => `${svc.namespace}/${svc.name}|${port}`;
+/** Local cluster that the inbound listener forwards a service's pod port to: `<ns>/<svc>|<targetPort>|local`. */
+export const localClusterName = (svc: NamespacedName, targetPort: number): string => `${svc.namespace}/${svc.name}|${targetPort}|local`;
+/** The proxy's own certificate: `service-cert:<ns>/<sa>`. */
+export const serviceCertName = (id: ServiceIdentity): string => `service-cert:${id.namespace}/${id.name}`;
+/** Validation context for an upstream service: `root-cert-for-mtls-outbound:<ns>/<svc>`. */
+export const outboundRootCertName = (svc: NamespacedName): string => `root-cert-for-mtls-outbound:${svc.namespace}/${svc.name}`;
+/** TLS server name of a service, which clients send as SNI and inbound filter chains match. */
+export const serverName = (svc: NamespacedName, clusterDomain: string): string => `${svc.name}.${svc.namespace}.svc.${clusterDomain}`;
+
+export const FILTER = {
+  originalDst: 'envoy.filters.listener.original_dst',
+  tlsInspector: 'envoy.filters.listener.tls_inspector',
+  httpConnectionManager: 'envoy.filters.network.http_connection_manager',
+  tcpProxy: 'envoy.filters.network.tcp_proxy',
+  networkRbac: 'envoy.filters.network.rbac',
+  httpRbac: 'envoy.filters.http.rbac',
+  router: 'envoy.filters.http.router',
+  tlsTransportSocket: 'envoy.transport_sockets.tls',
+  httpProtocolOptions: 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+} as const;

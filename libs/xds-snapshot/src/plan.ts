@@ -1,0 +1,427 @@
+// Policy semantics: what one proxy may reach and who may reach it, as plain, sorted "plans" that fully
+// determine the Envoy resources (resources.ts turns each plan into a message). Everything here is
+// order-independent: every list of the model is treated as a set and sorted before use.
+import {
+  compareNamespacedNames,
+  compareStrings,
+  hostnamesForClient,
+  keyOf,
+  readyEndpoints,
+  sameName,
+  servicesOfProxy,
+  spiffeId,
+  trafficTargetsFrom,
+  trafficTargetsTo,
+} from '@osm/mesh-model';
+import type { MeshModel, MeshService, Protocol, Proxy, ServiceIdentity, ServicePort, TrafficSplit, TrafficTarget } from '@osm/mesh-model';
+import {
+  inboundRouteName,
+  localClusterName,
+  outboundRootCertName,
+  outboundRouteName,
+  serverName,
+  serviceCertName,
+  upstreamClusterName,
+} from './names.ts';
+
+/** An HTTP request match: full-match path regex ('' = any path), methods (empty = any), header regexes (sorted by name). */
+export interface HttpMatch {
+  readonly pathRegex: string;
+  readonly methods: readonly string[];
+  readonly headers: readonly (readonly [string, string])[];
+}
+
+/** A cluster and its weight (weights only matter with more than one target). */
+export interface WeightedTarget {
+  readonly cluster: string;
+  readonly weight: number;
+}
+
+/** A route: its match, where it goes, and (inbound, SMI mode) which principals may use it. */
+export interface RouteRule {
+  readonly match: HttpMatch;
+  readonly targets: readonly WeightedTarget[];
+  /** SPIFFE IDs allowed by per-route RBAC; undefined = no per-route RBAC (permissive mode, outbound). */
+  readonly principals?: readonly string[];
+}
+
+export interface VirtualHostPlan {
+  readonly name: string;
+  readonly domains: readonly string[];
+  readonly rules: readonly RouteRule[];
+}
+
+export interface RouteConfigPlan {
+  readonly name: string;
+  readonly virtualHosts: readonly VirtualHostPlan[];
+}
+
+export interface OutboundChainPlan {
+  readonly name: string;
+  readonly port: number;
+  /** CIDRs (`ip/32`, `ip/128`) of the destination. */
+  readonly prefixRanges: readonly string[];
+  readonly protocol: Protocol;
+  /** HTTP/gRPC: the route configuration. */
+  readonly routeConfig?: string;
+  /** TCP: the clusters. */
+  readonly targets?: readonly WeightedTarget[];
+}
+
+/** A network RBAC policy: connections from these principals are allowed. */
+export interface NetworkPolicyPlan {
+  readonly name: string;
+  readonly principals: readonly string[];
+}
+
+export interface InboundChainPlan {
+  readonly name: string;
+  readonly targetPort: number;
+  readonly serverName: string;
+  readonly protocol: Protocol;
+  readonly certSecret: string;
+  /** HTTP/gRPC: the route configuration. */
+  readonly routeConfig?: string;
+  /** TCP: the local cluster. */
+  readonly localCluster?: string;
+  /** TCP in SMI mode: the network RBAC policies (none = deny all); undefined = no RBAC filter. */
+  readonly rbac?: readonly NetworkPolicyPlan[];
+}
+
+export type ClusterPlan =
+  | { readonly kind: 'upstream'; readonly name: string; readonly protocol: Protocol; readonly sni: string; readonly certSecret: string; readonly validationSecret: string }
+  | { readonly kind: 'local'; readonly name: string; readonly port: number; readonly protocol: Protocol }
+  | { readonly kind: 'metrics'; readonly name: string }
+  | { readonly kind: 'passthrough'; readonly name: string };
+
+export interface EndpointsPlan {
+  readonly name: string;
+  /** `[ip, port]`, sorted. */
+  readonly endpoints: readonly (readonly [string, number])[];
+}
+
+export interface ValidationSecretPlan {
+  readonly name: string;
+  /** URI SANs (SPIFFE IDs) a peer certificate must carry one of; empty = any certificate of the trust bundle. */
+  readonly sans: readonly string[];
+}
+
+/** Everything one proxy's snapshot is made of, sorted by name within each list. */
+export interface ProxyPlan {
+  readonly outboundChains: readonly OutboundChainPlan[];
+  readonly egress: boolean;
+  readonly inboundChains: readonly InboundChainPlan[];
+  readonly prometheus: boolean;
+  readonly routes: readonly RouteConfigPlan[];
+  readonly clusters: readonly ClusterPlan[];
+  readonly endpoints: readonly EndpointsPlan[];
+  readonly certSecret: string;
+  readonly validationSecrets: readonly ValidationSecretPlan[];
+}
+
+const ANY_MATCH: HttpMatch = { pathRegex: '', methods: [], headers: [] };
+const matchKey = (m: HttpMatch): string => JSON.stringify(m);
+const isHttp = (p: Protocol): boolean => p === 'http' || p === 'grpc';
+const uniqSorted = (xs: Iterable<string>): string[] => [...new Set(xs)].sort(compareStrings);
+const byName = <T extends { readonly name: string }>(a: T, b: T): number => compareStrings(a.name, b.name);
+
+function cidrOf(ip: string): string {
+  return ip.includes(':') ? `${ip}/128` : `${ip}/32`;
+}
+
+function normalizeMethods(methods: readonly string[]): string[] {
+  const upper = methods.map((m) => m.toUpperCase());
+  return upper.length === 0 || upper.includes('*') ? [] : uniqSorted(upper);
+}
+
+/** Access of one source to one destination port, from the TrafficTargets that list the source. */
+interface PortAccess {
+  /** HTTP matches allowed (deduplicated, sorted); for TCP ports, one ANY_MATCH when allowed. */
+  readonly matches: readonly HttpMatch[];
+}
+
+/** The TrafficTargets that apply to a destination identity set and pod port. */
+function targetsFor(tts: readonly TrafficTarget[], identities: readonly ServiceIdentity[], targetPort: number): TrafficTarget[] {
+  return tts.filter(
+    (t) => identities.some((i) => sameName(i, t.destination)) && (t.destination.port === undefined || t.destination.port === targetPort),
+  );
+}
+
+/** The HTTP matches a TrafficTarget's HTTPRouteGroup rules allow (a rule without match names allows all of its group's matches). */
+function httpMatchesOf(model: MeshModel, tt: TrafficTarget): HttpMatch[] {
+  const out: HttpMatch[] = [];
+  for (const rule of tt.rules) {
+    if (rule.kind !== 'HTTPRouteGroup') continue;
+    const group = model.httpRouteGroups.get(`${tt.namespace}/${rule.name}`);
+    if (!group) continue;
+    for (const m of group.matches) {
+      if (rule.matches.length > 0 && !rule.matches.includes(m.name)) continue;
+      out.push({
+        pathRegex: m.pathRegex && m.pathRegex !== '.*' ? m.pathRegex : '',
+        methods: normalizeMethods(m.methods),
+        headers: Object.entries(m.headers)
+          .map(([k, v]) => [k.toLowerCase(), v] as const)
+          .sort((a, b) => compareStrings(a[0], b[0]) || compareStrings(a[1], b[1])),
+      });
+    }
+  }
+  return out;
+}
+
+/** Whether a TrafficTarget's TCPRoute rules allow the pod port (a match without ports allows every port). */
+function tcpAllowedBy(model: MeshModel, tt: TrafficTarget, targetPort: number): boolean {
+  for (const rule of tt.rules) {
+    if (rule.kind !== 'TCPRoute') continue;
+    const route = model.tcpRoutes.get(`${tt.namespace}/${rule.name}`);
+    if (!route) continue;
+    for (const m of route.matches) {
+      if (rule.matches.length > 0 && !rule.matches.includes(m.name)) continue;
+      if (m.ports.length === 0 || m.ports.includes(targetPort)) return true;
+    }
+  }
+  return false;
+}
+
+function dedupeMatches(matches: Iterable<HttpMatch>): HttpMatch[] {
+  const byKey = new Map<string, HttpMatch>();
+  for (const m of matches) byKey.set(matchKey(m), m);
+  return [...byKey.entries()].sort((a, b) => compareStrings(a[0], b[0])).map(([, m]) => m);
+}
+
+/**
+ * What `ttsFromSource` (the TrafficTargets listing the client) allow on one port of a service, or all
+ * when permissive. HTTP/gRPC ports are governed by HTTPRouteGroup rules, TCP ports by TCPRoute rules.
+ */
+function accessTo(model: MeshModel, ttsFromSource: readonly TrafficTarget[] | 'permissive', svc: MeshService, port: ServicePort): PortAccess {
+  if (ttsFromSource === 'permissive') return { matches: [ANY_MATCH] };
+  const tts = targetsFor(ttsFromSource, svc.identities, port.targetPort);
+  if (isHttp(port.protocol)) return { matches: dedupeMatches(tts.flatMap((t) => httpMatchesOf(model, t))) };
+  return { matches: tts.some((t) => tcpAllowedBy(model, t, port.targetPort)) ? [ANY_MATCH] : [] };
+}
+
+function domainsFor(hostnames: readonly string[], port: number): string[] {
+  return uniqSorted(hostnames.flatMap((h) => [h, `${h}:${port}`]));
+}
+
+/** Assigns each domain to the first virtual host (by name) that claims it: Envoy rejects duplicates. */
+function routeConfig(name: string, vhosts: VirtualHostPlan[]): RouteConfigPlan {
+  const claimed = new Set<string>();
+  const out: VirtualHostPlan[] = [];
+  for (const vh of vhosts.sort(byName)) {
+    const domains = vh.domains.filter((d) => !claimed.has(d));
+    for (const d of domains) claimed.add(d);
+    if (domains.length > 0 && vh.rules.length > 0) out.push({ ...vh, domains });
+  }
+  return { name, virtualHosts: out };
+}
+
+function sortPorts(ports: readonly ServicePort[]): ServicePort[] {
+  const seen = new Map<number, ServicePort>();
+  for (const p of [...ports].sort((a, b) => a.port - b.port || a.targetPort - b.targetPort || compareStrings(a.protocol, b.protocol) || compareStrings(a.name, b.name))) {
+    if (!seen.has(p.port)) seen.set(p.port, p);
+  }
+  return [...seen.values()];
+}
+
+/** Inputs of the plan that do not come from the model. */
+export interface PlanOptions {
+  readonly clusterDomain: string;
+}
+
+/** Computes the plan of one proxy's snapshot from the model (pure, order-independent). */
+export function planProxy(model: MeshModel, proxy: Proxy, options: PlanOptions): ProxyPlan {
+  const td = model.settings.trustDomain;
+  const permissive = model.settings.permissiveMode;
+  const certSecret = serviceCertName(proxy.identity);
+  const ttsFromMe = permissive ? ('permissive' as const) : trafficTargetsFrom(model, proxy.identity);
+
+  const clusters = new Map<string, ClusterPlan>();
+  const endpoints = new Map<string, EndpointsPlan>();
+  const validation = new Map<string, ValidationSecretPlan>();
+
+  // Upstream cluster, its endpoints and its validation context, for a service port the proxy may call.
+  const addUpstream = (svc: MeshService, port: ServicePort): string => {
+    const name = upstreamClusterName(svc, port.port);
+    if (clusters.has(name)) return name;
+    const validationSecret = outboundRootCertName(svc);
+    clusters.set(name, { kind: 'upstream', name, protocol: port.protocol, sni: serverName(svc, options.clusterDomain), certSecret, validationSecret });
+    const eps = readyEndpoints(model, svc, port.targetPort)
+      .map((e) => [e.ip, e.port] as const)
+      .sort((a, b) => compareStrings(a[0], b[0]) || a[1] - b[1]);
+    endpoints.set(name, { name, endpoints: eps.filter((e, i) => i === 0 || e[0] !== eps[i - 1]?.[0] || e[1] !== eps[i - 1]?.[1]) });
+    validation.set(validationSecret, { name: validationSecret, sans: uniqSorted(svc.identities.map((i) => spiffeId(i, td))) });
+    return name;
+  };
+
+  // ---- outbound
+  const outboundChains: OutboundChainPlan[] = [];
+  const outboundVhosts = new Map<number, VirtualHostPlan[]>();
+  const claimedDestinations = new Set<string>();
+  const services = [...model.services.values()].sort(compareNamespacedNames);
+  const splits = splitsByApex(model);
+  for (const svc of services) {
+    const ts = splits.get(keyOf(svc));
+    const split = ts ? splitBackends(model, ts) : undefined;
+    for (const port of sortPorts(svc.ports)) {
+      const own = accessTo(model, ttsFromMe, svc, port);
+      let matches = own.matches;
+      let targets: { svc: MeshService; port: ServicePort; weight: number }[] = [{ svc, port, weight: 1 }];
+      if (split) {
+        const backends: typeof targets = [];
+        const backendMatches: HttpMatch[] = [];
+        for (const b of split) {
+          const bport = sortPorts(b.svc.ports).find((p) => p.port === port.port);
+          if (!bport) continue;
+          const access = accessTo(model, ttsFromMe, b.svc, bport);
+          if (access.matches.length === 0) continue;
+          backends.push({ svc: b.svc, port: bport, weight: b.weight });
+          backendMatches.push(...access.matches);
+        }
+        if (backends.length > 0) {
+          targets = backends;
+          matches = dedupeMatches([...matches, ...backendMatches]);
+        }
+      }
+      if (matches.length === 0) continue;
+
+      const ips = svc.clusterIps.length > 0 ? svc.clusterIps : readyEndpoints(model, svc, port.targetPort).map((e) => e.ip);
+      const prefixRanges = uniqSorted(ips.map(cidrOf)).filter((c) => !claimedDestinations.has(`${c}:${port.port}`));
+      if (prefixRanges.length === 0) continue;
+      for (const c of prefixRanges) claimedDestinations.add(`${c}:${port.port}`);
+
+      const weighted = targets.map((t) => ({ cluster: addUpstream(t.svc, t.port), weight: t.weight }));
+      const chainName = `outbound_${keyOf(svc)}_${port.port}_${port.protocol}`;
+      if (isHttp(port.protocol)) {
+        const rc = outboundRouteName(port.port);
+        outboundChains.push({ name: chainName, port: port.port, prefixRanges, protocol: port.protocol, routeConfig: rc });
+        const list = outboundVhosts.get(port.port) ?? [];
+        list.push({
+          name: `outbound_virtual-host|${keyOf(svc)}`,
+          domains: domainsFor(hostnamesForClient(svc, proxy.namespace), port.port),
+          rules: matches.map((match) => ({ match, targets: weighted })),
+        });
+        outboundVhosts.set(port.port, list);
+      } else {
+        outboundChains.push({ name: chainName, port: port.port, prefixRanges, protocol: port.protocol, targets: weighted });
+      }
+    }
+  }
+
+  // ---- inbound
+  const ttsToMe = permissive ? [] : trafficTargetsTo(model, proxy.identity);
+  const inboundChains: InboundChainPlan[] = [];
+  const inboundVhosts = new Map<number, VirtualHostPlan[]>();
+  const locals = servicesOfProxy(model, proxy);
+  const localKeys = new Set(locals.map(keyOf));
+  const inboundRules = (targetPort: number, protocol: Protocol, cluster: string): RouteRule[] => {
+    const target = [{ cluster, weight: 1 }];
+    if (permissive) return [{ match: ANY_MATCH, targets: target }];
+    const principals = new Map<string, { match: HttpMatch; principals: Set<string> }>();
+    for (const tt of targetsFor(ttsToMe, [proxy.identity], targetPort)) {
+      if (!isHttp(protocol)) continue;
+      const sources = tt.sources.map((s) => spiffeId(s, td));
+      if (sources.length === 0) continue;
+      for (const m of httpMatchesOf(model, tt)) {
+        const k = matchKey(m);
+        const entry = principals.get(k) ?? { match: m, principals: new Set<string>() };
+        for (const s of sources) entry.principals.add(s);
+        principals.set(k, entry);
+      }
+    }
+    return [...principals.entries()]
+      .sort((a, b) => compareStrings(a[0], b[0]))
+      .map(([, e]) => ({ match: e.match, targets: target, principals: uniqSorted(e.principals) }));
+  };
+  const addInboundVhost = (vhostSvc: MeshService, port: number, targetPort: number, protocol: Protocol, cluster: string): void => {
+    const list = inboundVhosts.get(targetPort) ?? [];
+    const name = `inbound_virtual-host|${keyOf(vhostSvc)}`;
+    const domains = domainsFor(vhostSvc.hostnames, port);
+    const i = list.findIndex((v) => v.name === name);
+    const existing = list[i];
+    // Two service ports on one pod port share the virtual host: the first one's routes, both ports' domains.
+    if (existing) list[i] = { ...existing, domains: uniqSorted([...existing.domains, ...domains]) };
+    else list.push({ name, domains, rules: inboundRules(targetPort, protocol, cluster) });
+    inboundVhosts.set(targetPort, list);
+  };
+  for (const svc of locals) {
+    for (const port of sortPorts(svc.ports)) {
+      const local = localClusterName(svc, port.targetPort);
+      clusters.set(local, { kind: 'local', name: local, port: port.targetPort, protocol: port.protocol });
+      const base = { name: `inbound_${keyOf(svc)}_${port.targetPort}_${port.protocol}`, targetPort: port.targetPort, serverName: serverName(svc, options.clusterDomain), protocol: port.protocol, certSecret };
+      if (isHttp(port.protocol)) {
+        inboundChains.push({ ...base, routeConfig: inboundRouteName(port.targetPort) });
+        addInboundVhost(svc, port.port, port.targetPort, port.protocol, local);
+        // Clients of a TrafficSplit apex send its hostnames to the backends' pods.
+        for (const ts of splits.values()) {
+          if (ts.namespace !== svc.namespace || !ts.backends.some((b) => b.service === svc.name && b.weight > 0)) continue;
+          const apex = model.services.get(`${ts.namespace}/${ts.apexService}`);
+          if (!apex || localKeys.has(keyOf(apex))) continue;
+          const apexPort = sortPorts(apex.ports).find((p) => p.port === port.port);
+          if (apexPort) addInboundVhost(apex, apexPort.port, port.targetPort, port.protocol, local);
+        }
+      } else {
+        const rbac = permissive
+          ? undefined
+          : targetsFor(ttsToMe, [proxy.identity], port.targetPort)
+              .filter((tt) => tt.sources.length > 0 && tcpAllowedBy(model, tt, port.targetPort))
+              .map((tt) => ({ name: keyOf(tt), principals: uniqSorted(tt.sources.map((s) => spiffeId(s, td))) }))
+              .sort(byName);
+        inboundChains.push({ ...base, localCluster: local, ...(rbac ? { rbac } : {}) });
+      }
+    }
+  }
+  // One filter chain per (pod port, server name): two services with the same name cannot exist, but keep it total.
+  const seenChains = new Set<string>();
+  const uniqueInbound = inboundChains.filter((c) => {
+    const k = `${c.targetPort}|${c.serverName}`;
+    if (seenChains.has(k)) return false;
+    seenChains.add(k);
+    return true;
+  });
+
+  const prometheus = model.namespaces.get(proxy.namespace)?.metricsEnabled ?? false;
+  if (prometheus) clusters.set('envoy-metrics-cluster', { kind: 'metrics', name: 'envoy-metrics-cluster' });
+  const egress = model.settings.enableEgress;
+  if (egress) clusters.set('passthrough-outbound', { kind: 'passthrough', name: 'passthrough-outbound' });
+
+  const routes: RouteConfigPlan[] = [];
+  for (const [port, vhosts] of outboundVhosts) routes.push(routeConfig(outboundRouteName(port), vhosts));
+  for (const [port, vhosts] of inboundVhosts) routes.push(routeConfig(inboundRouteName(port), vhosts));
+
+  const inboundSans = permissive ? [] : uniqSorted(ttsToMe.flatMap((t) => t.sources.map((s) => spiffeId(s, td))));
+  validation.set('root-cert-for-mtls-inbound', { name: 'root-cert-for-mtls-inbound', sans: inboundSans });
+
+  return {
+    outboundChains: outboundChains.sort(byName),
+    egress,
+    inboundChains: uniqueInbound.sort(byName),
+    prometheus,
+    routes: routes.sort(byName),
+    clusters: [...clusters.values()].sort(byName),
+    endpoints: [...endpoints.values()].sort(byName),
+    certSecret,
+    validationSecrets: [...validation.values()].sort(byName),
+  };
+}
+
+/** The backends of a TrafficSplit (existing services, positive weight, sorted by name). */
+function splitBackends(model: MeshModel, ts: TrafficSplit): { svc: MeshService; weight: number }[] {
+  const weights = new Map<string, number>();
+  for (const b of ts.backends) if (b.weight > 0) weights.set(b.service, (weights.get(b.service) ?? 0) + b.weight);
+  const out: { svc: MeshService; weight: number }[] = [];
+  for (const [name, weight] of [...weights.entries()].sort((a, b) => compareStrings(a[0], b[0]))) {
+    const backend = model.services.get(`${ts.namespace}/${name}`);
+    if (backend) out.push({ svc: backend, weight });
+  }
+  return out;
+}
+
+/** TrafficSplits by apex service key (the first by namespace/name when several claim one apex). */
+function splitsByApex(model: MeshModel): Map<string, TrafficSplit> {
+  const out = new Map<string, TrafficSplit>();
+  for (const ts of [...model.trafficSplits.values()].sort(compareNamespacedNames)) {
+    const k = `${ts.namespace}/${ts.apexService}`;
+    if (!out.has(k)) out.set(k, ts);
+  }
+  return out;
+}

@@ -1,0 +1,282 @@
+// Plans to Envoy messages. Each function depends only on its arguments, so a resource's cache key can
+// be the canonical form of those arguments. Map-typed proto fields are filled in sorted key order so
+// that encoding is byte-stable.
+import { envoy, packAny } from '@osm/envoy-api';
+import type { Protocol } from '@osm/mesh-model';
+import {
+  ALPN_IN_MESH,
+  ENVOY_ADMIN_PORT,
+  FILTER,
+  INBOUND_LISTENER,
+  INBOUND_PORT,
+  INBOUND_ROOT_CERT,
+  METRICS_CLUSTER,
+  OUTBOUND_LISTENER,
+  OUTBOUND_PORT,
+  PASSTHROUGH_CLUSTER,
+  PROMETHEUS_LISTENER,
+  PROMETHEUS_PATH,
+  PROMETHEUS_PORT,
+} from './names.ts';
+import type { ClusterPlan, EndpointsPlan, HttpMatch, InboundChainPlan, NetworkPolicyPlan, OutboundChainPlan, RouteConfigPlan, RouteRule, WeightedTarget } from './plan.ts';
+
+const L = envoy.config.listener.v3;
+const C = envoy.config.core.v3;
+const R = envoy.config.route.v3;
+const CL = envoy.config.cluster.v3;
+const E = envoy.config.endpoint.v3;
+const TLS = envoy.extensions.transport_sockets.tls.v3;
+const HCM = envoy.extensions.filters.network.http_connection_manager.v3;
+const TCP = envoy.extensions.filters.network.tcp_proxy.v3;
+const RBAC = envoy.config.rbac.v3;
+const NRBAC = envoy.extensions.filters.network.rbac.v3;
+const HRBAC = envoy.extensions.filters.http.rbac.v3;
+const M = envoy.type.matcher.v3;
+
+type Listener = envoy.config.listener.v3.Listener;
+type RouteConfiguration = envoy.config.route.v3.RouteConfiguration;
+type Cluster = envoy.config.cluster.v3.Cluster;
+type ClusterLoadAssignment = envoy.config.endpoint.v3.ClusterLoadAssignment;
+type Secret = envoy.extensions.transport_sockets.tls.v3.Secret;
+
+const ads = () => C.ConfigSource.fromPartial({ ads: {}, resourceApiVersion: C.ApiVersion.V3 });
+const sds = (name: string) => TLS.SdsSecretConfig.fromPartial({ name, sdsConfig: ads() });
+const address = (ip: string, port: number) => C.Address.fromPartial({ socketAddress: { address: ip, portValue: port, protocol: C.SocketAddress_Protocol.TCP } });
+const cidr = (c: string) => {
+  const [ip = '', len = '32'] = c.split('/');
+  return C.CidrRange.fromPartial({ addressPrefix: ip, prefixLen: Number(len) });
+};
+const isHttp = (p: Protocol): boolean => p === 'http' || p === 'grpc';
+const regex = (r: string) => M.RegexMatcher.fromPartial({ regex: r });
+
+function routerFilter() {
+  return HCM.HttpFilter.fromPartial({ name: FILTER.router, typedConfig: packAny(envoy.extensions.filters.http.router.v3.Router, envoy.extensions.filters.http.router.v3.Router.fromPartial({})) });
+}
+
+function hcmFilter(statPrefix: string, routeConfigName: string, inbound: boolean) {
+  const httpFilters = inbound
+    ? [HCM.HttpFilter.fromPartial({ name: FILTER.httpRbac, typedConfig: packAny(HRBAC.RBAC, HRBAC.RBAC.fromPartial({})) }), routerFilter()]
+    : [routerFilter()];
+  const hcm = HCM.HttpConnectionManager.fromPartial({
+    statPrefix,
+    codecType: HCM.HttpConnectionManager_CodecType.AUTO,
+    rds: { configSource: ads(), routeConfigName },
+    httpFilters,
+  });
+  return L.Filter.fromPartial({ name: FILTER.httpConnectionManager, typedConfig: packAny(HCM.HttpConnectionManager, hcm) });
+}
+
+function tcpProxyFilter(statPrefix: string, targets: readonly WeightedTarget[]) {
+  const only = targets.length === 1 ? targets[0] : undefined;
+  const tcp = only
+    ? TCP.TcpProxy.fromPartial({ statPrefix, cluster: only.cluster })
+    : TCP.TcpProxy.fromPartial({ statPrefix, weightedClusters: { clusters: targets.map((t) => ({ name: t.cluster, weight: t.weight })) } });
+  return L.Filter.fromPartial({ name: FILTER.tcpProxy, typedConfig: packAny(TCP.TcpProxy, tcp) });
+}
+
+function principal(spiffe: string) {
+  return RBAC.Principal.fromPartial({ authenticated: { principalName: { exact: spiffe } } });
+}
+
+function rbacRules(policies: readonly NetworkPolicyPlan[]) {
+  const map: Record<string, envoy.config.rbac.v3.Policy> = {};
+  for (const p of policies) map[p.name] = RBAC.Policy.fromPartial({ permissions: [{ any: true }], principals: p.principals.map(principal) });
+  return RBAC.RBAC.fromPartial({ action: RBAC.RBAC_Action.ALLOW, policies: map });
+}
+
+function networkRbacFilter(statPrefix: string, policies: readonly NetworkPolicyPlan[]) {
+  const rbac = NRBAC.RBAC.fromPartial({ statPrefix, rules: rbacRules(policies) });
+  return L.Filter.fromPartial({ name: FILTER.networkRbac, typedConfig: packAny(NRBAC.RBAC, rbac) });
+}
+
+/** `outbound-listener` on 15001: original destination, a filter chain per upstream service port. */
+export function outboundListener(chains: readonly OutboundChainPlan[], egress: boolean): Listener {
+  return L.Listener.fromPartial({
+    name: OUTBOUND_LISTENER,
+    address: address('0.0.0.0', OUTBOUND_PORT),
+    trafficDirection: C.TrafficDirection.OUTBOUND,
+    listenerFilters: [{ name: FILTER.originalDst, typedConfig: packAny(envoy.extensions.filters.listener.original_dst.v3.OriginalDst, {}) }],
+    filterChains: chains.map((c) =>
+      L.FilterChain.fromPartial({
+        name: c.name,
+        filterChainMatch: { destinationPort: c.port, prefixRanges: c.prefixRanges.map(cidr) },
+        filters: [c.routeConfig !== undefined ? hcmFilter(c.name, c.routeConfig, false) : tcpProxyFilter(c.name, c.targets ?? [])],
+      }),
+    ),
+    ...(egress ? { defaultFilterChain: L.FilterChain.fromPartial({ name: 'outbound-egress-filter-chain', filters: [tcpProxyFilter(`egress-tcp-proxy.${PASSTHROUGH_CLUSTER}`, [{ cluster: PASSTHROUGH_CLUSTER, weight: 1 }])] }) } : {}),
+  });
+}
+
+/** `inbound-listener` on 15003: mTLS termination requiring a client certificate, a filter chain per local service port. */
+export function inboundListener(chains: readonly InboundChainPlan[]): Listener {
+  return L.Listener.fromPartial({
+    name: INBOUND_LISTENER,
+    address: address('0.0.0.0', INBOUND_PORT),
+    trafficDirection: C.TrafficDirection.INBOUND,
+    listenerFilters: [
+      { name: FILTER.originalDst, typedConfig: packAny(envoy.extensions.filters.listener.original_dst.v3.OriginalDst, {}) },
+      { name: FILTER.tlsInspector, typedConfig: packAny(envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector, envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector.fromPartial({})) },
+    ],
+    filterChains: chains.map((c) => {
+      const tls = TLS.DownstreamTlsContext.fromPartial({
+        requireClientCertificate: true,
+        commonTlsContext: {
+          tlsCertificateSdsSecretConfigs: [sds(c.certSecret)],
+          validationContextSdsSecretConfig: sds(INBOUND_ROOT_CERT),
+        },
+      });
+      const filters =
+        c.routeConfig !== undefined
+          ? [hcmFilter(c.name, c.routeConfig, true)]
+          : [...(c.rbac ? [networkRbacFilter(`${c.name}.`, c.rbac)] : []), tcpProxyFilter(c.name, [{ cluster: c.localCluster ?? '', weight: 1 }])];
+      return L.FilterChain.fromPartial({
+        name: c.name,
+        filterChainMatch: { destinationPort: c.targetPort, serverNames: [c.serverName], transportProtocol: 'tls', applicationProtocols: [ALPN_IN_MESH] },
+        transportSocket: { name: FILTER.tlsTransportSocket, typedConfig: packAny(TLS.DownstreamTlsContext, tls) },
+        filters,
+      });
+    }),
+  });
+}
+
+/** `inbound-prometheus-listener` on 15010: `/stats/prometheus` to Envoy's admin port. */
+export function prometheusListener(): Listener {
+  const hcm = HCM.HttpConnectionManager.fromPartial({
+    statPrefix: 'prometheus-http-conn-manager',
+    codecType: HCM.HttpConnectionManager_CodecType.AUTO,
+    routeConfig: {
+      virtualHosts: [
+        {
+          name: 'prometheus-inbound-virtual-host',
+          domains: ['*'],
+          routes: [{ match: { prefix: PROMETHEUS_PATH }, route: { cluster: METRICS_CLUSTER, prefixRewrite: PROMETHEUS_PATH } }],
+        },
+      ],
+    },
+    httpFilters: [routerFilter()],
+  });
+  return L.Listener.fromPartial({
+    name: PROMETHEUS_LISTENER,
+    address: address('0.0.0.0', PROMETHEUS_PORT),
+    trafficDirection: C.TrafficDirection.INBOUND,
+    filterChains: [{ filters: [{ name: FILTER.httpConnectionManager, typedConfig: packAny(HCM.HttpConnectionManager, hcm) }] }],
+  });
+}
+
+function routeMatch(m: HttpMatch) {
+  const headers = [
+    ...(m.methods.length > 0 ? [R.HeaderMatcher.fromPartial({ name: ':method', stringMatch: { safeRegex: regex(m.methods.join('|')) } })] : []),
+    ...m.headers.map(([name, value]) => R.HeaderMatcher.fromPartial({ name, stringMatch: { safeRegex: regex(value) } })),
+  ];
+  return R.RouteMatch.fromPartial(m.pathRegex === '' ? { prefix: '/', headers } : { safeRegex: regex(m.pathRegex), headers });
+}
+
+function routeAction(targets: readonly WeightedTarget[]) {
+  const only = targets.length === 1 ? targets[0] : undefined;
+  return R.RouteAction.fromPartial(only ? { cluster: only.cluster } : { weightedClusters: { clusters: targets.map((t) => ({ name: t.cluster, weight: t.weight })) } });
+}
+
+function route(rule: RouteRule) {
+  const typedPerFilterConfig: Record<string, ReturnType<typeof packAny>> = {};
+  if (rule.principals !== undefined) {
+    const perRoute = HRBAC.RBACPerRoute.fromPartial({ rbac: { rules: rbacRules([{ name: 'rbac-for-route', principals: rule.principals }]) } });
+    typedPerFilterConfig[FILTER.httpRbac] = packAny(HRBAC.RBACPerRoute, perRoute);
+  }
+  return R.Route.fromPartial({ match: routeMatch(rule.match), route: routeAction(rule.targets), typedPerFilterConfig });
+}
+
+/** `rds-inbound.<port>` / `rds-outbound.<port>`: virtual hosts by service hostnames, routes from the policies. */
+export function routeConfiguration(plan: RouteConfigPlan): RouteConfiguration {
+  return R.RouteConfiguration.fromPartial({
+    name: plan.name,
+    virtualHosts: plan.virtualHosts.map((vh) => R.VirtualHost.fromPartial({ name: vh.name, domains: [...vh.domains], routes: vh.rules.map(route) })),
+  });
+}
+
+function httpProtocolOptions(protocol: Protocol) {
+  const H = envoy.extensions.upstreams.http.v3;
+  const options =
+    protocol === 'grpc'
+      ? H.HttpProtocolOptions.fromPartial({ explicitHttpConfig: { http2ProtocolOptions: {} } })
+      : H.HttpProtocolOptions.fromPartial({ useDownstreamProtocolConfig: { httpProtocolOptions: {}, http2ProtocolOptions: {} } });
+  return { [FILTER.httpProtocolOptions]: packAny(H.HttpProtocolOptions, options) };
+}
+
+/** A cluster: upstream (EDS, mTLS with the destination's SANs), local (`|local`, 127.0.0.1), metrics or egress passthrough. */
+export function cluster(plan: ClusterPlan): Cluster {
+  switch (plan.kind) {
+    case 'upstream': {
+      const tls = TLS.UpstreamTlsContext.fromPartial({
+        sni: plan.sni,
+        commonTlsContext: {
+          tlsCertificateSdsSecretConfigs: [sds(plan.certSecret)],
+          validationContextSdsSecretConfig: sds(plan.validationSecret),
+          alpnProtocols: [ALPN_IN_MESH],
+        },
+      });
+      return CL.Cluster.fromPartial({
+        name: plan.name,
+        type: CL.Cluster_DiscoveryType.EDS,
+        edsClusterConfig: { edsConfig: ads(), serviceName: plan.name },
+        connectTimeout: { seconds: 1 },
+        lbPolicy: CL.Cluster_LbPolicy.ROUND_ROBIN,
+        transportSocket: { name: FILTER.tlsTransportSocket, typedConfig: packAny(TLS.UpstreamTlsContext, tls) },
+        typedExtensionProtocolOptions: isHttp(plan.protocol) ? httpProtocolOptions(plan.protocol) : {},
+      });
+    }
+    case 'local':
+      return CL.Cluster.fromPartial({
+        name: plan.name,
+        altStatName: plan.name,
+        type: CL.Cluster_DiscoveryType.STATIC,
+        connectTimeout: { seconds: 1 },
+        lbPolicy: CL.Cluster_LbPolicy.ROUND_ROBIN,
+        loadAssignment: { clusterName: plan.name, endpoints: [{ lbEndpoints: [{ endpoint: { address: address('127.0.0.1', plan.port) } }] }] },
+        typedExtensionProtocolOptions: isHttp(plan.protocol) ? httpProtocolOptions(plan.protocol) : {},
+      });
+    case 'metrics':
+      return CL.Cluster.fromPartial({
+        name: METRICS_CLUSTER,
+        altStatName: METRICS_CLUSTER,
+        type: CL.Cluster_DiscoveryType.STATIC,
+        lbPolicy: CL.Cluster_LbPolicy.ROUND_ROBIN,
+        loadAssignment: { clusterName: METRICS_CLUSTER, endpoints: [{ lbEndpoints: [{ endpoint: { address: address('127.0.0.1', ENVOY_ADMIN_PORT) } }] }] },
+      });
+    case 'passthrough':
+      return CL.Cluster.fromPartial({
+        name: PASSTHROUGH_CLUSTER,
+        type: CL.Cluster_DiscoveryType.ORIGINAL_DST,
+        connectTimeout: { seconds: 1 },
+        lbPolicy: CL.Cluster_LbPolicy.CLUSTER_PROVIDED,
+      });
+  }
+}
+
+/** EDS: the ready endpoints of an upstream cluster. */
+export function clusterLoadAssignment(plan: EndpointsPlan): ClusterLoadAssignment {
+  return E.ClusterLoadAssignment.fromPartial({
+    clusterName: plan.name,
+    endpoints: plan.endpoints.length === 0 ? [] : [{ lbEndpoints: plan.endpoints.map(([ip, port]) => ({ endpoint: { address: address(ip, port) }, healthStatus: C.HealthStatus.HEALTHY })) }],
+  });
+}
+
+const utf8 = new TextEncoder();
+
+/** `service-cert:<ns>/<sa>`: the proxy's certificate chain and private key (PEM). */
+export function certificateSecret(name: string, certificateChain: string, privateKey: string): Secret {
+  return TLS.Secret.fromPartial({
+    name,
+    tlsCertificate: { certificateChain: { inlineBytes: utf8.encode(certificateChain) }, privateKey: { inlineBytes: utf8.encode(privateKey) } },
+  });
+}
+
+/** A validation context: the trust bundle (PEM) and the URI SANs a peer must present one of. */
+export function validationSecret(name: string, trustBundle: string, sans: readonly string[]): Secret {
+  return TLS.Secret.fromPartial({
+    name,
+    validationContext: {
+      trustedCa: { inlineBytes: utf8.encode(trustBundle) },
+      matchTypedSubjectAltNames: sans.map((s) => ({ sanType: TLS.SubjectAltNameMatcher_SanType.URI, matcher: { exact: s } })),
+    },
+  });
+}
