@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { ObservabilityError } from './errors.ts';
 import { createLogger } from './logger.ts';
 import type { LogDestination } from './logger.ts';
 import { REDACTED, redactJsonLine, redactSecrets } from './redact.ts';
@@ -96,6 +97,24 @@ describe('logging a certificate bundle', () => {
     assert.equal(line['proxy'], 'uuid-1');
     assert.equal(line['stream'], 7);
     assert.equal((line['bundle'] as Record<string, unknown>)['privateKey'], REDACTED);
+    assert.ok(!out.text().includes('PRIVATE KEY'));
+  });
+
+  it('keeps an Error logged as the first argument under err, without the key', () => {
+    const out = capture();
+    const log = createLogger({ component: 'test', destination: out.destination });
+    log.error(new Error(`cannot parse ${pkcs8Pem}`), 'load failed');
+    log.error(new Error('plain failure'), 'other');
+    log.error({ err: new ObservabilityError('invalid-argument', `bad key ${sec1Pem}`) }, 'typed');
+    const [withKey, plain, typed] = out.text().trim().split('\n').map((l) => JSON.parse(l) as { msg: string; err: { message: string; type: string; code?: string; stack: string } });
+    assert.equal(withKey?.msg, 'load failed');
+    assert.equal(withKey?.err.message, `cannot parse ${REDACTED}\n`);
+    assert.equal(withKey?.err.type, 'Error');
+    assert.match(withKey?.err.stack ?? '', /redact\.spec\.ts/);
+    assert.equal(plain?.err.message, 'plain failure');
+    assert.equal(typed?.err.type, 'ObservabilityError');
+    assert.equal(typed?.err.code, 'invalid-argument');
+    assert.equal(typed?.err.message, `bad key ${REDACTED}\n`);
     assert.ok(!out.text().includes('PRIVATE KEY'));
   });
 

@@ -158,7 +158,14 @@ function redactError(error: Error, depth: number, ancestors: object[]): unknown 
   const message = redactString(error.message);
   const stack = error.stack === undefined ? undefined : redactString(error.stack);
   const cause = error.cause === undefined ? undefined : redactValue(error.cause, depth + 1, ancestors);
-  if (message === error.message && stack === error.stack && cause === error.cause) return error;
-  // A plain object in pino's `err` shape: the Error itself cannot be copied without its secrets.
-  return { type: error.name, message, stack, ...(cause === undefined ? {} : { cause }) };
+  const own = redactObject(error as unknown as Record<string, unknown>, depth, ancestors);
+  if (message === error.message && stack === error.stack && cause === error.cause && own === (error as unknown)) return error;
+  // A copy with the same prototype, so that pino's err serializer still sees the error's type.
+  const copy = Object.create(Object.getPrototypeOf(error) as object | null) as Error;
+  Object.assign(copy, own);
+  const hidden = (value: unknown): PropertyDescriptor => ({ value, writable: true, configurable: true, enumerable: false });
+  Object.defineProperty(copy, 'message', hidden(message));
+  if (stack !== undefined) Object.defineProperty(copy, 'stack', hidden(stack));
+  if (cause !== undefined) Object.defineProperty(copy, 'cause', hidden(cause));
+  return copy;
 }

@@ -1,6 +1,6 @@
 // A small app that uses @osm/observability the way the components will, driven by its parent test
 // over the IPC channel. Environment: FIXTURE_OTLP_ENDPOINT (tracing), FIXTURE_DEADLINE_MS,
-// FIXTURE_HANG_STEP=1 (adds a shutdown step that never finishes).
+// FIXTURE_HANG_STEP=1 (a first shutdown step that never finishes).
 import { createObservability, withSpan } from '../src/index.ts';
 
 export type FixtureCommand =
@@ -39,8 +39,8 @@ let releaseShutdown: () => void = () => undefined;
 const testSaysContinue = new Promise<void>((resolve) => {
   releaseShutdown = resolve;
 });
-obs.shutdown.addStep('wait-for-test', () => testSaysContinue);
 if (process.env['FIXTURE_HANG_STEP'] === '1') obs.shutdown.addStep('hang', () => new Promise<void>(() => undefined));
+obs.shutdown.addStep('wait-for-test', () => testSaysContinue);
 obs.shutdown.addStep('stop-work', () => {
   log.info('work stopped');
 });
