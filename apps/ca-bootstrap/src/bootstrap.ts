@@ -1,0 +1,95 @@
+// What ca-bootstrap does on start, in order and idempotently: apply the CRDs, create the default
+// MeshConfig if missing, create-or-load the root CA. API failures are retried with backoff; invalid
+// stored input (a bad CA Secret) is reported once and leaves the component not ready.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import { BringYourOwnProvider, resolveServiceCertValidity, systemClock, TresorProvider, type LoadedRoot, type RootCAProvider } from '@osm/certificates';
+import type { Logger } from 'pino';
+import type { Flags } from './flags.ts';
+import { applyManifests, ensureMeshConfig, KubeSecretStore, MESH_CONFIG_NAME, readManifests, statusCode } from './kube.ts';
+
+export type Phase = 'starting' | 'applying-crds' | 'mesh-config' | 'root-ca' | 'ready' | 'failed';
+
+export interface BootstrapState {
+  phase: Phase;
+  reason: string | undefined;
+  root: LoadedRoot | undefined;
+  rootNotAfter: number | undefined;
+}
+
+async function retrying<T>(what: string, logger: Logger, signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
+  let delay = 200;
+  for (let attempt = 1; ; attempt++) {
+    signal.throwIfAborted();
+    try {
+      return await fn();
+    } catch (err) {
+      if (signal.aborted) throw err;
+      const level = attempt <= 3 ? 'debug' : 'warn';
+      logger[level]({ err, code: statusCode(err), attempt, retryInMs: delay }, `${what} failed; retrying`);
+      await sleep(delay * (0.8 + Math.random() * 0.4), undefined, { signal });
+      delay = Math.min(delay * 2, 5000);
+    }
+  }
+}
+
+export function makeProvider(flags: Flags, kubeConfig: KubeConfig): RootCAProvider {
+  const common = { store: new KubeSecretStore(kubeConfig), namespace: flags.namespace, trustDomain: flags.trustDomain, clock: systemClock };
+  return flags.caProvider === 'tresor'
+    ? new TresorProvider({ ...common, secretName: flags.caSecretName, rootValidityMs: flags.rootValidityMs })
+    : new BringYourOwnProvider({ ...common, secretName: flags.caSecretName });
+}
+
+export async function runBootstrap(flags: Flags, kubeConfig: KubeConfig, logger: Logger, state: BootstrapState, signal: AbortSignal): Promise<void> {
+  state.phase = 'applying-crds';
+  state.reason = `applying the CRDs in ${flags.crdsDir}`;
+  let manifests: KubernetesObject[];
+  try {
+    manifests = readManifests(flags.crdsDir);
+  } catch (err) {
+    state.phase = 'failed';
+    state.reason = `--crds-dir ${flags.crdsDir} could not be read: ${(err as Error).message}`;
+    logger.error({ err, crdsDir: flags.crdsDir }, state.reason);
+    return;
+  }
+  await retrying('server-side apply of the CRDs', logger, signal, () => applyManifests(kubeConfig, manifests));
+  logger.info({ crds: manifests.map((m) => m.metadata?.name) }, 'CRDs applied');
+
+  state.phase = 'mesh-config';
+  state.reason = `ensuring MeshConfig ${flags.namespace}/${MESH_CONFIG_NAME}`;
+  // Right after a CRD is created the API answers 404 (not yet established) or 429 (storage not ready): retried.
+  const meshConfig = await retrying('creating the default MeshConfig', logger, signal, () => ensureMeshConfig(kubeConfig, flags.namespace));
+  logger.info({ meshConfig: `${flags.namespace}/${MESH_CONFIG_NAME}`, created: meshConfig.created }, meshConfig.created ? 'default MeshConfig created' : 'MeshConfig exists; left as is');
+  const certificateSpec = meshConfig.object.spec?.['certificate'] as Record<string, unknown> | undefined;
+  const validity = resolveServiceCertValidity(certificateSpec?.['serviceCertValidityDuration']);
+  if (validity.problem) logger.error({ meshConfig: `${flags.namespace}/${MESH_CONFIG_NAME}`, field: 'spec.certificate.serviceCertValidityDuration' }, `MeshConfig ${flags.namespace}/${MESH_CONFIG_NAME}: ${validity.problem}`);
+
+  state.phase = 'root-ca';
+  state.reason = `loading the root CA from Secret ${flags.namespace}/${flags.caSecretName}`;
+  const provider = makeProvider(flags, kubeConfig);
+  const result = await retrying(`loading the root CA (${provider.kind})`, logger, signal, () => provider.load());
+  if (!result.ok) {
+    state.phase = 'failed';
+    state.reason = result.error.message;
+    logger.error(
+      { secret: `${flags.namespace}/${flags.caSecretName}`, provider: provider.kind, code: result.error.code },
+      `root CA not loaded: ${result.error.message}; staying not ready and leaving the Secret unchanged`,
+    );
+    return;
+  }
+  state.root = result.value;
+  state.rootNotAfter = result.value.authority.notAfter;
+  state.phase = 'ready';
+  state.reason = undefined;
+  logger.info(
+    {
+      rootFingerprint: result.value.authority.rootFingerprint,
+      created: result.value.created,
+      secret: `${result.value.secret.namespace}/${result.value.secret.name}`,
+      resourceVersion: result.value.secret.resourceVersion,
+      rootNotAfter: new Date(result.value.authority.notAfter).toISOString(),
+      serviceCertValidityMs: validity.validityMs,
+    },
+    'root CA ready',
+  );
+}

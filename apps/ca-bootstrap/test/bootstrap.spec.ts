@@ -1,0 +1,276 @@
+// ca-bootstrap as real processes against a real kube-apiserver: the creation race, restarts, bad input,
+// issued certificates checked by openssl, and rotation.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { CoreV1Api, CustomObjectsApi, type V1Secret } from '@kubernetes/client-node';
+import {
+  buildRootCertificate,
+  CertificateCache,
+  LocalCertificateAuthority,
+  signingCAFromSecret,
+  systemClock,
+  toPem,
+  type RotationEvent,
+} from '@osm/certificates';
+import { startKubeApiServer, type KubeApiServer } from '@osm/testing';
+import { BootstrapProcess } from './process.ts';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const tmp = mkdtempSync(join(tmpdir(), 'osm-ca-bootstrap-test-'));
+let fileCount = 0;
+const file = (content: string): string => {
+  const path = join(tmp, `f${fileCount++}.pem`);
+  writeFileSync(path, content);
+  return path;
+};
+
+let api: KubeApiServer;
+let core: CoreV1Api;
+const running: BootstrapProcess[] = [];
+
+function start(namespace: string, ...args: string[]): BootstrapProcess {
+  const p = new BootstrapProcess(api.kubeconfigPath, ['--namespace', namespace, ...args]);
+  running.push(p);
+  return p;
+}
+
+async function createNamespace(name: string): Promise<void> {
+  await core.createNamespace({ body: { metadata: { name } } });
+}
+
+const readSecret = (namespace: string, name = 'osm-ca-bundle'): Promise<V1Secret> => core.readNamespacedSecret({ namespace, name });
+
+before(async () => {
+  // No CRDs installed: the first ca-bootstrap processes must apply them.
+  api = await startKubeApiServer({ installCrds: false });
+  core = api.kubeConfig.makeApiClient(CoreV1Api);
+});
+
+after(async () => {
+  await Promise.all(running.map((p) => p.stop()));
+  await api?.stop();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('ca-bootstrap against a real API server', () => {
+  it('10 processes started at once, 20 rounds: exactly one osm-ca-bundle and one root fingerprint each round', async () => {
+    for (let round = 1; round <= 20; round++) {
+      const namespace = `race-${round}`;
+      await createNamespace(namespace);
+      const processes = Array.from({ length: 10 }, () => start(namespace));
+      const settled = await Promise.all(processes.map((p) => p.settled()));
+      for (const line of settled) assert.equal(line.msg, 'root CA ready', JSON.stringify(line));
+      const fingerprints = new Set(settled.map((l) => l['rootFingerprint']));
+      assert.equal(fingerprints.size, 1, `round ${round}: fingerprints ${[...fingerprints].join(', ')}`);
+      assert.equal(settled.filter((l) => l['created'] === true).length, 1, `round ${round}: exactly one instance created the Secret`);
+      const secrets = await core.listNamespacedSecret({ namespace, labelSelector: 'app.kubernetes.io/name=openservicemesh.io' });
+      assert.deepEqual(
+        secrets.items.map((s) => s.metadata?.name),
+        ['osm-ca-bundle'],
+      );
+      const stored = signingCAFromSecret(
+        { namespace, name: 'osm-ca-bundle', data: Object.fromEntries(Object.entries(secrets.items[0]?.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')])) },
+        Date.now(),
+      );
+      assert.ok(stored.ok);
+      assert.equal(stored.value.fingerprint, [...fingerprints][0]);
+      const ready = await processes[round % 10]?.get('/readyz');
+      assert.equal(ready?.status, 200);
+      assert.equal((JSON.parse(ready?.body ?? '{}') as { rootFingerprint?: string }).rootFingerprint, stored.value.fingerprint);
+      const codes = await Promise.all(processes.map((p) => p.stop()));
+      assert.deepEqual(codes, Array.from({ length: 10 }, () => 0), 'SIGTERM shuts down cleanly');
+      running.length = 0;
+    }
+  });
+
+  it('created the default MeshConfig and applied the CRDs', async () => {
+    const custom = api.kubeConfig.makeApiClient(CustomObjectsApi);
+    const mc = (await custom.getNamespacedCustomObject({ group: 'config.openservicemesh.io', version: 'v1alpha2', namespace: 'race-1', plural: 'meshconfigs', name: 'osm-mesh-config' })) as {
+      spec: { certificate: { serviceCertValidityDuration: string }; traffic: { enablePermissiveTrafficPolicyMode: boolean } };
+    };
+    assert.equal(mc.spec.certificate.serviceCertValidityDuration, '24h');
+    assert.equal(mc.spec.traffic.enablePermissiveTrafficPolicyMode, true);
+  });
+
+  it('a restart with the Secret present changes nothing, and user edits to MeshConfig are kept', async () => {
+    const namespace = 'restart';
+    await createNamespace(namespace);
+    const first = start(namespace);
+    assert.equal((await first.settled()).msg, 'root CA ready');
+    assert.equal(await first.stop(), 0);
+    const before = await readSecret(namespace);
+    const custom = api.kubeConfig.makeApiClient(CustomObjectsApi);
+    const mcRef = { group: 'config.openservicemesh.io', version: 'v1alpha2', namespace, plural: 'meshconfigs', name: 'osm-mesh-config' };
+    // A user edit, with an invalid duration: kept as is, reported by field name, default used.
+    const edited = (await custom.patchNamespacedCustomObject(
+      { ...mcRef, body: [{ op: 'replace', path: '/spec/certificate/serviceCertValidityDuration', value: 'forever' }] },
+    )) as { metadata: { resourceVersion: string } };
+
+    const second = start(namespace);
+    const ready = await second.settled();
+    assert.equal(ready.msg, 'root CA ready');
+    assert.equal(ready['created'], false);
+    assert.equal(ready['resourceVersion'], before.metadata?.resourceVersion);
+    assert.equal(ready['rootFingerprint'], (await first.settled())['rootFingerprint']);
+    const durationError = await second.waitForLog((l) => l.level === 50 && /serviceCertValidityDuration/.test(l.msg));
+    assert.match(durationError.msg, /MeshConfig restart\/osm-mesh-config: certificate\.serviceCertValidityDuration "forever" is not a valid duration: .*using the default 24h/);
+    assert.equal(ready['serviceCertValidityMs'], DAY);
+    assert.equal(await second.stop(), 0);
+
+    const afterSecret = await readSecret(namespace);
+    assert.equal(afterSecret.metadata?.resourceVersion, before.metadata?.resourceVersion);
+    assert.deepEqual(afterSecret.data, before.data);
+    const mcAfter = (await custom.getNamespacedCustomObject(mcRef)) as { metadata: { resourceVersion: string }; spec: { certificate: { serviceCertValidityDuration: string } } };
+    assert.equal(mcAfter.metadata.resourceVersion, edited.metadata.resourceVersion);
+    assert.equal(mcAfter.spec.certificate.serviceCertValidityDuration, 'forever');
+  });
+
+  describe('bad input: stays not ready, one clear error naming the Secret, Secret byte-for-byte unchanged', () => {
+    const pem = (key: ReturnType<typeof generateKeyPairSync>['privateKey']): string => key.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const root = (now: number, validityMs: number) => {
+      const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+      const der = buildRootCertificate({ commonName: 'user-root', privateKey, now, validityMs, serial: Buffer.from([7, 7, 7]) });
+      return { cert: toPem('CERTIFICATE', der), key: pem(privateKey) };
+    };
+    const good = root(Date.now() - HOUR, 365 * DAY);
+    const leaf = () => {
+      const loaded = signingCAFromSecret({ namespace: 'x', name: 'y', data: { 'ca.crt': Buffer.from(good.cert), 'private.key': Buffer.from(good.key) } }, Date.now());
+      assert.ok(loaded.ok);
+      const issued = new LocalCertificateAuthority({ ca: loaded.value, trustDomain: 'cluster.local', clock: systemClock }).issueSync({
+        subject: { kind: 'service', serviceAccount: 'not-a-ca', namespace: 'x' },
+        validityMs: DAY,
+      });
+      return { cert: issued.certificatePem, key: issued.privateKeyPem };
+    };
+    const cases: { name: string; data: () => { cert: string; key: string }; message: RegExp }[] = [
+      { name: 'garbage PEM', data: () => ({ cert: 'this is not PEM', key: 'nor is this' }), message: /the CA certificate is not PEM/ },
+      { name: 'key that does not match the certificate', data: () => ({ cert: good.cert, key: root(Date.now(), DAY).key }), message: /private key does not match the certificate/ },
+      { name: 'expired root', data: () => root(Date.now() - 10 * DAY, DAY), message: /the CA certificate expired at/ },
+      { name: 'not-yet-valid root', data: () => root(Date.now() + DAY, 10 * DAY), message: /the CA certificate is not valid yet/ },
+      { name: 'root that is not a CA', data: leaf, message: /is not a CA \(basicConstraints CA:TRUE is missing\)/ },
+    ];
+    cases.forEach((c, i) => {
+      it(c.name, async () => {
+        const namespace = `bad-${i}`;
+        await createNamespace(namespace);
+        const { cert, key } = c.data();
+        await core.createNamespacedSecret({
+          namespace,
+          body: { metadata: { name: 'osm-ca-bundle' }, data: { 'ca.crt': Buffer.from(cert).toString('base64'), 'private.key': Buffer.from(key).toString('base64') } },
+        });
+        const before = await readSecret(namespace);
+        const p = start(namespace);
+        const line = await p.settled();
+        assert.equal(line.msg.startsWith('root CA not loaded'), true, JSON.stringify(line));
+        assert.equal(line.level, 50);
+        assert.match(line.msg, new RegExp(`Secret ${namespace}/osm-ca-bundle`));
+        assert.match(line.msg, c.message);
+        assert.equal(line['secret'], `${namespace}/osm-ca-bundle`);
+        const ready = await p.get('/readyz');
+        assert.equal(ready.status, 503);
+        assert.match(ready.body, c.message);
+        assert.equal((await p.get('/livez')).status, 200);
+        assert.match((await p.get('/metrics')).body, /^osm_ca_bootstrap_ready 0$/m);
+        assert.equal(p.logs.filter((l) => l.level >= 50).length, 1, 'exactly one error logged');
+        assert.equal(await p.stop(), 0);
+        const afterSecret = await readSecret(namespace);
+        assert.equal(afterSecret.metadata?.resourceVersion, before.metadata?.resourceVersion);
+        assert.deepEqual(afterSecret.data, before.data);
+      });
+    });
+  });
+
+  it('bring-your-own: uses the named Secret', async () => {
+    const namespace = 'byo';
+    await createNamespace(namespace);
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const der = buildRootCertificate({ commonName: 'byo-root', privateKey, now: Date.now() - HOUR, validityMs: DAY, serial: Buffer.from([1]) });
+    await core.createNamespacedSecret({
+      namespace,
+      body: { metadata: { name: 'my-ca' }, data: { 'ca.crt': Buffer.from(toPem('CERTIFICATE', der)).toString('base64'), 'private.key': Buffer.from(privateKey.export({ type: 'pkcs8', format: 'pem' })).toString('base64') } },
+    });
+    const p = start(namespace, '--ca-provider', 'bring-your-own', '--ca-secret-name', 'my-ca');
+    const ready = await p.settled();
+    assert.equal(ready.msg, 'root CA ready');
+    assert.equal(ready['secret'], `${namespace}/my-ca`);
+    await assert.rejects(readSecret(namespace), /HTTP-Code: 404|404/, 'osm-ca-bundle is not created by bring-your-own');
+    assert.equal(await p.stop(), 0);
+  });
+
+  it('a bad flag is refused with a message naming it and the allowed values', async () => {
+    const p = start('x', '--ca-provider', 'vault');
+    assert.equal(await p.exited, 2);
+    assert.match(p.stderr.join(''), /--ca-provider "vault" is not valid: allowed values are tresor, bring-your-own/);
+  });
+
+  describe('certificates from the stored root', () => {
+    const trust = async () => {
+      const secret = await readSecret('race-1');
+      const caCrt = Buffer.from(secret.data?.['ca.crt'] ?? '', 'base64').toString();
+      const loaded = signingCAFromSecret(
+        { namespace: 'race-1', name: 'osm-ca-bundle', data: Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')])) },
+        Date.now(),
+      );
+      assert.ok(loaded.ok);
+      return { caCrt, authority: new LocalCertificateAuthority({ ca: loaded.value, trustDomain: 'cluster.local', clock: systemClock }) };
+    };
+    const verify = (caCrt: string, certPem: string) => spawnSync('openssl', ['verify', '-x509_strict', '-CAfile', file(caCrt), file(certPem)], { encoding: 'utf8' });
+    const text = (certPem: string) => spawnSync('openssl', ['x509', '-noout', '-text', '-in', file(certPem)], { encoding: 'utf8' }).stdout;
+
+    it('service and bootstrap certificates verify with openssl verify -CAfile against the stored root', async () => {
+      const { caCrt, authority } = await trust();
+      const service = authority.issueSync({ subject: { kind: 'service', serviceAccount: 'bookstore', namespace: 'shop' }, validityMs: DAY });
+      const bootstrap = authority.issueSync({
+        subject: { kind: 'bootstrap', proxyUuid: '9a2b3c4d-5e6f-4a1b-8c2d-3e4f5a6b7c8d', serviceAccount: 'bookstore', namespace: 'shop' },
+        validityMs: DAY,
+      });
+      for (const cert of [service, bootstrap]) {
+        const r = verify(caCrt, cert.certificatePem);
+        assert.equal(r.status, 0, r.stdout + r.stderr);
+      }
+      const s = text(service.certificatePem);
+      assert.match(s, /Subject: CN ?= ?bookstore\.shop\.cluster\.local\n/);
+      assert.match(s, /DNS:bookstore\.shop\.cluster\.local, URI:spiffe:\/\/cluster\.local\/ns\/shop\/sa\/bookstore/);
+      assert.match(s, /X509v3 Key Usage: critical\n\s+Digital Signature\n/);
+      assert.match(s, /TLS Web Server Authentication, TLS Web Client Authentication/);
+      const notBefore = /Not Before: (.*)\n/.exec(s)?.[1] ?? '';
+      const notAfter = /Not After : (.*)\n/.exec(s)?.[1] ?? '';
+      assert.equal(Date.parse(notAfter) - Date.parse(notBefore), DAY);
+      assert.match(text(bootstrap.certificatePem), /Subject: CN ?= ?9a2b3c4d-5e6f-4a1b-8c2d-3e4f5a6b7c8d\.sidecar\.bookstore\.shop\.cluster\.local\n/);
+      const other = verify(good().cert, service.certificatePem);
+      assert.notEqual(other.status, 0, 'a different root does not verify it');
+    });
+
+    it('rotation: with a short validity a cached certificate is renewed before expiry; the listener is told which identity', async () => {
+      const { caCrt, authority } = await trust();
+      const cache = new CertificateCache({ authority, validityMs: 8000, clock: systemClock, random: Math.random });
+      try {
+        const events: RotationEvent[] = [];
+        const rotated = new Promise<RotationEvent>((resolve) => cache.onRotate((e) => (events.push(e), e.identity === 'service:shop/bookbuyer' && resolve(e))));
+        const first = await cache.get({ kind: 'service', serviceAccount: 'bookbuyer', namespace: 'shop' });
+        await cache.get({ kind: 'service', serviceAccount: 'other', namespace: 'shop' });
+        const mine = await rotated;
+        assert.ok(Date.now() < first.notAfter, 'renewed before expiry');
+        assert.equal(mine.previous.serial, first.serial);
+        assert.equal(mine.current.commonName, 'bookbuyer.shop.cluster.local');
+        assert.notEqual(mine.current.serial, first.serial);
+        assert.equal(verify(caCrt, mine.current.certificatePem).status, 0);
+        assert.equal(await cache.get({ kind: 'service', serviceAccount: 'bookbuyer', namespace: 'shop' }), mine.current);
+        assert.ok(events.every((e) => ['service:shop/bookbuyer', 'service:shop/other'].includes(e.identity)));
+      } finally {
+        cache.close();
+      }
+    });
+  });
+});
+
+function good(): { cert: string } {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  return { cert: toPem('CERTIFICATE', buildRootCertificate({ commonName: 'other', privateKey, now: Date.now() - HOUR, validityMs: DAY, serial: Buffer.from([2]) })) };
+}
