@@ -1,0 +1,163 @@
+// informers: initial sync time and memory of the mesh informers with 5,000 pods and 500 services in a
+// real kube-apiserver (plus one ServiceAccount and one EndpointSlice per service), and the time the
+// catalog takes to translate the synced objects into a mesh model. The test API server's service IP
+// range is a /24, so services after the first 200 are headless (clusterIP None).
+import { request } from 'node:https';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { kubeListWatchClient, MeshInformers } from '@osm/k8s-informers';
+import { informerSource, translate } from '@osm/mesh-catalog';
+import { startKubeApiServer } from '@osm/testing';
+import type { Benchmark, BenchResult } from './types.ts';
+
+const median = (values: readonly number[]): number => {
+  const s = [...values].sort((a, b) => a - b);
+  return s.length % 2 ? (s[(s.length - 1) / 2] ?? 0) : ((s[s.length / 2 - 1] ?? 0) + (s[s.length / 2] ?? 0)) / 2;
+};
+
+// A full collection when measuring heap: main.ts runs without --expose-gc, so turn it on here.
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+function heapUsed(): number {
+  for (let i = 0; i < 3; i++) gc();
+  return process.memoryUsage().heapUsed;
+}
+
+async function post(kc: KubeConfig, path: string, body: unknown): Promise<void> {
+  const opts: { headers?: Record<string, string> } = {};
+  await kc.applyToHTTPSOptions(opts as never);
+  const payload = JSON.stringify(body);
+  const server = kc.getCurrentCluster()?.server ?? '';
+  await new Promise<void>((resolve, reject) => {
+    const req = request(new URL(server + path), { ...opts, method: 'POST', headers: { ...(opts.headers ?? {}), 'Content-Type': 'application/json' } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => (res.statusCode === 201 || res.statusCode === 409 ? resolve() : reject(new Error(`POST ${path}: HTTP ${res.statusCode} ${text.slice(0, 300)}`))));
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/** Runs `jobs` with at most `limit` in flight, reporting progress every `every` completions. */
+async function bounded(jobs: readonly (() => Promise<void>)[], limit: number, every: number, progress: (done: number) => void): Promise<void> {
+  let next = 0;
+  let done = 0;
+  const worker = async (): Promise<void> => {
+    while (next < jobs.length) {
+      const job = jobs[next++];
+      if (!job) break;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await job();
+          break;
+        } catch (err) {
+          if (attempt >= 5) throw err;
+          await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
+        }
+      }
+      if (++done % every === 0 || done === jobs.length) progress(done);
+    }
+  };
+  await Promise.all(Array.from({ length: limit }, worker));
+}
+
+export const informers: Benchmark = {
+  id: 'informers',
+  description: 'mesh informers: initial sync time and memory with 5,000 pods and 500 services in a real API server (--pods, --services, --runs, --concurrency)',
+  async run(options, progress): Promise<BenchResult[]> {
+    const pods = Number(options['pods'] ?? 5000);
+    const services = Number(options['services'] ?? 500);
+    const runs = Number(options['runs'] ?? 5);
+    const concurrency = Number(options['concurrency'] ?? 32);
+    const namespaces = Math.max(1, Math.ceil(services / 50));
+    const podsPerService = Math.ceil(pods / services);
+
+    progress('starting kube-apiserver and etcd');
+    const api = await startKubeApiServer({ progress: (line) => progress(`kube-apiserver: ${line}`) });
+    try {
+      const kc = api.kubeConfig;
+      const t0 = performance.now();
+      for (let n = 0; n < namespaces; n++) await post(kc, '/api/v1/namespaces', { metadata: { name: `bench-${n}`, labels: { 'openservicemesh.io/monitored-by': 'osm' } } });
+      await post(kc, '/api/v1/namespaces', { metadata: { name: 'osm-system' } });
+      const nsOf = (s: number): string => `bench-${s % namespaces}`;
+      const perService: (() => Promise<void>)[] = [];
+      for (let s = 0; s < services; s++) {
+        const ns = nsOf(s);
+        const name = `svc-${s}`;
+        perService.push(() => post(kc, `/api/v1/namespaces/${ns}/serviceaccounts`, { metadata: { name } }));
+        perService.push(() =>
+          post(kc, `/api/v1/namespaces/${ns}/services`, { metadata: { name, labels: { app: name } }, spec: { selector: { app: name }, ...(s < 200 ? {} : { clusterIP: 'None' }), ports: [{ name: 'http-web', port: 80, targetPort: 8080 }] } }),
+        );
+        perService.push(() =>
+          post(kc, `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices`, {
+            metadata: { name: `${name}-a`, labels: { 'kubernetes.io/service-name': name } },
+            addressType: 'IPv4',
+            endpoints: Array.from({ length: podsPerService }, (_, i) => ({ addresses: [`10.${s >> 8}.${s & 255}.${i + 1}`], conditions: { ready: true }, targetRef: { kind: 'Pod', name: `${name}-${i}`, namespace: ns } })),
+            ports: [{ name: 'http-web', port: 8080, protocol: 'TCP' }],
+          }),
+        );
+      }
+      progress(`creating ${services} services with a service account and an EndpointSlice each (${concurrency} in flight)`);
+      await bounded(perService, concurrency, 300, (done) => progress(`  ${done}/${perService.length} service objects`));
+      const podJobs: (() => Promise<void>)[] = [];
+      for (let p = 0; p < pods; p++) {
+        const s = p % services;
+        const ns = nsOf(s);
+        const name = `svc-${s}-${Math.floor(p / services)}`;
+        podJobs.push(() =>
+          post(kc, `/api/v1/namespaces/${ns}/pods`, {
+            metadata: { name, labels: { app: `svc-${s}`, version: 'v1', 'osm-proxy-uuid': `00000000-0000-4000-8000-${String(p).padStart(12, '0')}` }, annotations: { 'openservicemesh.io/sidecar-injection': 'enabled' } },
+            spec: {
+              serviceAccountName: `svc-${s}`,
+              containers: [
+                { name: 'app', image: 'example.invalid/app:1.0', ports: [{ name: 'http', containerPort: 8080 }], env: [{ name: 'MODE', value: 'bench' }], resources: { requests: { cpu: '10m', memory: '16Mi' } } },
+                { name: 'envoy', image: 'envoyproxy/envoy:v1.31.0', args: ['--config-path', '/etc/envoy/bootstrap.yaml'], ports: [{ name: 'proxy-admin', containerPort: 15000 }] },
+              ],
+            },
+          }),
+        );
+      }
+      progress(`creating ${pods} pods (${concurrency} in flight)`);
+      await bounded(podJobs, concurrency, 500, (done) => progress(`  ${done}/${pods} pods`));
+      const createSeconds = (performance.now() - t0) / 1000;
+      progress(`created everything in ${createSeconds.toFixed(1)} s`);
+
+      const syncMs: number[] = [];
+      const heapMb: number[] = [];
+      const translateMs: number[] = [];
+      let synced = { pods: 0, services: 0, proxies: 0 };
+      for (let run = 0; run < runs; run++) {
+        const before = heapUsed();
+        const mesh = new MeshInformers({ client: kubeListWatchClient(kc), meshName: 'osm', controlPlaneNamespace: 'osm-system' });
+        const start = performance.now();
+        mesh.start();
+        await mesh.waitForSync();
+        const ms = performance.now() - start;
+        const after = heapUsed();
+        const source = informerSource(mesh);
+        const t = performance.now();
+        const model = translate(source.objects());
+        const tms = performance.now() - t;
+        synced = { pods: mesh.pods.size, services: mesh.services.size, proxies: model.proxies.size };
+        mesh.stop();
+        syncMs.push(ms);
+        heapMb.push((after - before) / 2 ** 20);
+        translateMs.push(tms);
+        progress(`run ${run + 1}/${runs}: sync ${ms.toFixed(0)} ms, informer heap ${((after - before) / 2 ** 20).toFixed(1)} MB, translate ${tms.toFixed(1)} ms (${synced.pods} pods, ${synced.services} services, ${synced.proxies} proxies)`);
+      }
+      if (synced.pods !== pods || synced.services !== services) throw new Error(`informers hold ${synced.pods} pods and ${synced.services} services; expected ${pods} and ${services}`);
+      return [
+        { name: 'initial_sync_ms', value: median(syncMs), unit: 'ms' },
+        { name: 'informer_heap_mb', value: median(heapMb), unit: 'MB' },
+        { name: 'heap_per_pod_kb', value: (median(heapMb) * 1024) / pods, unit: 'KB' },
+        { name: 'translate_ms', value: median(translateMs), unit: 'ms' },
+        { name: 'create_objects_s', value: createSeconds, unit: 's' },
+      ];
+    } finally {
+      await api.stop();
+    }
+  },
+};
