@@ -6,7 +6,7 @@ import { diffModels, type ModelDiff } from './affected.ts';
 import { Coalescer } from './coalescer.ts';
 import { CatalogError } from './errors.ts';
 import type { KubeSource } from './source.ts';
-import { serviceIdentities, translate } from './translate.ts';
+import { serviceIdentities, Translator } from './translate.ts';
 
 export interface MeshCatalogOptions {
   readonly source: KubeSource;
@@ -52,7 +52,7 @@ const noopLogger: InformerLogger = { debug: ignore, info: ignore, warn: ignore, 
 
 export class MeshCatalog {
   readonly #source: KubeSource;
-  readonly #clusterDomain: string | undefined;
+  readonly #translator: Translator;
   readonly #log: InformerLogger;
   readonly #coalescer: Coalescer;
   readonly #listeners = new Set<CatalogListener>();
@@ -65,7 +65,7 @@ export class MeshCatalog {
     const windowMs = checkMs('windowMs', options.windowMs, 100, 0);
     const maxDelayMs = checkMs('maxDelayMs', options.maxDelayMs, 1000, windowMs);
     this.#source = options.source;
-    this.#clusterDomain = options.clusterDomain;
+    this.#translator = new Translator(options.clusterDomain === undefined ? {} : { clusterDomain: options.clusterDomain });
     this.#log = options.logger ?? noopLogger;
     this.#coalescer = new Coalescer(options.clock ?? systemClock, windowMs, maxDelayMs, (changes) => this.#publish(changes));
   }
@@ -120,7 +120,7 @@ export class MeshCatalog {
     let identities: readonly ServiceIdentity[];
     try {
       const objects = this.#source.objects();
-      model = translate(objects, this.#clusterDomain === undefined ? {} : { clusterDomain: this.#clusterDomain });
+      model = this.#translator.translate(objects);
       identities = serviceIdentities(objects);
     } catch (err) {
       // The translator does not throw on any input; if it ever does, keep the last model and say so.

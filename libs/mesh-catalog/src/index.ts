@@ -1,5 +1,5 @@
 // Public entry of @osm/mesh-catalog: the one translator from Kubernetes objects to the mesh model.
-export { translate, serviceIdentities, metricsAnnotation, type TranslateOptions } from './translate.ts';
+export { translate, Translator, serviceIdentities, metricsAnnotation, type TranslateOptions } from './translate.ts';
 export { diffModels, changedKeys, equalData, type ModelDiff } from './affected.ts';
 export { MeshCatalog, type MeshCatalogOptions, type CatalogBatch, type CatalogListener } from './catalog.ts';
 export { Coalescer } from './coalescer.ts';

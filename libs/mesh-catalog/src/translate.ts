@@ -173,181 +173,225 @@ export function serviceIdentities(objects: Pick<KubeObjects, 'namespaces' | 'ser
   );
 }
 
-/** Kubernetes objects to the mesh model. */
+/** Kubernetes objects to the mesh model (a pure function: same objects, same model). */
 export function translate(objects: KubeObjects, options: TranslateOptions = {}): MeshModel {
-  const clusterDomain = options.clusterDomain ?? 'cluster.local';
-  const namespaceObjects = sortedByKey(objects.namespaces, () => true);
-  const monitored = new Set(namespaceObjects.map((n) => n.metadata.name));
-  const inMesh = (o: KubeObject): boolean => monitored.has(o.metadata.namespace ?? '');
+  return new Translator(options).translate(objects);
+}
 
-  const namespaces: MeshNamespace[] = namespaceObjects.map((n) => ({ name: n.metadata.name, metricsEnabled: n.metadata.annotations?.[metricsAnnotation] === 'enabled' }));
+const sameItems = <T>(a: readonly T[], b: readonly T[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 
-  // Pods that may be running (not finished), by namespace.
-  const podsByNamespace = new Map<string, NamespacePods>();
-  for (const pod of sortedByKey(objects.pods, inMesh)) {
-    const phase = pod.status?.phase;
-    if (phase === 'Succeeded' || phase === 'Failed') continue;
-    const ns = pod.metadata.namespace ?? '';
-    let group = podsByNamespace.get(ns);
-    if (!group) podsByNamespace.set(ns, (group = new NamespacePods()));
-    group.pods.push(pod);
-  }
-  const podByKey = new Map<string, K8sPod>();
-  for (const group of podsByNamespace.values()) for (const pod of group.pods) podByKey.set(keyOfObject(pod), pod);
+/**
+ * `translate` with memory: parts of the previous model whose inputs are the very same (frozen)
+ * objects are reused instead of rebuilt, which makes translating a large mesh after a small change
+ * cheap, and lets `diffModels` see unchanged parts as identical at once. The output is exactly what
+ * `translate` gives for the same objects.
+ */
+export class Translator {
+  readonly #clusterDomain: string;
+  #services = new Map<string, { svc: K8sService; slices: readonly K8sEndpointSlice[]; identitiesKey: string; service: MeshService }>();
+  #endpoints = new Map<string, { slices: readonly K8sEndpointSlice[]; endpoints: Endpoint[] }>();
+  #proxies = new WeakMap<K8sPod, { servicesKey: string; proxy: Proxy }>();
 
-  // EndpointSlices by the service they belong to.
-  const slicesByService = new Map<string, K8sEndpointSlice[]>();
-  for (const slice of sortedByKey(objects.endpointSlices, inMesh)) {
-    const svc = slice.metadata.labels?.[serviceNameLabel];
-    if (!isString(svc)) continue;
-    const key = `${slice.metadata.namespace}/${svc}`;
-    const list = slicesByService.get(key);
-    if (list) list.push(slice);
-    else slicesByService.set(key, [slice]);
+  constructor(options: TranslateOptions = {}) {
+    this.#clusterDomain = options.clusterDomain ?? 'cluster.local';
   }
 
-  const services: MeshService[] = [];
-  const endpoints: { service: ServiceRef; endpoints: Endpoint[] }[] = [];
-  const servicesOfPod = new Map<K8sPod, ServiceRef[]>();
-  for (const svc of sortedByKey(objects.services, inMesh)) {
-    if (svc.spec?.type === 'ExternalName') continue;
-    const namespace = svc.metadata.namespace ?? '';
-    const ref: ServiceRef = { namespace, name: svc.metadata.name };
-    const slices = slicesByService.get(keyOf(ref)) ?? [];
-    const selector = svc.spec?.selector ?? {};
-    let backing: K8sPod[];
-    if (Object.keys(selector).length > 0) {
-      backing = podsByNamespace.get(namespace)?.match(selector) ?? [];
-      for (const pod of backing) {
-        const list = servicesOfPod.get(pod);
-        if (list) list.push(ref);
-        else servicesOfPod.set(pod, [ref]);
-      }
-    } else {
-      // No selector: the pods are whatever the (hand-made) EndpointSlices point at.
-      backing = [];
-      for (const slice of slices)
-        for (const ep of slice.endpoints ?? []) {
-          const t = ep.targetRef;
-          if (t?.kind !== 'Pod' || !isString(t.name)) continue;
-          const pod = podByKey.get(`${isString(t.namespace) ? t.namespace : namespace}/${t.name}`);
-          if (pod) backing.push(pod);
+  translate(objects: KubeObjects): MeshModel {
+    const clusterDomain = this.#clusterDomain;
+    const serviceCache = new Map<string, { svc: K8sService; slices: readonly K8sEndpointSlice[]; identitiesKey: string; service: MeshService }>();
+    const endpointCache = new Map<string, { slices: readonly K8sEndpointSlice[]; endpoints: Endpoint[] }>();
+    const namespaceObjects = sortedByKey(objects.namespaces, () => true);
+    const monitored = new Set(namespaceObjects.map((n) => n.metadata.name));
+    const inMesh = (o: KubeObject): boolean => monitored.has(o.metadata.namespace ?? '');
+
+    const namespaces: MeshNamespace[] = namespaceObjects.map((n) => ({ name: n.metadata.name, metricsEnabled: n.metadata.annotations?.[metricsAnnotation] === 'enabled' }));
+
+    // Pods that may be running (not finished), by namespace.
+    const podsByNamespace = new Map<string, NamespacePods>();
+    for (const pod of sortedByKey(objects.pods, inMesh)) {
+      const phase = pod.status?.phase;
+      if (phase === 'Succeeded' || phase === 'Failed') continue;
+      const ns = pod.metadata.namespace ?? '';
+      let group = podsByNamespace.get(ns);
+      if (!group) podsByNamespace.set(ns, (group = new NamespacePods()));
+      group.pods.push(pod);
+    }
+    const podByKey = new Map<string, K8sPod>();
+    for (const group of podsByNamespace.values()) for (const pod of group.pods) podByKey.set(keyOfObject(pod), pod);
+
+    // EndpointSlices by the service they belong to.
+    const slicesByService = new Map<string, K8sEndpointSlice[]>();
+    for (const slice of sortedByKey(objects.endpointSlices, inMesh)) {
+      const svc = slice.metadata.labels?.[serviceNameLabel];
+      if (!isString(svc)) continue;
+      const key = `${slice.metadata.namespace}/${svc}`;
+      const list = slicesByService.get(key);
+      if (list) list.push(slice);
+      else slicesByService.set(key, [slice]);
+    }
+
+    const services: MeshService[] = [];
+    const endpoints: { service: ServiceRef; endpoints: Endpoint[] }[] = [];
+    const servicesOfPod = new Map<K8sPod, ServiceRef[]>();
+    for (const svc of sortedByKey(objects.services, inMesh)) {
+      if (svc.spec?.type === 'ExternalName') continue;
+      const namespace = svc.metadata.namespace ?? '';
+      const ref: ServiceRef = { namespace, name: svc.metadata.name };
+      const slices = slicesByService.get(keyOf(ref)) ?? [];
+      const selector = svc.spec?.selector ?? {};
+      let backing: K8sPod[];
+      if (Object.keys(selector).length > 0) {
+        backing = podsByNamespace.get(namespace)?.match(selector) ?? [];
+        for (const pod of backing) {
+          const list = servicesOfPod.get(pod);
+          if (list) list.push(ref);
+          else servicesOfPod.set(pod, [ref]);
         }
-    }
-    const clusterIps = (svc.spec?.clusterIPs ?? (svc.spec?.clusterIP ? [svc.spec.clusterIP] : [])).filter((ip) => isString(ip) && ip !== 'None');
-    services.push({
-      namespace,
-      name: ref.name,
-      ports: servicePorts(svc, slices),
-      clusterIps: [...clusterIps],
-      hostnames: defaultHostnames(namespace, ref.name, clusterDomain),
-      identities: uniqueIdentities(backing.map(podIdentity)),
-    });
-    endpoints.push({ service: ref, endpoints: endpointsOf(slices) });
-  }
-
-  const proxies: Proxy[] = [];
-  const seenUuids = new Set<string>();
-  for (const group of podsByNamespace.values()) {
-    for (const pod of group.pods) {
-      const uuid = pod.metadata.labels?.[proxyUuidLabel];
-      if (!isString(uuid) || seenUuids.has(uuid)) continue;
-      seenUuids.add(uuid);
-      proxies.push({
-        uuid,
-        identity: podIdentity(pod),
-        namespace: pod.metadata.namespace ?? '',
-        podName: pod.metadata.name,
-        services: [...(servicesOfPod.get(pod) ?? [])].sort(compareNamespacedNames),
-      });
-    }
-  }
-  // Namespace iteration follows sorted pod order, but make the proxy order independent of it anyway.
-  proxies.sort((a, b) => compareStrings(a.uuid, b.uuid));
-
-  const trafficTargets: TrafficTarget[] = [];
-  for (const tt of sortedByKey(objects.trafficTargets, inMesh)) {
-    const ns = tt.metadata.namespace ?? '';
-    const dest = subject(tt.spec?.destination, ns);
-    if (!dest) continue;
-    const port = tt.spec?.destination?.port;
-    const sources = new Map<string, IdentityRef>();
-    for (const s of tt.spec?.sources ?? []) {
-      const ref = subject(s, ns);
-      if (ref) sources.set(keyOf(ref), ref);
-    }
-    const rules = new Map<string, TrafficTargetRule>();
-    for (const r of tt.spec?.rules ?? []) {
-      if ((r.kind !== 'HTTPRouteGroup' && r.kind !== 'TCPRoute') || !isString(r.name)) continue;
-      const key = `${r.kind}/${r.name}`;
-      const matches = uniqueSorted([...(rules.get(key)?.matches ?? []), ...(r.matches ?? []).filter(isString)]);
-      rules.set(key, { kind: r.kind, name: r.name, matches });
-    }
-    trafficTargets.push({
-      namespace: ns,
-      name: tt.metadata.name,
-      destination: isPort(port) ? { ...dest, port } : dest,
-      sources: [...sources.values()].sort(compareNamespacedNames),
-      rules: [...rules.entries()].sort((a, b) => compareStrings(a[0], b[0])).map(([, r]) => r),
-    });
-  }
-
-  const httpRouteGroups: HTTPRouteGroup[] = sortedByKey(objects.httpRouteGroups, inMesh).map((g) => {
-    const matches = new Map<string, HttpRouteMatch>();
-    for (const m of g.spec?.matches ?? []) {
-      if (!isString(m.name)) continue;
-      const headers: Record<string, string> = {};
-      for (const k of Object.keys(m.headers ?? {}).sort(compareStrings)) {
-        const v = m.headers?.[k];
-        if (typeof v === 'string') headers[k] = v;
+      } else {
+        // No selector: the pods are whatever the (hand-made) EndpointSlices point at.
+        backing = [];
+        for (const slice of slices)
+          for (const ep of slice.endpoints ?? []) {
+            const t = ep.targetRef;
+            if (t?.kind !== 'Pod' || !isString(t.name)) continue;
+            const pod = podByKey.get(`${isString(t.namespace) ? t.namespace : namespace}/${t.name}`);
+            if (pod) backing.push(pod);
+          }
       }
-      matches.set(m.name, {
-        name: m.name,
-        ...(isString(m.pathRegex) ? { pathRegex: m.pathRegex } : {}),
-        methods: uniqueSorted((m.methods ?? []).filter(isString)),
-        headers,
+      const key = keyOf(ref);
+      const identities = uniqueIdentities(backing.map(podIdentity));
+      const identitiesKey = identities.map(keyOf).join(',');
+      const cached = this.#services.get(key);
+      let service: MeshService;
+      if (cached && cached.svc === svc && cached.identitiesKey === identitiesKey && sameItems(cached.slices, slices)) {
+        service = cached.service;
+      } else {
+        const clusterIps = (svc.spec?.clusterIPs ?? (svc.spec?.clusterIP ? [svc.spec.clusterIP] : [])).filter((ip) => isString(ip) && ip !== 'None');
+        service = {
+          namespace,
+          name: ref.name,
+          ports: servicePorts(svc, slices),
+          clusterIps: [...clusterIps],
+          hostnames: defaultHostnames(namespace, ref.name, clusterDomain),
+          identities,
+        };
+      }
+      serviceCache.set(key, { svc, slices, identitiesKey, service });
+      services.push(service);
+      const cachedEndpoints = this.#endpoints.get(key);
+      const eps = cachedEndpoints && sameItems(cachedEndpoints.slices, slices) ? cachedEndpoints.endpoints : endpointsOf(slices);
+      endpointCache.set(key, { slices, endpoints: eps });
+      endpoints.push({ service: ref, endpoints: eps });
+    }
+    this.#services = serviceCache;
+    this.#endpoints = endpointCache;
+
+    const proxies: Proxy[] = [];
+    const seenUuids = new Set<string>();
+    for (const group of podsByNamespace.values()) {
+      for (const pod of group.pods) {
+        const uuid = pod.metadata.labels?.[proxyUuidLabel];
+        if (!isString(uuid) || seenUuids.has(uuid)) continue;
+        seenUuids.add(uuid);
+        const refs = [...(servicesOfPod.get(pod) ?? [])].sort(compareNamespacedNames);
+        const servicesKey = refs.map(keyOf).join(',');
+        const cached = this.#proxies.get(pod);
+        if (cached && cached.servicesKey === servicesKey && cached.proxy.uuid === uuid) {
+          proxies.push(cached.proxy);
+          continue;
+        }
+        const proxy: Proxy = { uuid, identity: podIdentity(pod), namespace: pod.metadata.namespace ?? '', podName: pod.metadata.name, services: refs };
+        this.#proxies.set(pod, { servicesKey, proxy });
+        proxies.push(proxy);
+      }
+    }
+    // Namespace iteration follows sorted pod order, but make the proxy order independent of it anyway.
+    proxies.sort((a, b) => compareStrings(a.uuid, b.uuid));
+
+    const trafficTargets: TrafficTarget[] = [];
+    for (const tt of sortedByKey(objects.trafficTargets, inMesh)) {
+      const ns = tt.metadata.namespace ?? '';
+      const dest = subject(tt.spec?.destination, ns);
+      if (!dest) continue;
+      const port = tt.spec?.destination?.port;
+      const sources = new Map<string, IdentityRef>();
+      for (const s of tt.spec?.sources ?? []) {
+        const ref = subject(s, ns);
+        if (ref) sources.set(keyOf(ref), ref);
+      }
+      const rules = new Map<string, TrafficTargetRule>();
+      for (const r of tt.spec?.rules ?? []) {
+        if ((r.kind !== 'HTTPRouteGroup' && r.kind !== 'TCPRoute') || !isString(r.name)) continue;
+        const key = `${r.kind}/${r.name}`;
+        const matches = uniqueSorted([...(rules.get(key)?.matches ?? []), ...(r.matches ?? []).filter(isString)]);
+        rules.set(key, { kind: r.kind, name: r.name, matches });
+      }
+      trafficTargets.push({
+        namespace: ns,
+        name: tt.metadata.name,
+        destination: isPort(port) ? { ...dest, port } : dest,
+        sources: [...sources.values()].sort(compareNamespacedNames),
+        rules: [...rules.entries()].sort((a, b) => compareStrings(a[0], b[0])).map(([, r]) => r),
       });
     }
-    return { namespace: g.metadata.namespace ?? '', name: g.metadata.name, matches: [...matches.values()].sort((a, b) => compareStrings(a.name, b.name)) };
-  });
 
-  const tcpRoutes: TCPRoute[] = sortedByKey(objects.tcpRoutes, inMesh).map((r) => {
-    const m = r.spec?.matches;
-    return {
-      namespace: r.metadata.namespace ?? '',
-      name: r.metadata.name,
-      matches: m ? [{ name: isString(m.name) ? m.name : '', ports: uniqueSortedNumbers((m.ports ?? []).filter(isPort)) }] : [],
-    };
-  });
-
-  const trafficSplits: TrafficSplit[] = [];
-  for (const ts of sortedByKey(objects.trafficSplits, inMesh)) {
-    const apex = ts.spec?.service;
-    if (!isString(apex)) continue;
-    const backends = new Map<string, { service: string; weight: number }>();
-    for (const b of ts.spec?.backends ?? []) {
-      if (!isString(b.service) || typeof b.weight !== 'number' || !Number.isFinite(b.weight) || b.weight < 0) continue;
-      backends.set(b.service, { service: b.service, weight: b.weight });
-    }
-    trafficSplits.push({
-      namespace: ts.metadata.namespace ?? '',
-      name: ts.metadata.name,
-      apexService: apex,
-      backends: [...backends.values()].sort((a, b) => compareStrings(a.service, b.service)),
+    const httpRouteGroups: HTTPRouteGroup[] = sortedByKey(objects.httpRouteGroups, inMesh).map((g) => {
+      const matches = new Map<string, HttpRouteMatch>();
+      for (const m of g.spec?.matches ?? []) {
+        if (!isString(m.name)) continue;
+        const headers: Record<string, string> = {};
+        for (const k of Object.keys(m.headers ?? {}).sort(compareStrings)) {
+          const v = m.headers?.[k];
+          if (typeof v === 'string') headers[k] = v;
+        }
+        matches.set(m.name, {
+          name: m.name,
+          ...(isString(m.pathRegex) ? { pathRegex: m.pathRegex } : {}),
+          methods: uniqueSorted((m.methods ?? []).filter(isString)),
+          headers,
+        });
+      }
+      return { namespace: g.metadata.namespace ?? '', name: g.metadata.name, matches: [...matches.values()].sort((a, b) => compareStrings(a.name, b.name)) };
     });
+
+    const tcpRoutes: TCPRoute[] = sortedByKey(objects.tcpRoutes, inMesh).map((r) => {
+      const m = r.spec?.matches;
+      return {
+        namespace: r.metadata.namespace ?? '',
+        name: r.metadata.name,
+        matches: m ? [{ name: isString(m.name) ? m.name : '', ports: uniqueSortedNumbers((m.ports ?? []).filter(isPort)) }] : [],
+      };
+    });
+
+    const trafficSplits: TrafficSplit[] = [];
+    for (const ts of sortedByKey(objects.trafficSplits, inMesh)) {
+      const apex = ts.spec?.service;
+      if (!isString(apex)) continue;
+      const backends = new Map<string, { service: string; weight: number }>();
+      for (const b of ts.spec?.backends ?? []) {
+        if (!isString(b.service) || typeof b.weight !== 'number' || !Number.isFinite(b.weight) || b.weight < 0) continue;
+        backends.set(b.service, { service: b.service, weight: b.weight });
+      }
+      trafficSplits.push({
+        namespace: ts.metadata.namespace ?? '',
+        name: ts.metadata.name,
+        apexService: apex,
+        backends: [...backends.values()].sort((a, b) => compareStrings(a.service, b.service)),
+      });
+    }
+
+    const meshConfig = sortedByKey(objects.meshConfigs, (m) => m.metadata.name === meshConfigName)[0];
+
+    return {
+      settings: settingsOf(meshConfig),
+      namespaces: new Map(namespaces.map((n) => [n.name, n])),
+      services: new Map(services.map((s) => [keyOf(s), s])),
+      endpoints: new Map(endpoints.map((e) => [keyOf(e.service), e.endpoints])),
+      proxies: new Map(proxies.map((p) => [p.uuid, p])),
+      trafficTargets: new Map(trafficTargets.map((t) => [keyOf(t), t])),
+      httpRouteGroups: new Map(httpRouteGroups.map((g) => [keyOf(g), g])),
+      tcpRoutes: new Map(tcpRoutes.map((r) => [keyOf(r), r])),
+      trafficSplits: new Map(trafficSplits.map((t) => [keyOf(t), t])),
+    };
   }
-
-  const meshConfig = sortedByKey(objects.meshConfigs, (m) => m.metadata.name === meshConfigName)[0];
-
-  return {
-    settings: settingsOf(meshConfig),
-    namespaces: new Map(namespaces.map((n) => [n.name, n])),
-    services: new Map(services.map((s) => [keyOf(s), s])),
-    endpoints: new Map(endpoints.map((e) => [keyOf(e.service), e.endpoints])),
-    proxies: new Map(proxies.map((p) => [p.uuid, p])),
-    trafficTargets: new Map(trafficTargets.map((t) => [keyOf(t), t])),
-    httpRouteGroups: new Map(httpRouteGroups.map((g) => [keyOf(g), g])),
-    tcpRoutes: new Map(tcpRoutes.map((r) => [keyOf(r), r])),
-    trafficSplits: new Map(trafficSplits.map((t) => [keyOf(t), t])),
-  };
 }
