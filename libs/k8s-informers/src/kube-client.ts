@@ -68,15 +68,23 @@ export function kubeListWatchClient(kubeConfig: KubeConfig, options: KubeListWat
 
   return {
     async list(path: string, r: ListRequest, signal: AbortSignal): Promise<ListPage> {
-      const { res: pending } = await open(
+      const { req, res: pending } = await open(
         path + query({ labelSelector: r.labelSelector, fieldSelector: r.fieldSelector, limit: r.limit, continue: r.continueToken }),
         signal,
       );
+      // A list page that stops arriving mid-body fails instead of hanging the informer.
+      req.setTimeout(timeoutMs, () => req.destroy(new KubeApiError('Network', `list ${path}: no data for ${timeoutMs} ms`)));
       const res = await pending;
       if (res.statusCode !== 200) throw await failure(res);
+      let text: string;
+      try {
+        text = await readBody(res);
+      } catch (err) {
+        throw err instanceof KubeApiError ? err : new KubeApiError('Network', `list ${path}: ${(err as Error).message}`, { cause: err });
+      }
       let body: { items?: unknown; metadata?: { resourceVersion?: unknown; continue?: unknown } };
       try {
-        body = JSON.parse(await readBody(res)) as typeof body;
+        body = JSON.parse(text) as typeof body;
       } catch (err) {
         throw new KubeApiError('Decode', `list ${path}: response is not JSON`, { cause: err });
       }
