@@ -13,7 +13,7 @@ import {
   trafficTargetsFrom,
   trafficTargetsTo,
 } from '@osm/mesh-model';
-import type { MeshModel, MeshService, Protocol, Proxy, ServiceIdentity, ServicePort, TrafficSplit, TrafficTarget } from '@osm/mesh-model';
+import type { Endpoint, MeshModel, MeshService, Protocol, Proxy, ServiceIdentity, ServicePort, TrafficSplit, TrafficTarget } from '@osm/mesh-model';
 import {
   inboundRouteName,
   localClusterName,
@@ -228,16 +228,60 @@ export interface PlanOptions {
   readonly clusterDomain: string;
 }
 
-/** Computes the plan of one proxy's snapshot from the model (pure, order-independent). */
-export function planProxy(model: MeshModel, proxy: Proxy, options: PlanOptions): ProxyPlan {
+/** Where an upstream cluster's endpoints come from: a service's endpoints on one pod port. */
+export interface EndpointsRef {
+  readonly name: string;
+  readonly service: string;
+  readonly targetPort: number;
+}
+
+/** The outbound half of a proxy's plan: depends on its identity and namespace, not on the proxy itself. */
+export interface OutboundPlan {
+  readonly chains: readonly OutboundChainPlan[];
+  readonly egress: boolean;
+  readonly routes: readonly RouteConfigPlan[];
+  readonly clusters: readonly ClusterPlan[];
+  readonly endpoints: readonly EndpointsRef[];
+  readonly validationSecrets: readonly ValidationSecretPlan[];
+  /** True when a headless service's endpoint IPs went into the filter chains (then the plan depends on endpoints). */
+  readonly usesEndpoints: boolean;
+}
+
+/** The inbound half of a proxy's plan: depends on its identity, namespace and the services it backs. */
+export interface InboundPlan {
+  readonly chains: readonly InboundChainPlan[];
+  readonly prometheus: boolean;
+  readonly routes: readonly RouteConfigPlan[];
+  readonly clusters: readonly ClusterPlan[];
+  readonly certSecret: string;
+  readonly validationSecrets: readonly ValidationSecretPlan[];
+}
+
+/** The EDS plan of an upstream cluster: the service's ready endpoints on the pod port, sorted and deduplicated. */
+export function endpointsPlan(model: MeshModel, ref: EndpointsRef): EndpointsPlan {
+  return endpointsFrom(ref.name, model.endpoints.get(ref.service) ?? [], ref.targetPort);
+}
+
+/** The EDS plan of a cluster from a list of endpoints. */
+export function endpointsFrom(name: string, list: readonly Endpoint[], targetPort: number): EndpointsPlan {
+  const eps = list
+    .filter((e) => e.ready && e.port === targetPort)
+    .map((e) => [e.ip, e.port] as const)
+    .sort((a, b) => compareStrings(a[0], b[0]) || a[1] - b[1]);
+  return { name, endpoints: eps.filter((e, i) => i === 0 || e[0] !== eps[i - 1]?.[0]) };
+}
+
+/** Computes the outbound plan of a proxy running as `identity` in `namespace` (pure, order-independent). */
+export function planOutbound(model: MeshModel, identity: ServiceIdentity, namespace: string, options: PlanOptions): OutboundPlan {
   const td = model.settings.trustDomain;
   const permissive = model.settings.permissiveMode;
-  const certSecret = serviceCertName(proxy.identity);
-  const ttsFromMe = permissive ? ('permissive' as const) : trafficTargetsFrom(model, proxy.identity);
+  const certSecret = serviceCertName(identity);
+  const ttsFromMe = permissive ? ('permissive' as const) : trafficTargetsFrom(model, identity);
 
   const clusters = new Map<string, ClusterPlan>();
-  const endpoints = new Map<string, EndpointsPlan>();
+  const endpoints = new Map<string, EndpointsRef>();
   const validation = new Map<string, ValidationSecretPlan>();
+  let usesEndpoints = false;
 
   // Upstream cluster, its endpoints and its validation context, for a service port the proxy may call.
   const addUpstream = (svc: MeshService, port: ServicePort): string => {
@@ -245,14 +289,10 @@ export function planProxy(model: MeshModel, proxy: Proxy, options: PlanOptions):
     if (clusters.has(name)) return name;
     const validationSecret = outboundRootCertName(svc);
     clusters.set(name, { kind: 'upstream', name, protocol: port.protocol, sni: serverName(svc, options.clusterDomain), certSecret, validationSecret });
-    const eps = readyEndpoints(model, svc, port.targetPort)
-      .map((e) => [e.ip, e.port] as const)
-      .sort((a, b) => compareStrings(a[0], b[0]) || a[1] - b[1]);
-    endpoints.set(name, { name, endpoints: eps.filter((e, i) => i === 0 || e[0] !== eps[i - 1]?.[0] || e[1] !== eps[i - 1]?.[1]) });
-    validation.set(validationSecret, { name: validationSecret, sans: uniqSorted(svc.identities.map((i) => spiffeId(i, td))) });
+    endpoints.set(name, { name, service: keyOf(svc), targetPort: port.targetPort });
+    if (!validation.has(validationSecret)) validation.set(validationSecret, { name: validationSecret, sans: uniqSorted(svc.identities.map((i) => spiffeId(i, td))) });
     return name;
   };
-
   // ---- outbound
   const outboundChains: OutboundChainPlan[] = [];
   const outboundVhosts = new Map<number, VirtualHostPlan[]>();
@@ -284,7 +324,9 @@ export function planProxy(model: MeshModel, proxy: Proxy, options: PlanOptions):
       }
       if (matches.length === 0) continue;
 
-      const ips = svc.clusterIps.length > 0 ? svc.clusterIps : readyEndpoints(model, svc, port.targetPort).map((e) => e.ip);
+      const headless = svc.clusterIps.length === 0;
+      if (headless) usesEndpoints = true;
+      const ips = headless ? readyEndpoints(model, svc, port.targetPort).map((e) => e.ip) : svc.clusterIps;
       const prefixRanges = uniqSorted(ips.map(cidrOf)).filter((c) => !claimedDestinations.has(`${c}:${port.port}`));
       if (prefixRanges.length === 0) continue;
       for (const c of prefixRanges) claimedDestinations.add(`${c}:${port.port}`);
@@ -297,7 +339,7 @@ export function planProxy(model: MeshModel, proxy: Proxy, options: PlanOptions):
         const list = outboundVhosts.get(port.port) ?? [];
         list.push({
           name: `outbound_virtual-host|${keyOf(svc)}`,
-          domains: domainsFor(hostnamesForClient(svc, proxy.namespace), port.port),
+          domains: domainsFor(hostnamesForClient(svc, namespace), port.port),
           rules: matches.map((match) => ({ match, targets: weighted })),
         });
         outboundVhosts.set(port.port, list);
@@ -307,6 +349,28 @@ export function planProxy(model: MeshModel, proxy: Proxy, options: PlanOptions):
     }
   }
 
+  const egress = model.settings.enableEgress;
+  if (egress) clusters.set('passthrough-outbound', { kind: 'passthrough', name: 'passthrough-outbound' });
+  const routes: RouteConfigPlan[] = [];
+  for (const [port, vhosts] of outboundVhosts) routes.push(routeConfig(outboundRouteName(port), vhosts));
+  return {
+    chains: outboundChains.sort(byName),
+    egress,
+    routes: routes.sort(byName),
+    clusters: [...clusters.values()].sort(byName),
+    endpoints: [...endpoints.values()].sort(byName),
+    validationSecrets: [...validation.values()].sort(byName),
+    usesEndpoints,
+  };
+}
+
+/** Computes the inbound plan of a proxy (pure, order-independent). */
+export function planInbound(model: MeshModel, proxy: Proxy, options: PlanOptions): InboundPlan {
+  const td = model.settings.trustDomain;
+  const permissive = model.settings.permissiveMode;
+  const certSecret = serviceCertName(proxy.identity);
+  const splits = splitsByApex(model);
+  const clusters = new Map<string, ClusterPlan>();
   // ---- inbound
   const ttsToMe = permissive ? [] : trafficTargetsTo(model, proxy.identity);
   const inboundChains: InboundChainPlan[] = [];
@@ -381,26 +445,33 @@ export function planProxy(model: MeshModel, proxy: Proxy, options: PlanOptions):
 
   const prometheus = model.namespaces.get(proxy.namespace)?.metricsEnabled ?? false;
   if (prometheus) clusters.set('envoy-metrics-cluster', { kind: 'metrics', name: 'envoy-metrics-cluster' });
-  const egress = model.settings.enableEgress;
-  if (egress) clusters.set('passthrough-outbound', { kind: 'passthrough', name: 'passthrough-outbound' });
-
   const routes: RouteConfigPlan[] = [];
-  for (const [port, vhosts] of outboundVhosts) routes.push(routeConfig(outboundRouteName(port), vhosts));
   for (const [port, vhosts] of inboundVhosts) routes.push(routeConfig(inboundRouteName(port), vhosts));
-
   const inboundSans = permissive ? [] : uniqSorted(ttsToMe.flatMap((t) => t.sources.map((s) => spiffeId(s, td))));
-  validation.set('root-cert-for-mtls-inbound', { name: 'root-cert-for-mtls-inbound', sans: inboundSans });
-
   return {
-    outboundChains: outboundChains.sort(byName),
-    egress,
-    inboundChains: uniqueInbound.sort(byName),
+    chains: uniqueInbound.sort(byName),
     prometheus,
     routes: routes.sort(byName),
     clusters: [...clusters.values()].sort(byName),
-    endpoints: [...endpoints.values()].sort(byName),
     certSecret,
-    validationSecrets: [...validation.values()].sort(byName),
+    validationSecrets: [{ name: 'root-cert-for-mtls-inbound', sans: inboundSans }],
+  };
+}
+
+/** The whole plan of one proxy's snapshot (both halves, with the endpoints resolved). */
+export function planProxy(model: MeshModel, proxy: Proxy, options: PlanOptions): ProxyPlan {
+  const out = planOutbound(model, proxy.identity, proxy.namespace, options);
+  const inb = planInbound(model, proxy, options);
+  return {
+    outboundChains: out.chains,
+    egress: out.egress,
+    inboundChains: inb.chains,
+    prometheus: inb.prometheus,
+    routes: [...out.routes, ...inb.routes].sort(byName),
+    clusters: [...out.clusters, ...inb.clusters].sort(byName),
+    endpoints: out.endpoints.map((r) => endpointsPlan(model, r)),
+    certSecret: inb.certSecret,
+    validationSecrets: [...out.validationSecrets, ...inb.validationSecrets].sort(byName),
   };
 }
 

@@ -18,7 +18,7 @@ import {
   PROMETHEUS_PATH,
   PROMETHEUS_PORT,
 } from './names.ts';
-import type { ClusterPlan, EndpointsPlan, HttpMatch, InboundChainPlan, NetworkPolicyPlan, OutboundChainPlan, RouteConfigPlan, RouteRule, WeightedTarget } from './plan.ts';
+import type { ClusterPlan, EndpointsPlan, HttpMatch, InboundChainPlan, NetworkPolicyPlan, OutboundChainPlan, RouteConfigPlan, RouteRule, VirtualHostPlan, WeightedTarget } from './plan.ts';
 
 const L = envoy.config.listener.v3;
 const C = envoy.config.core.v3;
@@ -89,22 +89,32 @@ function networkRbacFilter(statPrefix: string, policies: readonly NetworkPolicyP
   return L.Filter.fromPartial({ name: FILTER.networkRbac, typedConfig: packAny(NRBAC.RBAC, rbac) });
 }
 
+/** One filter chain of the outbound listener: match on destination IP and port, HCM (HTTP, gRPC) or TCP proxy. */
+export function outboundChain(c: OutboundChainPlan) {
+  return L.FilterChain.fromPartial({
+    name: c.name,
+    filterChainMatch: { destinationPort: c.port, prefixRanges: c.prefixRanges.map(cidr) },
+    filters: [c.routeConfig !== undefined ? hcmFilter(c.name, c.routeConfig, false) : tcpProxyFilter(c.name, c.targets ?? [])],
+  });
+}
+
+/** The outbound listener's fields before its filter chains (in ts-proto's encoding order). */
+export function outboundListenerHead(): Partial<Listener> {
+  return { name: OUTBOUND_LISTENER, address: address('0.0.0.0', OUTBOUND_PORT) };
+}
+
+/** The outbound listener's fields after its filter chains (in ts-proto's encoding order). */
+export function outboundListenerTail(egress: boolean): Partial<Listener> {
+  return {
+    trafficDirection: C.TrafficDirection.OUTBOUND,
+    listenerFilters: [L.ListenerFilter.fromPartial({ name: FILTER.originalDst, typedConfig: packAny(envoy.extensions.filters.listener.original_dst.v3.OriginalDst, {}) })],
+    ...(egress ? { defaultFilterChain: L.FilterChain.fromPartial({ name: 'outbound-egress-filter-chain', filters: [tcpProxyFilter(`egress-tcp-proxy.${PASSTHROUGH_CLUSTER}`, [{ cluster: PASSTHROUGH_CLUSTER, weight: 1 }])] }) } : {}),
+  };
+}
+
 /** `outbound-listener` on 15001: original destination, a filter chain per upstream service port. */
 export function outboundListener(chains: readonly OutboundChainPlan[], egress: boolean): Listener {
-  return L.Listener.fromPartial({
-    name: OUTBOUND_LISTENER,
-    address: address('0.0.0.0', OUTBOUND_PORT),
-    trafficDirection: C.TrafficDirection.OUTBOUND,
-    listenerFilters: [{ name: FILTER.originalDst, typedConfig: packAny(envoy.extensions.filters.listener.original_dst.v3.OriginalDst, {}) }],
-    filterChains: chains.map((c) =>
-      L.FilterChain.fromPartial({
-        name: c.name,
-        filterChainMatch: { destinationPort: c.port, prefixRanges: c.prefixRanges.map(cidr) },
-        filters: [c.routeConfig !== undefined ? hcmFilter(c.name, c.routeConfig, false) : tcpProxyFilter(c.name, c.targets ?? [])],
-      }),
-    ),
-    ...(egress ? { defaultFilterChain: L.FilterChain.fromPartial({ name: 'outbound-egress-filter-chain', filters: [tcpProxyFilter(`egress-tcp-proxy.${PASSTHROUGH_CLUSTER}`, [{ cluster: PASSTHROUGH_CLUSTER, weight: 1 }])] }) } : {}),
-  });
+  return L.Listener.fromPartial({ ...outboundListenerHead(), ...outboundListenerTail(egress), filterChains: chains.map(outboundChain) });
 }
 
 /** `inbound-listener` on 15003: mTLS termination requiring a client certificate, a filter chain per local service port. */
@@ -187,10 +197,12 @@ function route(rule: RouteRule) {
 
 /** `rds-inbound.<port>` / `rds-outbound.<port>`: virtual hosts by service hostnames, routes from the policies. */
 export function routeConfiguration(plan: RouteConfigPlan): RouteConfiguration {
-  return R.RouteConfiguration.fromPartial({
-    name: plan.name,
-    virtualHosts: plan.virtualHosts.map((vh) => R.VirtualHost.fromPartial({ name: vh.name, domains: [...vh.domains], routes: vh.rules.map(route) })),
-  });
+  return R.RouteConfiguration.fromPartial({ name: plan.name, virtualHosts: plan.virtualHosts.map(virtualHost) });
+}
+
+/** A virtual host: the service's domains and the routes the policies allow. */
+export function virtualHost(vh: VirtualHostPlan) {
+  return R.VirtualHost.fromPartial({ name: vh.name, domains: [...vh.domains], routes: vh.rules.map(route) });
 }
 
 function httpProtocolOptions(protocol: Protocol) {
@@ -205,25 +217,8 @@ function httpProtocolOptions(protocol: Protocol) {
 /** A cluster: upstream (EDS, mTLS with the destination's SANs), local (`|local`, 127.0.0.1), metrics or egress passthrough. */
 export function cluster(plan: ClusterPlan): Cluster {
   switch (plan.kind) {
-    case 'upstream': {
-      const tls = TLS.UpstreamTlsContext.fromPartial({
-        sni: plan.sni,
-        commonTlsContext: {
-          tlsCertificateSdsSecretConfigs: [sds(plan.certSecret)],
-          validationContextSdsSecretConfig: sds(plan.validationSecret),
-          alpnProtocols: [ALPN_IN_MESH],
-        },
-      });
-      return CL.Cluster.fromPartial({
-        name: plan.name,
-        type: CL.Cluster_DiscoveryType.EDS,
-        edsClusterConfig: { edsConfig: ads(), serviceName: plan.name },
-        connectTimeout: { seconds: 1 },
-        lbPolicy: CL.Cluster_LbPolicy.ROUND_ROBIN,
-        transportSocket: { name: FILTER.tlsTransportSocket, typedConfig: packAny(TLS.UpstreamTlsContext, tls) },
-        typedExtensionProtocolOptions: isHttp(plan.protocol) ? httpProtocolOptions(plan.protocol) : {},
-      });
-    }
+    case 'upstream':
+      return CL.Cluster.fromPartial({ ...upstreamClusterHead(plan), ...upstreamClusterOptions(plan.protocol), ...upstreamClusterSocket(plan) });
     case 'local':
       return CL.Cluster.fromPartial({
         name: plan.name,
@@ -250,6 +245,40 @@ export function cluster(plan: ClusterPlan): Cluster {
         lbPolicy: CL.Cluster_LbPolicy.CLUSTER_PROVIDED,
       });
   }
+}
+
+type UpstreamPlan = Extract<ClusterPlan, { kind: 'upstream' }>;
+
+/** The upstream cluster's identity-independent fields that ts-proto encodes first. */
+export function upstreamClusterHead(plan: UpstreamPlan): Partial<Cluster> {
+  return {
+    name: plan.name,
+    type: CL.Cluster_DiscoveryType.EDS,
+    edsClusterConfig: CL.Cluster_EdsClusterConfig.fromPartial({ edsConfig: ads(), serviceName: plan.name }),
+    connectTimeout: { seconds: 1, nanos: 0 },
+    lbPolicy: CL.Cluster_LbPolicy.ROUND_ROBIN,
+  };
+}
+
+/** The upstream cluster's protocol options (encoded after the head). */
+export function upstreamClusterOptions(protocol: Protocol): Partial<Cluster> {
+  return { typedExtensionProtocolOptions: isHttp(protocol) ? httpProtocolOptions(protocol) : {} };
+}
+
+/** The three parts of an upstream CommonTlsContext, in ts-proto's encoding order: certificate, validation context, ALPN. */
+export function upstreamTlsParts(plan: UpstreamPlan) {
+  return {
+    cert: { tlsCertificateSdsSecretConfigs: [sds(plan.certSecret)] },
+    validation: { validationContextSdsSecretConfig: sds(plan.validationSecret) },
+    alpn: { alpnProtocols: [ALPN_IN_MESH] },
+  };
+}
+
+/** The upstream cluster's TLS origination: the proxy's certificate, the destination's SANs, SNI and ALPN (encoded last). */
+export function upstreamClusterSocket(plan: UpstreamPlan): Partial<Cluster> {
+  const p = upstreamTlsParts(plan);
+  const tls = TLS.UpstreamTlsContext.fromPartial({ sni: plan.sni, commonTlsContext: { ...p.cert, ...p.validation, ...p.alpn } });
+  return { transportSocket: C.TransportSocket.fromPartial({ name: FILTER.tlsTransportSocket, typedConfig: packAny(TLS.UpstreamTlsContext, tls) }) };
 }
 
 /** EDS: the ready endpoints of an upstream cluster. */

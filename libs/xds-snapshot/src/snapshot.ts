@@ -3,21 +3,21 @@
 // a resource equal for many proxies is built, encoded and hashed once and then shared from the cache.
 import { createHash } from 'node:crypto';
 import { envoy, typeUrlOf } from '@osm/envoy-api';
-import type { MeshModel, Proxy } from '@osm/mesh-model';
+import type { Endpoint, MeshModel, Proxy } from '@osm/mesh-model';
 import { compareStrings } from '@osm/mesh-model';
-import { referencesOf } from './references.ts';
 import type { References } from './references.ts';
-import { planProxy } from './plan.ts';
+import { endpointsFrom, planInbound, planOutbound } from './plan.ts';
+import type { ClusterPlan, EndpointsRef, InboundPlan, OutboundPlan, RouteConfigPlan } from './plan.ts';
+import { INBOUND_ROOT_CERT, METRICS_CLUSTER, PASSTHROUGH_CLUSTER } from './names.ts';
 import {
   certificateSecret,
   cluster,
   clusterLoadAssignment,
   inboundListener,
-  outboundListener,
   prometheusListener,
-  routeConfiguration,
   validationSecret,
 } from './resources.ts';
+import { encodeOutboundListener, encodeRouteConfiguration, encodeUpstreamCluster } from './encode.ts';
 
 /** The five resource types of a sidecar snapshot, in the order Envoy should receive them. */
 export const RESOURCE_TYPES = ['clusters', 'endpoints', 'listeners', 'routes', 'secrets'] as const;
@@ -74,9 +74,13 @@ const hex = (data: string | Uint8Array, chars = 32): string => createHash('sha25
 /**
  * Encoded resources by content key (the canonical form of everything that determines them). The caller
  * owns it and passes it to every build; `sweep()` drops entries no build used since the previous sweep.
+ * It also memoizes on the identity of the (immutable) model's maps and lists, so that proxies of one
+ * identity, and rebuilds after a change elsewhere in the model, reuse whole groups of resources; those
+ * memos are weakly held and go with the model objects they were made from.
  */
 export class ResourceCache {
   readonly #entries = new Map<string, { resource: EncodedResource; used: boolean }>();
+  readonly #parts = new Map<string, { bytes: Uint8Array; used: boolean }>();
   hits = 0;
   misses = 0;
 
@@ -98,7 +102,19 @@ export class ResourceCache {
     return resource;
   }
 
-  /** Removes the entries not used since the previous sweep; returns how many were removed. */
+  /** Returns the encoded part (of a larger resource) for `key`, encoding it on a miss. */
+  part(key: string, make: () => Uint8Array): Uint8Array {
+    const entry = this.#parts.get(key);
+    if (entry) {
+      entry.used = true;
+      return entry.bytes;
+    }
+    const bytes = make();
+    this.#parts.set(key, { bytes, used: true });
+    return bytes;
+  }
+
+  /** Removes the entries (resources and parts) not used since the previous sweep; returns how many resources were removed. */
   sweep(): number {
     let removed = 0;
     for (const [key, entry] of this.#entries) {
@@ -108,6 +124,10 @@ export class ResourceCache {
         removed++;
       }
     }
+    for (const [key, entry] of this.#parts) {
+      if (entry.used) entry.used = false;
+      else this.#parts.delete(key);
+    }
     return removed;
   }
 }
@@ -116,10 +136,21 @@ interface Codec<M> {
   encode(message: M): { finish(): Uint8Array };
 }
 
-function encoded<M>(type: ResourceType, codec: Codec<M>, name: string, message: M): EncodedResource {
-  const bytes = codec.encode(message).finish();
-  const typeUrl = TYPE_URLS[type];
-  return { type, typeUrl, name, bytes, version: hex(bytes), refs: referencesOf(typeUrl, bytes) };
+const NO_REFS: References = { routes: [], clusters: [], endpoints: [], secrets: [] };
+const refs = (r: Partial<References>): References => ({
+  routes: uniq(r.routes),
+  clusters: uniq(r.clusters),
+  endpoints: uniq(r.endpoints),
+  secrets: uniq(r.secrets),
+});
+const uniq = (xs: readonly string[] | undefined): string[] => [...new Set(xs ?? [])];
+
+function encoded<M>(type: ResourceType, codec: Codec<M>, name: string, message: M, references: References): EncodedResource {
+  return fromBytes(type, name, codec.encode(message).finish(), references);
+}
+
+function fromBytes(type: ResourceType, name: string, bytes: Uint8Array, references: References): EncodedResource {
+  return { type, typeUrl: TYPE_URLS[type], name, bytes, version: hex(bytes), refs: references };
 }
 
 /** The version of a set of resources: a hash of their sorted names and versions. */
@@ -151,48 +182,225 @@ export function snapshotOf(proxy: string, resources: Iterable<EncodedResource>):
   };
 }
 
+// ---- memos on object identity (the model is immutable: the same object always has the same content)
+
+/** Values by a path of objects (held weakly) and a final string key. */
+class IdentityMemo<V> {
+  readonly #root = new WeakMap<object, unknown>();
+
+  get(objects: readonly object[], key: string, make: () => V): V {
+    let level = this.#root;
+    for (let i = 0; i < objects.length - 1; i++) {
+      const o = objects[i] as object;
+      let next = level.get(o) as WeakMap<object, unknown> | undefined;
+      if (!next) {
+        next = new WeakMap();
+        level.set(o, next);
+      }
+      level = next;
+    }
+    const last = objects[objects.length - 1] as object;
+    let map = level.get(last) as Map<string, V> | undefined;
+    if (!map) {
+      map = new Map();
+      level.set(last, map);
+    }
+    let v = map.get(key);
+    if (v === undefined) {
+      v = make();
+      map.set(key, v);
+    }
+    return v;
+  }
+}
+
+/** One half (outbound or inbound) of a proxy's resources, encoded. */
+interface Group {
+  readonly listeners: readonly EncodedResource[];
+  readonly routes: readonly EncodedResource[];
+  readonly clusters: readonly EncodedResource[];
+  readonly secrets: readonly EncodedResource[];
+  readonly endpoints: readonly EndpointsRef[];
+  readonly usesEndpoints: boolean;
+}
+
+interface Memos {
+  readonly outbound: IdentityMemo<Group>;
+  readonly inbound: IdentityMemo<Group>;
+  /** CDS, LDS, RDS and SDS sets by (outbound group, inbound group). */
+  readonly sets: WeakMap<Group, WeakMap<Group, Omit<Snapshot['types'], 'endpoints'>>>;
+  /** EDS set by (outbound group, model.endpoints). */
+  readonly eds: WeakMap<Group, WeakMap<object, ResourceSet>>;
+  /** EDS resources by (endpoint list, cluster name and port). */
+  readonly edsByList: WeakMap<readonly Endpoint[], Map<string, EncodedResource>>;
+  /** Hashes of PEM strings. */
+  readonly pemHashes: Map<string, string>;
+}
+
+const memosOf = new WeakMap<ResourceCache, Memos>();
+function memos(cache: ResourceCache): Memos {
+  let m = memosOf.get(cache);
+  if (!m) {
+    m = { outbound: new IdentityMemo(), inbound: new IdentityMemo(), sets: new WeakMap(), eds: new WeakMap(), edsByList: new WeakMap(), pemHashes: new Map() };
+    memosOf.set(cache, m);
+  }
+  return m;
+}
+
+function pemHash(m: Memos, pem: string): string {
+  let h = m.pemHashes.get(pem);
+  if (h === undefined) {
+    if (m.pemHashes.size > 10_000) m.pemHashes.clear();
+    h = hex(pem);
+    m.pemHashes.set(pem, h);
+  }
+  return h;
+}
+
+const EMPTY: readonly Endpoint[] = [];
+const V3 = envoy;
+
+// ---- encoding of plans, through the content-keyed cache
+
+function clusterResource(cache: ResourceCache, c: ClusterPlan): EncodedResource {
+  const r = c.kind === 'upstream' ? refs({ endpoints: [c.name], secrets: [c.certSecret, c.validationSecret] }) : NO_REFS;
+  return cache.resolve(`clusters\n${JSON.stringify(c)}`, () =>
+    c.kind === 'upstream' ? fromBytes('clusters', c.name, encodeUpstreamCluster(cache, c), r) : encoded('clusters', V3.config.cluster.v3.Cluster, c.name, cluster(c), r),
+  );
+}
+
+function routeResource(cache: ResourceCache, rc: RouteConfigPlan): EncodedResource {
+  const r = refs({ clusters: rc.virtualHosts.flatMap((vh) => vh.rules.flatMap((rule) => rule.targets.map((t) => t.cluster))) });
+  const vhostKeys = rc.virtualHosts.map((vh) => JSON.stringify(vh));
+  return cache.resolve(`routes\n${rc.name}\n${vhostKeys.join('\n')}`, () => fromBytes('routes', rc.name, encodeRouteConfiguration(cache, rc, vhostKeys), r));
+}
+
+function validationResource(cache: ResourceCache, name: string, sans: readonly string[], bundle: string, bundleHash: string): EncodedResource {
+  const Secret = V3.extensions.transport_sockets.tls.v3.Secret;
+  return cache.resolve(`secrets\n${JSON.stringify(['validation', name, sans, bundleHash])}`, () => encoded('secrets', Secret, name, validationSecret(name, bundle, sans), NO_REFS));
+}
+
+function outboundGroup(cache: ResourceCache, plan: OutboundPlan, bundle: string, bundleHash: string): Group {
+  const listeners: EncodedResource[] = [];
+  // Envoy rejects a listener without filter chains: a proxy with nothing to call gets no outbound listener.
+  if (plan.chains.length > 0 || plan.egress) {
+    const r = refs({
+      routes: plan.chains.flatMap((c) => (c.routeConfig !== undefined ? [c.routeConfig] : [])),
+      clusters: [...plan.chains.flatMap((c) => (c.targets ?? []).map((t) => t.cluster)), ...(plan.egress ? [PASSTHROUGH_CLUSTER] : [])],
+    });
+    const chainKeys = plan.chains.map((c) => JSON.stringify(c));
+    listeners.push(
+      cache.resolve(`listeners\noutbound\n${plan.egress}\n${chainKeys.join('\n')}`, () =>
+        fromBytes('listeners', 'outbound-listener', encodeOutboundListener(cache, plan.chains, chainKeys, plan.egress), r),
+      ),
+    );
+  }
+  return {
+    listeners,
+    routes: plan.routes.map((rc) => routeResource(cache, rc)),
+    clusters: plan.clusters.map((c) => clusterResource(cache, c)),
+    secrets: plan.validationSecrets.map((v) => validationResource(cache, v.name, v.sans, bundle, bundleHash)),
+    endpoints: plan.endpoints,
+    usesEndpoints: plan.usesEndpoints,
+  };
+}
+
+function inboundGroup(cache: ResourceCache, plan: InboundPlan, inputs: SnapshotInputs, certHash: string, bundleHash: string): Group {
+  const listeners: EncodedResource[] = [];
+  if (plan.chains.length > 0) {
+    const r = refs({
+      routes: plan.chains.flatMap((c) => (c.routeConfig !== undefined ? [c.routeConfig] : [])),
+      clusters: plan.chains.flatMap((c) => (c.localCluster !== undefined ? [c.localCluster] : [])),
+      secrets: [...plan.chains.map((c) => c.certSecret), INBOUND_ROOT_CERT],
+    });
+    listeners.push(
+      cache.resolve(`listeners\n${JSON.stringify(['inbound', plan.chains])}`, () => encoded('listeners', V3.config.listener.v3.Listener, 'inbound-listener', inboundListener(plan.chains), r)),
+    );
+  }
+  if (plan.prometheus) {
+    listeners.push(
+      cache.resolve('listeners\nprometheus', () => encoded('listeners', V3.config.listener.v3.Listener, 'inbound-prometheus-listener', prometheusListener(), refs({ clusters: [METRICS_CLUSTER] }))),
+    );
+  }
+  const { certificateChain, privateKey } = inputs.certificate;
+  const Secret = V3.extensions.transport_sockets.tls.v3.Secret;
+  const cert = cache.resolve(`secrets\n${JSON.stringify(['cert', plan.certSecret, certHash])}`, () =>
+    encoded('secrets', Secret, plan.certSecret, certificateSecret(plan.certSecret, certificateChain, privateKey), NO_REFS),
+  );
+  return {
+    listeners,
+    routes: plan.routes.map((rc) => routeResource(cache, rc)),
+    clusters: plan.clusters.map((c) => clusterResource(cache, c)),
+    secrets: [cert, ...plan.validationSecrets.map((v) => validationResource(cache, v.name, v.sans, inputs.trustBundle, bundleHash))],
+    endpoints: [],
+    usesEndpoints: false,
+  };
+}
+
+function edsResource(cache: ResourceCache, m: Memos, model: MeshModel, ref: EndpointsRef): EncodedResource {
+  const list = model.endpoints.get(ref.service) ?? EMPTY;
+  let byCluster = m.edsByList.get(list);
+  if (!byCluster) {
+    byCluster = new Map();
+    m.edsByList.set(list, byCluster);
+  }
+  const k = `${ref.name}\n${ref.targetPort}`;
+  let r = byCluster.get(k);
+  if (!r) {
+    const plan = endpointsFrom(ref.name, list, ref.targetPort);
+    r = cache.resolve(`endpoints\n${JSON.stringify(plan)}`, () => encoded('endpoints', V3.config.endpoint.v3.ClusterLoadAssignment, plan.name, clusterLoadAssignment(plan), NO_REFS));
+    byCluster.set(k, r);
+  }
+  return r;
+}
+
 /**
  * Builds the Envoy configuration of one proxy. Pure and deterministic: the same model content (in any
  * order) and inputs give byte-identical resources and versions, on every replica.
  */
 export function buildSnapshot(model: MeshModel, proxy: Proxy, inputs: SnapshotInputs): Snapshot {
   const cache = inputs.cache ?? new ResourceCache();
-  const plan = planProxy(model, proxy, { clusterDomain: inputs.clusterDomain ?? 'cluster.local' });
-  const V3 = envoy;
-  const out: EncodedResource[] = [];
-  const add = (type: ResourceType, key: string, make: () => EncodedResource): void => {
-    out.push(cache.resolve(`${type}\n${key}`, make));
-  };
+  const m = memos(cache);
+  const options = { clusterDomain: inputs.clusterDomain ?? 'cluster.local' };
+  const certHash = pemHash(m, `${inputs.certificate.certificateChain}\u0000${inputs.certificate.privateKey}`);
+  const bundleHash = pemHash(m, inputs.trustBundle);
+  const id = `${proxy.identity.namespace}/${proxy.identity.name}`;
+  const policy = [model.services, model.trafficTargets, model.httpRouteGroups, model.tcpRoutes, model.trafficSplits, model.settings];
 
-  // Envoy rejects a listener without filter chains: a proxy with nothing to call or serve gets none.
-  if (plan.outboundChains.length > 0 || plan.egress) {
-    add('listeners', JSON.stringify(['outbound', plan.outboundChains, plan.egress]), () =>
-      encoded('listeners', V3.config.listener.v3.Listener, 'outbound-listener', outboundListener(plan.outboundChains, plan.egress)),
-    );
+  const tail = `${id}|${proxy.namespace}|${bundleHash}|${options.clusterDomain}`;
+  // The outbound half depends on endpoints only through headless services: memoize without them first.
+  let out = m.outbound.get(policy, tail, () => outboundGroup(cache, planOutbound(model, proxy.identity, proxy.namespace, options), inputs.trustBundle, bundleHash));
+  if (out.usesEndpoints) {
+    out = m.outbound.get([...policy, model.endpoints], tail, () => outboundGroup(cache, planOutbound(model, proxy.identity, proxy.namespace, options), inputs.trustBundle, bundleHash));
   }
-  if (plan.inboundChains.length > 0) {
-    add('listeners', JSON.stringify(['inbound', plan.inboundChains]), () =>
-      encoded('listeners', V3.config.listener.v3.Listener, 'inbound-listener', inboundListener(plan.inboundChains)),
-    );
+  const services = [...new Set(proxy.services.map((s) => `${s.namespace}/${s.name}`))].sort(compareStrings).join(',');
+  const inb = m.inbound.get([...policy, model.namespaces], `${tail}|${certHash}|${services}`, () => inboundGroup(cache, planInbound(model, proxy, options), inputs, certHash, bundleHash));
+
+  let byIn = m.sets.get(out);
+  if (!byIn) {
+    byIn = new WeakMap();
+    m.sets.set(out, byIn);
   }
-  if (plan.prometheus) add('listeners', 'prometheus', () => encoded('listeners', V3.config.listener.v3.Listener, 'inbound-prometheus-listener', prometheusListener()));
-  for (const rc of plan.routes) {
-    add('routes', JSON.stringify(rc), () => encoded('routes', V3.config.route.v3.RouteConfiguration, rc.name, routeConfiguration(rc)));
+  let sets = byIn.get(inb);
+  if (!sets) {
+    sets = {
+      clusters: resourceSet('clusters', [...out.clusters, ...inb.clusters]),
+      listeners: resourceSet('listeners', [...out.listeners, ...inb.listeners]),
+      routes: resourceSet('routes', [...out.routes, ...inb.routes]),
+      secrets: resourceSet('secrets', [...out.secrets, ...inb.secrets]),
+    };
+    byIn.set(inb, sets);
   }
-  for (const c of plan.clusters) add('clusters', JSON.stringify(c), () => encoded('clusters', V3.config.cluster.v3.Cluster, c.name, cluster(c)));
-  for (const e of plan.endpoints) {
-    add('endpoints', JSON.stringify(e), () => encoded('endpoints', V3.config.endpoint.v3.ClusterLoadAssignment, e.name, clusterLoadAssignment(e)));
+
+  let byEndpoints = m.eds.get(out);
+  if (!byEndpoints) {
+    byEndpoints = new WeakMap();
+    m.eds.set(out, byEndpoints);
   }
-  const Secret = V3.extensions.transport_sockets.tls.v3.Secret;
-  const { certificateChain, privateKey } = inputs.certificate;
-  // PEM data enters the keys as hashes: the keys stay short, and equal PEM still means equal key.
-  const certHash = hex(`${certificateChain}\u0000${privateKey}`);
-  add('secrets', JSON.stringify(['cert', plan.certSecret, certHash]), () =>
-    encoded('secrets', Secret, plan.certSecret, certificateSecret(plan.certSecret, certificateChain, privateKey)),
-  );
-  const bundleHash = hex(inputs.trustBundle);
-  for (const v of plan.validationSecrets) {
-    add('secrets', JSON.stringify(['validation', v, bundleHash]), () => encoded('secrets', Secret, v.name, validationSecret(v.name, inputs.trustBundle, v.sans)));
+  let eds = byEndpoints.get(model.endpoints);
+  if (!eds) {
+    eds = resourceSet('endpoints', out.endpoints.map((ref) => edsResource(cache, m, model, ref)));
+    byEndpoints.set(model.endpoints, eds);
   }
-  return snapshotOf(proxy.uuid, out);
+  return { proxy: proxy.uuid, types: { ...sets, endpoints: eds } };
 }

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { defaultHostnames, keyOf, meshModel } from '@osm/mesh-model';
 import type { Endpoint, MeshModel, MeshService, Protocol, Proxy, ServiceIdentity } from '@osm/mesh-model';
-import { buildSnapshot, checkConsistency, describeMissing, ResourceCache } from '../src/index.ts';
+import { buildSnapshot, checkConsistency, describeMissing, referencesOf, ResourceCache } from '../src/index.ts';
 import type { Snapshot } from '../src/index.ts';
 import { fingerprint } from './helpers.ts';
 
@@ -126,6 +126,13 @@ function buildAll(model: MeshModel, cache?: ResourceCache): Map<string, Snapshot
     const s = buildSnapshot(model, p, { ...inputs, ...(cache ? { cache } : {}) });
     const result = checkConsistency(s);
     assert.ok(result.consistent, describeMissing(result));
+    // The references the builder declared are those in the bytes (what the consistency check relies on).
+    for (const set of Object.values(s.types)) {
+      for (const r of set.resources.values()) {
+        const read = referencesOf(r.typeUrl, r.bytes);
+        for (const k of ['routes', 'clusters', 'endpoints', 'secrets'] as const) assert.deepEqual([...r.refs[k]].sort(), [...read[k]].sort(), `${k} of ${r.type}/${r.name}`);
+      }
+    }
     out.set(p.uuid, s);
   }
   return out;

@@ -1,0 +1,141 @@
+// B3: per-proxy snapshot build + serialize time, S = 100 / 1,000 / 5,000 services with 10 pods each, in
+// permissive mode (every proxy receives every service: the largest snapshots). Figures per S:
+//   full_cold_ms          empty cache: every resource of the proxy is built, encoded and hashed
+//   full_new_identity_ms  shared cache warmed by other proxies: shared resources (EDS, validation contexts)
+//                         come from it; the identity-specific ones (clusters, listeners, cert) are encoded
+//   full_same_identity_ms another pod of an identity already built: everything comes from the cache
+//   endpoint_change_ms    after one endpoint of one service changed: rebuild of a proxy that holds it
+//   fleet_avg_ms          all 10 pods of the first --proxies services built in order from an empty cache,
+//                         total time / proxies (cold shared resources and each identity paid once)
+// Options: --services 100,1000,5000  --proxies 15 (sampled proxies per figure)
+import { defaultHostnames, keyOf, meshModel } from '@osm/mesh-model';
+import type { Endpoint, MeshModel, MeshService, Proxy } from '@osm/mesh-model';
+import { buildSnapshot, checkConsistency, ResourceCache } from '@osm/xds-snapshot';
+import type { SnapshotInputs } from '@osm/xds-snapshot';
+import type { Benchmark, BenchResult } from './types.ts';
+
+const PODS = 10;
+const NAMESPACES = 20;
+
+const median = (values: readonly number[]): number => {
+  const s = [...values].sort((a, b) => a - b);
+  return s.length % 2 ? (s[(s.length - 1) / 2] ?? 0) : ((s[s.length / 2 - 1] ?? 0) + (s[s.length / 2] ?? 0)) / 2;
+};
+
+const ip = (n: number): string => `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
+
+function mesh(services: number): { model: MeshModel; proxies: Proxy[] } {
+  const svcs: MeshService[] = [];
+  const endpoints: { service: { namespace: string; name: string }; endpoints: Endpoint[] }[] = [];
+  const proxies: Proxy[] = [];
+  for (let i = 0; i < services; i++) {
+    const namespace = `ns-${i % NAMESPACES}`;
+    const name = `svc-${i}`;
+    const tcp = i % 10 === 9;
+    svcs.push({
+      namespace,
+      name,
+      ports: [{ name: tcp ? 'tcp-db' : 'http', port: tcp ? 5432 : 80, targetPort: tcp ? 5432 : 8080, protocol: tcp ? 'tcp' : 'http' }],
+      clusterIps: [ip(0x600000 + i)],
+      hostnames: defaultHostnames(namespace, name),
+      identities: [{ namespace, name: `sa-${i}` }],
+    });
+    const eps: Endpoint[] = [];
+    for (let p = 0; p < PODS; p++) {
+      eps.push({ ip: ip(0x10000 + i * PODS + p), port: tcp ? 5432 : 8080, ready: true });
+      proxies.push({ uuid: `proxy-${i}-${p}`, identity: { namespace, name: `sa-${i}` }, namespace, podName: `${name}-${p}`, services: [{ namespace, name }] });
+    }
+    endpoints.push({ service: { namespace, name }, endpoints: eps });
+  }
+  const model = meshModel({
+    settings: { permissiveMode: true },
+    namespaces: Array.from({ length: NAMESPACES }, (_, n) => ({ name: `ns-${n}`, metricsEnabled: n % 2 === 0 })),
+    services: svcs,
+    endpoints,
+    proxies,
+  });
+  return { model, proxies };
+}
+
+const inputsFor = (p: Proxy, cache: ResourceCache): SnapshotInputs => ({
+  certificate: { certificateChain: `chain of ${keyOf(p.identity)}`, privateKey: `key of ${keyOf(p.identity)}` },
+  trustBundle: 'mesh roots',
+  cache,
+});
+
+function time(f: () => void): number {
+  const t = performance.now();
+  f();
+  return performance.now() - t;
+}
+
+function measure(services: number, samples: number, progress: (line: string) => void): BenchResult[] {
+  const { model, proxies } = mesh(services);
+  // Sampled proxies: pod 0 of services spread over the range (distinct identities and namespaces).
+  const step = Math.max(1, Math.floor(services / samples));
+  const sample = Array.from({ length: Math.min(samples, services) }, (_, k) => proxies[k * step * PODS] as Proxy);
+
+  // Warm-up (JIT) on a throwaway cache.
+  for (const p of sample.slice(0, 3)) buildSnapshot(model, p, inputsFor(p, new ResourceCache()));
+
+  const cold = sample.map((p) => time(() => buildSnapshot(model, p, inputsFor(p, new ResourceCache()))));
+
+  const shared = new ResourceCache();
+  const first = sample[0] as Proxy;
+  buildSnapshot(model, first, inputsFor(first, shared));
+  const newIdentity = sample.slice(1).map((p) => time(() => buildSnapshot(model, p, inputsFor(p, shared))));
+  const sameIdentity = sample.slice(1).map((p, k) => {
+    const sibling = proxies[(k + 1) * step * PODS + 1] as Proxy; // pod 1 of the same service
+    return time(() => buildSnapshot(model, sibling, inputsFor(sibling, shared)));
+  });
+
+  // One endpoint change per round, then rebuild every sampled proxy (each holds that service's EDS).
+  let current = model;
+  const change: number[] = [];
+  for (let round = 0; round < 5; round++) {
+    const svc = [...current.services.values()][(round * 7919) % services] as MeshService;
+    const eps = current.endpoints.get(keyOf(svc)) ?? [];
+    const changed = eps.map((e, i) => (i === 0 ? { ...e, ready: !e.ready } : e));
+    current = { ...current, endpoints: new Map([...current.endpoints, [keyOf(svc), changed]]) };
+    for (const p of sample.slice(1)) change.push(time(() => buildSnapshot(current, p, inputsFor(p, shared))));
+  }
+
+  // A fleet build from an empty cache: every pod of the first services, in order (what a restarted
+  // controller does), as an average per proxy; shared resources are encoded once, identities once.
+  const fleet = proxies.slice(0, Math.min(proxies.length, samples * PODS));
+  const fleetCache = new ResourceCache();
+  const fleetMs = time(() => {
+    for (const p of fleet) buildSnapshot(model, p, inputsFor(p, fleetCache));
+  });
+
+  const check = buildSnapshot(current, first, inputsFor(first, shared));
+  if (!checkConsistency(check).consistent) throw new Error('B3: inconsistent snapshot');
+  const size = [...Object.values(check.types)].reduce((n, t) => n + t.resources.size, 0);
+  const bytes = [...Object.values(check.types)].reduce((n, t) => n + [...t.resources.values()].reduce((m, r) => m + r.bytes.length, 0), 0);
+  progress(`S=${services}: ${size} resources, ${(bytes / 1024).toFixed(0)} KiB per proxy; cache ${shared.size} entries`);
+
+  const results: BenchResult[] = [
+    { name: `full_cold_ms_S${services}`, value: median(cold), unit: 'ms/proxy' },
+    { name: `full_new_identity_ms_S${services}`, value: median(newIdentity), unit: 'ms/proxy' },
+    { name: `full_same_identity_ms_S${services}`, value: median(sameIdentity), unit: 'ms/proxy' },
+    { name: `endpoint_change_ms_S${services}`, value: median(change), unit: 'ms/proxy' },
+    { name: `fleet_avg_ms_S${services}`, value: fleetMs / fleet.length, unit: 'ms/proxy' },
+  ];
+  for (const r of results) progress(`${r.name} = ${r.value.toFixed(3)} ${r.unit}`);
+  return results;
+}
+
+export const B3: Benchmark = {
+  id: 'B3',
+  description: 'snapshot build + serialize per proxy, S = 100/1,000/5,000 services x 10 pods, full and after one endpoint change (medians)',
+  async run(options, progress) {
+    const sizes = (options['services'] ?? '100,1000,5000').split(',').map(Number);
+    const samples = Number(options['proxies'] ?? 15);
+    const results: BenchResult[] = [];
+    for (const s of sizes) {
+      results.push(...measure(s, samples, progress));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return results;
+  },
+};
