@@ -38,3 +38,12 @@ export function errorFromStatus(status: unknown, httpStatus?: number): KubeApiEr
 export function isGone(err: unknown): boolean {
   return err instanceof KubeApiError && err.code === 'Gone';
 }
+
+/** A bad informer option: the message names the option and what it allows. Nothing was started. */
+export class InformerOptionError extends Error {
+  readonly code = 'InvalidOption' as const;
+  constructor(message: string) {
+    super(message);
+    this.name = 'InformerOptionError';
+  }
+}

@@ -2,7 +2,7 @@
 export { Informer, type InformerOptions, type InformerStats, type ResourceEventHandler, type BackoffOptions } from './informer.ts';
 export { Store, byNamespace, type Indexers, type StoreReader } from './store.ts';
 export { objectKey, prepareObject } from './object.ts';
-export { KubeApiError, errorFromStatus, isGone, type KubeApiErrorCode } from './errors.ts';
+export { KubeApiError, InformerOptionError, errorFromStatus, isGone, type KubeApiErrorCode } from './errors.ts';
 export { systemClock } from './clock.ts';
 export { kubeListWatchClient, type KubeListWatchClientOptions } from './kube-client.ts';
 export {

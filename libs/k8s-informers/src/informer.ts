@@ -2,7 +2,7 @@
 // differences), any watch error (restart with jittered backoff), server-side closes, and silent
 // stalls (no event or bookmark for a while: restart the watch). Handlers never throw into it.
 import { systemClock } from './clock.ts';
-import { errorFromStatus, isGone, KubeApiError } from './errors.ts';
+import { errorFromStatus, InformerOptionError, isGone, KubeApiError } from './errors.ts';
 import { objectKey, prepareObject } from './object.ts';
 import { Store, type Indexers, type StoreReader } from './store.ts';
 import type { Clock, InformerLogger, KubeObject, ListWatchClient, TimerHandle, WatchEvent, WatchHandle } from './types.ts';
@@ -63,6 +63,24 @@ export interface InformerStats {
 }
 
 const ignore = (): void => undefined;
+
+function checkOptions(o: InformerOptions<KubeObject>): void {
+  const bad = (field: string, allowed: string, value: unknown): never => {
+    throw new InformerOptionError(`informer '${o.name}': option ${field} must be ${allowed}; got ${JSON.stringify(value)}`);
+  };
+  const positive = (field: string, v: number | undefined, integer = false): void => {
+    if (v !== undefined && (!Number.isFinite(v) || v <= 0 || (integer && !Number.isInteger(v)))) bad(field, integer ? 'a positive integer' : 'a positive number', v);
+  };
+  if (typeof o.name !== 'string' || o.name === '') bad('name', 'a non-empty string', o.name);
+  if (typeof o.path !== 'string' || !o.path.startsWith('/')) bad('path', "a collection path starting with '/'", o.path);
+  positive('pageSize', o.pageSize, true);
+  positive('stallTimeoutMs', o.stallTimeoutMs);
+  positive('watchTimeoutSeconds', o.watchTimeoutSeconds, true);
+  positive('relistAfterWatchFailures', o.relistAfterWatchFailures, true);
+  positive('backoff.initialMs', o.backoff?.initialMs);
+  positive('backoff.maxMs', o.backoff?.maxMs);
+  if ((o.backoff?.maxMs ?? 30_000) < (o.backoff?.initialMs ?? 200)) bad('backoff.maxMs', 'at least backoff.initialMs', o.backoff?.maxMs);
+}
 const noopLogger: InformerLogger = { debug: ignore, info: ignore, warn: ignore, error: ignore };
 
 export class Informer<T extends KubeObject> implements StoreReader<T> {
@@ -92,6 +110,7 @@ export class Informer<T extends KubeObject> implements StoreReader<T> {
   #stats = { lists: 0, watches: 0, gone: 0, stalls: 0, failures: 0, handlerErrors: 0, lastError: undefined as string | undefined };
 
   constructor(options: InformerOptions<T>) {
+    checkOptions(options as InformerOptions<KubeObject>);
     this.name = options.name;
     this.#opts = options;
     this.#store = new Store<T>(options.indexers ?? {});

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { KubeApiError } from '../src/errors.ts';
+import { InformerOptionError, KubeApiError } from '../src/errors.ts';
 import { Informer, type InformerOptions } from '../src/informer.ts';
 import { byNamespace } from '../src/store.ts';
 import type { KubeObject } from '../src/types.ts';
@@ -287,6 +287,21 @@ describe('Informer', () => {
     informer.addHandler({ onAdd: (o) => seen.push(o.metadata.name), onSync: () => seen.push('sync') });
     assert.deepEqual(seen, ['a', 'sync']);
     informer.stop();
+  });
+
+  it('rejects bad options with a message naming the option, and starts nothing', () => {
+    const api = new FakeApi();
+    const base = { name: 'x', path: '/api/v1/pods', client: api };
+    const cases: [Partial<InformerOptions<KubeObject>>, RegExp][] = [
+      [{ path: 'api/v1/pods' }, /option path must be a collection path starting with '\/'/],
+      [{ pageSize: 0 }, /option pageSize must be a positive integer; got 0/],
+      [{ stallTimeoutMs: -5 }, /option stallTimeoutMs must be a positive number/],
+      [{ backoff: { initialMs: 500, maxMs: 100 } }, /option backoff.maxMs must be at least backoff.initialMs; got 100/],
+    ];
+    for (const [extra, message] of cases) {
+      assert.throws(() => new Informer<KubeObject>({ ...base, ...extra }), (e: unknown) => e instanceof InformerOptionError && message.test(e.message));
+    }
+    assert.equal(api.listCalls.length, 0);
   });
 
   it('stops: no more calls to the API and no timers left', async () => {
