@@ -7,7 +7,7 @@ export interface TimerHandle {
 export interface Clock {
   /** Epoch milliseconds. */
   now(): number;
-  /** Calls `fn` once after `delayMs`. */
+  /** Calls `fn` once after `delayMs`. The system clock's timers do not keep the process alive. */
   setTimer(fn: () => void, delayMs: number): TimerHandle;
 }
 

@@ -3,6 +3,8 @@ export { LocalCertificateAuthority } from './authority.ts';
 export type { CertificateAuthority, IssueRequest, IssuedCertificate, LocalAuthorityOptions } from './authority.ts';
 export { CertificateCache, MIN_RENEW_BEFORE_MS, renewalTime } from './cache.ts';
 export type { CertificateCacheOptions, RotationEvent } from './cache.ts';
+export { CertManagerAuthority, CertManagerProvider } from './cert-manager.ts';
+export type { CertificateRequestClient, CertificateRequestSpec, CertificateRequestState, CertManagerOptions, IssuerRef } from './cert-manager.ts';
 export { systemClock } from './clock.ts';
 export type { Clock, TimerHandle } from './clock.ts';
 export { CertificateError } from './errors.ts';
@@ -27,6 +29,7 @@ export type { RootCAOptions, RootCAPem } from './root.ts';
 export { DEFAULT_SERVICE_CERT_VALIDITY_MS, MIN_SERVICE_CERT_VALIDITY_MS, parseGoDuration, resolveServiceCertValidity } from './validity.ts';
 export type { ResolvedValidity } from './validity.ts';
 export {
+  buildCertificationRequest,
   buildRootCertificate,
   createLeafTemplate,
   DEFAULT_KEY_ALGORITHM,
@@ -34,5 +37,6 @@ export {
   isKeyAlgorithm,
   KEY_ALGORITHMS,
   loadSigningCA,
+  loadTrustAnchor,
 } from './x509.ts';
-export type { KeyAlgorithm, LeafCertificate, LeafRequest, LeafTemplate, RootRequest, SigningCA } from './x509.ts';
+export type { CsrRequest, KeyAlgorithm, LeafCertificate, LeafRequest, LeafTemplate, RootRequest, SigningCA } from './x509.ts';

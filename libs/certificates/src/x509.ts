@@ -298,3 +298,52 @@ export function fingerprintOf(certificatePem: string): string | undefined {
   const first = pemBlocks(certificatePem).find((b) => b.label === 'CERTIFICATE');
   return first ? createHash('sha256').update(first.der).digest('hex') : undefined;
 }
+
+/** What a PKCS#10 certification request for a mesh identity is made of. */
+export interface CsrRequest {
+  readonly subject: CertificateSubject;
+  readonly trustDomain: string;
+  readonly publicKeySpki: Uint8Array;
+  /** The key that signs the request (the certificate's own private key). */
+  readonly privateKey: KeyObject;
+}
+
+/** A PKCS#10 CSR (RFC 2986) with the mesh CN and the DNS and SPIFFE SANs requested as extensions. */
+export function buildCertificationRequest(request: CsrRequest): Buffer {
+  validateSubject(request.subject, request.trustDomain);
+  const scheme = signatureSchemeFor(request.privateKey);
+  if (!scheme) throw new CertificateError('UnsupportedKey', 'CSR keys must be ECDSA or RSA');
+  const commonName = commonNameOf(request.subject, request.trustDomain);
+  const san = extension(
+    OID.subjectAltName,
+    false,
+    der.sequence(der.implicitPrimitive(2, Buffer.from(commonName, 'ascii')), der.implicitPrimitive(6, Buffer.from(spiffeIdOf(request.subject, request.trustDomain), 'ascii'))),
+  );
+  const extensionRequest = der.sequence(der.oid('1.2.840.113549.1.9.14'), der.set(der.sequence(san)));
+  const info = der.sequence(der.smallInteger(0), encodeName([{ oid: OID.commonName, value: commonName }]), request.publicKeySpki, der.explicit(0, extensionRequest));
+  return der.sequence(info, scheme.algorithmIdentifier, der.bitString(sign(scheme.hash, info, request.privateKey)));
+}
+
+/**
+ * Validates a trust anchor without its key (the cert-manager provider holds no private key): PEM, a CA,
+ * valid at `now`.
+ */
+export function loadTrustAnchor(certificatePem: string, now: number): Result<{ readonly certificatePem: string; readonly fingerprint: string; readonly notAfter: number }> {
+  const blocks = pemBlocks(certificatePem).filter((b) => b.label === 'CERTIFICATE');
+  const first = blocks[0];
+  if (!first) return fail('InvalidCertificate', 'the CA certificate is not PEM: no "-----BEGIN CERTIFICATE-----" block found');
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(first.der);
+  } catch (err) {
+    return fail('InvalidCertificate', `the CA certificate could not be parsed: ${(err as Error).message}`, err);
+  }
+  if (!cert.ca) return fail('NotACertificateAuthority', `the certificate "${cert.subject.replace(/\n/g, ', ')}" is not a CA (basicConstraints CA:TRUE is missing)`);
+  if (now < cert.validFromDate.getTime()) return fail('NotYetValid', `the CA certificate is not valid yet: notBefore ${cert.validFromDate.toISOString()} is after now (${new Date(now).toISOString()})`);
+  if (now >= cert.validToDate.getTime()) return fail('Expired', `the CA certificate expired at ${cert.validToDate.toISOString()} (now ${new Date(now).toISOString()})`);
+  return ok({
+    certificatePem: blocks.map((b) => toPem('CERTIFICATE', b.der)).join(''),
+    fingerprint: createHash('sha256').update(first.der).digest('hex'),
+    notAfter: cert.validToDate.getTime(),
+  });
+}

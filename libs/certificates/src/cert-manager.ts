@@ -1,0 +1,160 @@
+// The cert-manager provider: leaf certificates are requested through cert-manager.io/v1 CertificateRequest
+// objects (the key never leaves this process) and waited for; the trust anchor is read from a Secret.
+// The Kubernetes API is reached only through CertificateRequestClient, which the apps implement.
+import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
+import type { CertificateAuthority, IssueRequest, IssuedCertificate } from './authority.ts';
+import type { Clock } from './clock.ts';
+import { CertificateError, fail, ok, type Result } from './errors.ts';
+import { commonNameOf, identityKey, validateSubject } from './identity.ts';
+import { nodeKeyGenerator, nodeRandomSource, type KeyGenerator, type RandomSource } from './keys.ts';
+import { pemBlocks, toPem } from './pem.ts';
+import { CA_BUNDLE_SECRET_NAME, CA_CERT_KEY, type LoadedRoot, type RootCAProvider, type SecretStore } from './providers.ts';
+import { buildCertificationRequest, DEFAULT_KEY_ALGORITHM, loadTrustAnchor, serialHex } from './x509.ts';
+
+export interface IssuerRef {
+  readonly name: string;
+  /** Issuer or ClusterIssuer; default Issuer. */
+  readonly kind?: string;
+  /** Default cert-manager.io. */
+  readonly group?: string;
+}
+
+export interface CertificateRequestSpec {
+  readonly namespace: string;
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** PEM PKCS#10 request. */
+  readonly csrPem: string;
+  readonly durationMs: number;
+  readonly issuerRef: IssuerRef;
+  /** cert-manager usage names. */
+  readonly usages: readonly string[];
+}
+
+export interface CertificateRequestState {
+  readonly ready: boolean;
+  /** Set when cert-manager gave up (Ready=False with reason Failed, or Denied=True). */
+  readonly failure?: string;
+  readonly certificatePem?: string;
+  readonly caPem?: string;
+}
+
+/** The three CertificateRequest operations the provider needs. Transient API failures reject. */
+export interface CertificateRequestClient {
+  create(request: CertificateRequestSpec): Promise<void>;
+  get(namespace: string, name: string): Promise<CertificateRequestState | undefined>;
+  delete(namespace: string, name: string): Promise<void>;
+}
+
+export interface CertManagerOptions {
+  readonly client: CertificateRequestClient;
+  readonly store: SecretStore;
+  /** Where CertificateRequests are created (the control-plane namespace). */
+  readonly namespace: string;
+  readonly issuerRef: IssuerRef;
+  readonly trustDomain: string;
+  readonly clock: Clock;
+  /** The Secret holding the trust anchor (key ca.crt); default osm-ca-bundle in `namespace`. */
+  readonly trustSecretName?: string;
+  /** How often to look at a pending request. Default 100 ms. */
+  readonly pollMs?: number;
+  /** How long to wait for a request to be signed. Default 60 s. */
+  readonly timeoutMs?: number;
+  readonly keys?: KeyGenerator;
+  readonly random?: RandomSource;
+}
+
+const sleep = (clock: Clock, ms: number): Promise<void> => new Promise((resolve) => clock.setTimer(resolve, ms));
+
+export class CertManagerAuthority implements CertificateAuthority {
+  readonly rootFingerprint: string;
+  readonly trustBundlePem: string;
+  readonly notAfter: number;
+  readonly #options: CertManagerOptions;
+
+  constructor(options: CertManagerOptions, trustAnchor: { certificatePem: string; fingerprint: string; notAfter: number }) {
+    this.#options = options;
+    this.rootFingerprint = trustAnchor.fingerprint;
+    this.trustBundlePem = trustAnchor.certificatePem;
+    this.notAfter = trustAnchor.notAfter;
+  }
+
+  async issue(request: IssueRequest): Promise<IssuedCertificate> {
+    const { client, namespace, clock, trustDomain } = this.#options;
+    validateSubject(request.subject, trustDomain);
+    const keyAlgorithm = request.keyAlgorithm ?? DEFAULT_KEY_ALGORITHM;
+    const key = await (this.#options.keys ?? nodeKeyGenerator).generate(keyAlgorithm);
+    const csr = buildCertificationRequest({ subject: request.subject, trustDomain, publicKeySpki: key.publicKeySpki, privateKey: createPrivateKey(key.privateKeyPem) });
+    const identity = identityKey(request.subject);
+    const name = `osm-${createHash('sha256').update(identity).digest('hex').slice(0, 16)}-${serialHex((this.#options.random ?? nodeRandomSource).bytes(5))}`;
+    await client.create({
+      namespace,
+      name,
+      labels: { 'app.kubernetes.io/name': 'openservicemesh.io' },
+      csrPem: toPem('CERTIFICATE REQUEST', csr),
+      durationMs: request.validityMs,
+      issuerRef: this.#options.issuerRef,
+      usages: keyAlgorithm === 'ecdsa-p256' ? ['digital signature', 'server auth', 'client auth'] : ['digital signature', 'key encipherment', 'server auth', 'client auth'],
+    });
+    const where = `CertificateRequest ${namespace}/${name}`;
+    try {
+      const deadline = clock.now() + (this.#options.timeoutMs ?? 60_000);
+      for (;;) {
+        const state = await client.get(namespace, name);
+        if (state?.failure) throw new CertificateError('IssuanceFailed', `${where} for ${identity} was not signed: ${state.failure}`);
+        if (state?.ready && state.certificatePem) return this.#issued(request, identity, state.certificatePem, key.privateKeyPem, where);
+        if (clock.now() >= deadline) throw new CertificateError('Timeout', `${where} for ${identity} was not signed within ${this.#options.timeoutMs ?? 60_000} ms`);
+        await sleep(clock, this.#options.pollMs ?? 100);
+      }
+    } finally {
+      await client.delete(namespace, name).catch(() => undefined);
+    }
+  }
+
+  #issued(request: IssueRequest, identity: string, certificatePem: string, privateKeyPem: string, where: string): IssuedCertificate {
+    const leaf = pemBlocks(certificatePem).find((b) => b.label === 'CERTIFICATE');
+    if (!leaf) throw new CertificateError('IssuanceFailed', `${where}: status.certificate is not PEM`);
+    const cert = new X509Certificate(leaf.der);
+    return {
+      identity,
+      subject: request.subject,
+      commonName: commonNameOf(request.subject, this.#options.trustDomain),
+      serial: cert.serialNumber.toLowerCase(),
+      notBefore: cert.validFromDate.getTime(),
+      notAfter: cert.validToDate.getTime(),
+      certificatePem,
+      privateKeyPem,
+      trustBundlePem: this.trustBundlePem,
+      rootFingerprint: this.rootFingerprint,
+    };
+  }
+}
+
+/**
+ * cert-manager as the mesh CA: the trust anchor comes from a Secret (key ca.crt; no private key is held
+ * here) and every certificate is a CertificateRequest signed by the configured issuer.
+ */
+export class CertManagerProvider implements RootCAProvider {
+  readonly kind = 'cert-manager';
+  readonly #options: CertManagerOptions;
+
+  constructor(options: CertManagerOptions) {
+    this.#options = options;
+  }
+
+  async load(): Promise<Result<LoadedRoot>> {
+    const { store, namespace } = this.#options;
+    const name = this.#options.trustSecretName ?? CA_BUNDLE_SECRET_NAME;
+    const secret = await store.get(namespace, name);
+    if (!secret) return fail('NotFound', `Secret ${namespace}/${name} not found: the cert-manager provider reads the trust anchor from its key "${CA_CERT_KEY}"`);
+    const cert = secret.data[CA_CERT_KEY];
+    if (!cert) return fail('MissingKey', `Secret ${namespace}/${name} has no key "${CA_CERT_KEY}" (keys present: ${Object.keys(secret.data).sort().join(', ') || 'none'})`);
+    const anchor = loadTrustAnchor(Buffer.from(cert).toString('utf8'), this.#options.clock.now());
+    if (!anchor.ok) return fail(anchor.error.code, `Secret ${namespace}/${name}: ${anchor.error.message}`, anchor.error.cause);
+    return ok({
+      authority: new CertManagerAuthority(this.#options, anchor.value),
+      secret: { namespace, name, ...(secret.resourceVersion ? { resourceVersion: secret.resourceVersion } : {}) },
+      created: false,
+    });
+  }
+}
