@@ -7,7 +7,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { kubeListWatchClient, MeshInformers } from '@osm/k8s-informers';
-import { informerSource, translate } from '@osm/mesh-catalog';
+import { diffModels, informerSource, translate, Translator, type K8sEndpointSlice, type KubeObjects } from '@osm/mesh-catalog';
 import { startKubeApiServer } from '@osm/testing';
 import type { Benchmark, BenchResult } from './types.ts';
 
@@ -62,6 +62,29 @@ async function bounded(jobs: readonly (() => Promise<void>)[], limit: number, ev
     }
   };
   await Promise.all(Array.from({ length: limit }, worker));
+}
+
+/**
+ * What the catalog spends on a batch after one endpoint changed: translate with the Translator's
+ * memory of the previous model, then diff (median of 20 changes).
+ */
+function incrementalBatchMs(objects: KubeObjects): number {
+  const translator = new Translator();
+  let previous = translator.translate(objects);
+  let slices = [...objects.endpointSlices];
+  const times: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    const at = (i * 37) % slices.length;
+    const old = slices[at] as K8sEndpointSlice;
+    const changed: K8sEndpointSlice = { ...old, metadata: { ...old.metadata, resourceVersion: `bench-${i}` }, endpoints: [...(old.endpoints ?? []), { addresses: [`10.255.0.${i + 1}`], conditions: { ready: true } }] };
+    slices = slices.map((s, j) => (j === at ? changed : s));
+    const t = performance.now();
+    const next = translator.translate({ ...objects, endpointSlices: slices });
+    diffModels(previous, next);
+    times.push(performance.now() - t);
+    previous = next;
+  }
+  return median(times);
 }
 
 export const informers: Benchmark = {
@@ -128,6 +151,7 @@ export const informers: Benchmark = {
       const syncMs: number[] = [];
       const heapMb: number[] = [];
       const translateMs: number[] = [];
+      const batchMs: number[] = [];
       let synced = { pods: 0, services: 0, proxies: 0 };
       for (let run = 0; run < runs; run++) {
         const before = heapUsed();
@@ -142,11 +166,12 @@ export const informers: Benchmark = {
         const model = translate(source.objects());
         const tms = performance.now() - t;
         synced = { pods: mesh.pods.size, services: mesh.services.size, proxies: model.proxies.size };
+        batchMs.push(incrementalBatchMs(source.objects()));
         mesh.stop();
         syncMs.push(ms);
         heapMb.push((after - before) / 2 ** 20);
         translateMs.push(tms);
-        progress(`run ${run + 1}/${runs}: sync ${ms.toFixed(0)} ms, informer heap ${((after - before) / 2 ** 20).toFixed(1)} MB, translate ${tms.toFixed(1)} ms (${synced.pods} pods, ${synced.services} services, ${synced.proxies} proxies)`);
+        progress(`run ${run + 1}/${runs}: sync ${ms.toFixed(0)} ms, informer heap ${((after - before) / 2 ** 20).toFixed(1)} MB, translate ${tms.toFixed(1)} ms, batch after one endpoint change ${(batchMs.at(-1) ?? 0).toFixed(1)} ms (${synced.pods} pods, ${synced.services} services, ${synced.proxies} proxies)`);
       }
       if (synced.pods !== pods || synced.services !== services) throw new Error(`informers hold ${synced.pods} pods and ${synced.services} services; expected ${pods} and ${services}`);
       return [
@@ -154,6 +179,7 @@ export const informers: Benchmark = {
         { name: 'informer_heap_mb', value: median(heapMb), unit: 'MB' },
         { name: 'heap_per_pod_kb', value: (median(heapMb) * 1024) / pods, unit: 'KB' },
         { name: 'translate_ms', value: median(translateMs), unit: 'ms' },
+        { name: 'batch_one_endpoint_ms', value: median(batchMs), unit: 'ms' },
         { name: 'create_objects_s', value: createSeconds, unit: 's' },
       ];
     } finally {
