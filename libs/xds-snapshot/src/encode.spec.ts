@@ -10,7 +10,8 @@ const parts = (): PartCache & { hits: number } => {
   const m = new Map<string, Uint8Array>();
   const c = {
     hits: 0,
-    part(key: string, make: () => Uint8Array): Uint8Array {
+    part(space: string, k: string, make: () => Uint8Array): Uint8Array {
+      const key = `${space}\n${k}`;
       const v = m.get(key);
       if (v) {
         c.hits++;

@@ -10,7 +10,7 @@ import { outboundChain, outboundListenerHead, outboundListenerTail, upstreamClus
 
 /** Encoded parts by key, owned by the caller (part of the ResourceCache). */
 export interface PartCache {
-  part(key: string, make: () => Uint8Array): Uint8Array;
+  part(space: string, key: string, make: () => Uint8Array): Uint8Array;
 }
 
 const Listener = envoy.config.listener.v3.Listener;
@@ -31,9 +31,9 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
 
 /** The outbound listener; `chainKeys[i]` is the canonical key of `chains[i]`. */
 export function encodeOutboundListener(parts: PartCache, chains: readonly OutboundChainPlan[], chainKeys: readonly string[], egress: boolean): Uint8Array {
-  const list: Uint8Array[] = [parts.part('lds-out-head', () => Listener.encode(Listener.fromPartial(outboundListenerHead())).finish())];
-  chains.forEach((c, i) => list.push(parts.part(`lds-out-chain\n${chainKeys[i] ?? ''}`, () => Listener.encode(Listener.fromPartial({ filterChains: [outboundChain(c)] })).finish())));
-  list.push(parts.part(`lds-out-tail\n${egress}`, () => Listener.encode(Listener.fromPartial(outboundListenerTail(egress))).finish()));
+  const list: Uint8Array[] = [parts.part('lds-out-head', '', () => Listener.encode(Listener.fromPartial(outboundListenerHead())).finish())];
+  chains.forEach((c, i) => list.push(parts.part('lds-out-chain', chainKeys[i] ?? '', () => Listener.encode(Listener.fromPartial({ filterChains: [outboundChain(c)] })).finish())));
+  list.push(parts.part('lds-out-tail', String(egress), () => Listener.encode(Listener.fromPartial(outboundListenerTail(egress))).finish()));
   return concat(list);
 }
 
@@ -41,54 +41,71 @@ export function encodeOutboundListener(parts: PartCache, chains: readonly Outbou
 export function encodeRouteConfiguration(parts: PartCache, plan: RouteConfigPlan, vhostKeys: readonly string[]): Uint8Array {
   const list: Uint8Array[] = [RouteConfiguration.encode(RouteConfiguration.fromPartial({ name: plan.name })).finish()];
   plan.virtualHosts.forEach((vh, i) =>
-    list.push(parts.part(`rds-vhost\n${vhostKeys[i] ?? ''}`, () => RouteConfiguration.encode(RouteConfiguration.fromPartial({ virtualHosts: [virtualHost(vh)] })).finish())),
+    list.push(parts.part('rds-vhost', vhostKeys[i] ?? '', () => RouteConfiguration.encode(RouteConfiguration.fromPartial({ virtualHosts: [virtualHost(vh)] })).finish())),
   );
   return concat(list);
 }
 
-// ---- a few protobuf wire-format primitives, for the one message assembled by hand below
+// ---- the upstream cluster, written into one buffer (it is the one resource encoded per identity and
+// service: the hot path of a new identity's snapshot)
 
 const utf8 = new TextEncoder();
+const varintSize = (n: number): number => (n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5);
+/** Bytes of a length-delimited field with a one-byte key. */
+const ld = (len: number): number => 1 + varintSize(len) + len;
 
-function varint(n: number): number[] {
-  const out: number[] = [];
-  while (n > 0x7f) {
-    out.push((n & 0x7f) | 0x80);
-    n >>>= 7;
+class Out {
+  readonly buf: Uint8Array;
+  at = 0;
+  constructor(size: number) {
+    this.buf = new Uint8Array(size);
   }
-  out.push(n);
-  return out;
+  varint(n: number): this {
+    while (n > 0x7f) {
+      this.buf[this.at++] = (n & 0x7f) | 0x80;
+      n >>>= 7;
+    }
+    this.buf[this.at++] = n;
+    return this;
+  }
+  bytes(b: Uint8Array): this {
+    this.buf.set(b, this.at);
+    this.at += b.length;
+    return this;
+  }
+  /** Key (field number, wire type 2) and length of a length-delimited field. */
+  key(fieldNumber: number, len: number): this {
+    return this.varint((fieldNumber << 3) | 2).varint(len);
+  }
 }
 
-/** A length-delimited field (wire type 2): key, length, bytes. */
-function field(fieldNumber: number, bytes: Uint8Array): Uint8Array[] {
-  return [Uint8Array.from([...varint((fieldNumber << 3) | 2), ...varint(bytes.length)]), bytes];
-}
-
-const TLS_SOCKET = 'envoy.transport_sockets.tls';
-const UPSTREAM_TLS_URL = typeUrlOf(envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext);
+const TLS_SOCKET = utf8.encode('envoy.transport_sockets.tls');
+const UPSTREAM_TLS_URL = utf8.encode(typeUrlOf(envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext));
 const CommonTlsContext = envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
 
 /**
- * Cluster.transport_socket (field 24) = TransportSocket{name (1), typed_config (3) = Any{type_url (1),
- * value (2) = UpstreamTlsContext{common_tls_context (1), sni (2)}}}, where CommonTlsContext is the
- * concatenation of its certificate (per identity), validation context (per service) and ALPN parts.
+ * An upstream cluster: its identity-independent head and options, then transport_socket (field 24) =
+ * TransportSocket{name (1), typed_config (3) = Any{type_url (1), value (2) = UpstreamTlsContext{
+ * common_tls_context (1), sni (2)}}}, where CommonTlsContext is the concatenation of its certificate
+ * (per identity), validation context (per service) and ALPN parts, each encoded once.
  */
-function upstreamSocketField(parts: PartCache, plan: Extract<ClusterPlan, { kind: 'upstream' }>): Uint8Array[] {
-  const cert = parts.part(`tls-cert\n${plan.certSecret}`, () => CommonTlsContext.encode(CommonTlsContext.fromPartial(upstreamTlsParts(plan).cert)).finish());
-  const validation = parts.part(`tls-validation\n${plan.validationSecret}`, () => CommonTlsContext.encode(CommonTlsContext.fromPartial(upstreamTlsParts(plan).validation)).finish());
-  const alpn = parts.part('tls-alpn', () => CommonTlsContext.encode(CommonTlsContext.fromPartial(upstreamTlsParts(plan).alpn)).finish());
-  const tls = concat([...field(1, concat([cert, validation, alpn])), ...field(2, utf8.encode(plan.sni))]);
-  const any = concat([...field(1, utf8.encode(UPSTREAM_TLS_URL)), ...field(2, tls)]);
-  const socket = concat([...field(1, utf8.encode(TLS_SOCKET)), ...field(3, any)]);
-  return field(24, socket);
-}
-
-/** An upstream cluster: identity-independent head and options, and the identity-specific TLS socket. */
 export function encodeUpstreamCluster(parts: PartCache, plan: Extract<ClusterPlan, { kind: 'upstream' }>): Uint8Array {
-  return concat([
-    parts.part(`cds-head\n${plan.name}`, () => Cluster.encode(Cluster.fromPartial(upstreamClusterHead(plan))).finish()),
-    parts.part(`cds-options\n${plan.protocol satisfies Protocol}`, () => Cluster.encode(Cluster.fromPartial(upstreamClusterOptions(plan.protocol))).finish()),
-    ...upstreamSocketField(parts, plan),
-  ]);
+  const head = parts.part('cds-head', plan.name, () => Cluster.encode(Cluster.fromPartial(upstreamClusterHead(plan))).finish());
+  const options = parts.part('cds-options', plan.protocol satisfies Protocol, () => Cluster.encode(Cluster.fromPartial(upstreamClusterOptions(plan.protocol))).finish());
+  const cert = parts.part('tls-cert', plan.certSecret, () => CommonTlsContext.encode(CommonTlsContext.fromPartial(upstreamTlsParts(plan).cert)).finish());
+  const validation = parts.part('tls-validation', plan.validationSecret, () => CommonTlsContext.encode(CommonTlsContext.fromPartial(upstreamTlsParts(plan).validation)).finish());
+  const alpn = parts.part('tls-alpn', '', () => CommonTlsContext.encode(CommonTlsContext.fromPartial(upstreamTlsParts(plan).alpn)).finish());
+  const sni = parts.part('utf8', plan.sni, () => utf8.encode(plan.sni));
+
+  const common = cert.length + validation.length + alpn.length;
+  const tls = ld(common) + ld(sni.length);
+  const any = ld(UPSTREAM_TLS_URL.length) + ld(tls);
+  const socket = ld(TLS_SOCKET.length) + ld(any);
+  const out = new Out(head.length + options.length + 2 + varintSize(socket) + socket);
+  out.bytes(head).bytes(options);
+  out.key(24, socket).key(1, TLS_SOCKET.length).bytes(TLS_SOCKET);
+  out.key(3, any).key(1, UPSTREAM_TLS_URL.length).bytes(UPSTREAM_TLS_URL);
+  out.key(2, tls).key(1, common).bytes(cert).bytes(validation).bytes(alpn);
+  out.key(2, sni.length).bytes(sni);
+  return out.buf;
 }

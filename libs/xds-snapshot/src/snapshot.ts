@@ -80,7 +80,7 @@ const hex = (data: string | Uint8Array, chars = 32): string => createHash('sha25
  */
 export class ResourceCache {
   readonly #entries = new Map<string, { resource: EncodedResource; used: boolean }>();
-  readonly #parts = new Map<string, { bytes: Uint8Array; used: boolean }>();
+  readonly #parts = new Map<string, Map<string, { bytes: Uint8Array; used: boolean }>>();
   hits = 0;
   misses = 0;
 
@@ -103,14 +103,19 @@ export class ResourceCache {
   }
 
   /** Returns the encoded part (of a larger resource) for `key`, encoding it on a miss. */
-  part(key: string, make: () => Uint8Array): Uint8Array {
-    const entry = this.#parts.get(key);
+  part(space: string, key: string, make: () => Uint8Array): Uint8Array {
+    let map = this.#parts.get(space);
+    if (!map) {
+      map = new Map();
+      this.#parts.set(space, map);
+    }
+    const entry = map.get(key);
     if (entry) {
       entry.used = true;
       return entry.bytes;
     }
     const bytes = make();
-    this.#parts.set(key, { bytes, used: true });
+    map.set(key, { bytes, used: true });
     return bytes;
   }
 
@@ -124,9 +129,11 @@ export class ResourceCache {
         removed++;
       }
     }
-    for (const [key, entry] of this.#parts) {
-      if (entry.used) entry.used = false;
-      else this.#parts.delete(key);
+    for (const map of this.#parts.values()) {
+      for (const [key, entry] of map) {
+        if (entry.used) entry.used = false;
+        else map.delete(key);
+      }
     }
     return removed;
   }
@@ -143,7 +150,8 @@ const refs = (r: Partial<References>): References => ({
   endpoints: uniq(r.endpoints),
   secrets: uniq(r.secrets),
 });
-const uniq = (xs: readonly string[] | undefined): string[] => [...new Set(xs ?? [])];
+const NONE: readonly string[] = [];
+const uniq = (xs: readonly string[] | undefined): readonly string[] => (!xs || xs.length === 0 ? NONE : xs.length === 1 ? xs : [...new Set(xs)]);
 
 function encoded<M>(type: ResourceType, codec: Codec<M>, name: string, message: M, references: References): EncodedResource {
   return fromBytes(type, name, codec.encode(message).finish(), references);
@@ -229,8 +237,9 @@ interface Memos {
   readonly inbound: IdentityMemo<Group>;
   /** CDS, LDS, RDS and SDS sets by (outbound group, inbound group). */
   readonly sets: WeakMap<Group, WeakMap<Group, Omit<Snapshot['types'], 'endpoints'>>>;
-  /** EDS set by (outbound group, model.endpoints). */
-  readonly eds: WeakMap<Group, WeakMap<object, ResourceSet>>;
+  /** EDS set by (endpoint references, model.endpoints); equal reference lists are interned, so groups share sets. */
+  readonly eds: WeakMap<readonly EndpointsRef[], WeakMap<object, ResourceSet>>;
+  readonly edsRefs: Map<string, readonly EndpointsRef[]>;
   /** EDS resources by (endpoint list, cluster name and port). */
   readonly edsByList: WeakMap<readonly Endpoint[], Map<string, EncodedResource>>;
   /** Hashes of PEM strings. */
@@ -241,7 +250,7 @@ const memosOf = new WeakMap<ResourceCache, Memos>();
 function memos(cache: ResourceCache): Memos {
   let m = memosOf.get(cache);
   if (!m) {
-    m = { outbound: new IdentityMemo(), inbound: new IdentityMemo(), sets: new WeakMap(), eds: new WeakMap(), edsByList: new WeakMap(), pemHashes: new Map() };
+    m = { outbound: new IdentityMemo(), inbound: new IdentityMemo(), sets: new WeakMap(), eds: new WeakMap(), edsRefs: new Map(), edsByList: new WeakMap(), pemHashes: new Map() };
     memosOf.set(cache, m);
   }
   return m;
@@ -280,7 +289,16 @@ function validationResource(cache: ResourceCache, name: string, sans: readonly s
   return cache.resolve(`secrets\n${JSON.stringify(['validation', name, sans, bundleHash])}`, () => encoded('secrets', Secret, name, validationSecret(name, bundle, sans), NO_REFS));
 }
 
-function outboundGroup(cache: ResourceCache, plan: OutboundPlan, bundle: string, bundleHash: string): Group {
+function internRefs(m: Memos, refs: readonly EndpointsRef[]): readonly EndpointsRef[] {
+  const key = refs.map((r) => `${r.name}\t${r.service}\t${r.targetPort}`).join('\n');
+  const found = m.edsRefs.get(key);
+  if (found) return found;
+  if (m.edsRefs.size > 100_000) m.edsRefs.clear();
+  m.edsRefs.set(key, refs);
+  return refs;
+}
+
+function outboundGroup(cache: ResourceCache, m: Memos, plan: OutboundPlan, bundle: string, bundleHash: string): Group {
   const listeners: EncodedResource[] = [];
   // Envoy rejects a listener without filter chains: a proxy with nothing to call gets no outbound listener.
   if (plan.chains.length > 0 || plan.egress) {
@@ -300,7 +318,7 @@ function outboundGroup(cache: ResourceCache, plan: OutboundPlan, bundle: string,
     routes: plan.routes.map((rc) => routeResource(cache, rc)),
     clusters: plan.clusters.map((c) => clusterResource(cache, c)),
     secrets: plan.validationSecrets.map((v) => validationResource(cache, v.name, v.sans, bundle, bundleHash)),
-    endpoints: plan.endpoints,
+    endpoints: internRefs(m, plan.endpoints),
     usesEndpoints: plan.usesEndpoints,
   };
 }
@@ -369,9 +387,9 @@ export function buildSnapshot(model: MeshModel, proxy: Proxy, inputs: SnapshotIn
 
   const tail = `${id}|${proxy.namespace}|${bundleHash}|${options.clusterDomain}`;
   // The outbound half depends on endpoints only through headless services: memoize without them first.
-  let out = m.outbound.get(policy, tail, () => outboundGroup(cache, planOutbound(model, proxy.identity, proxy.namespace, options), inputs.trustBundle, bundleHash));
+  let out = m.outbound.get(policy, tail, () => outboundGroup(cache, m, planOutbound(model, proxy.identity, proxy.namespace, options), inputs.trustBundle, bundleHash));
   if (out.usesEndpoints) {
-    out = m.outbound.get([...policy, model.endpoints], tail, () => outboundGroup(cache, planOutbound(model, proxy.identity, proxy.namespace, options), inputs.trustBundle, bundleHash));
+    out = m.outbound.get([...policy, model.endpoints], tail, () => outboundGroup(cache, m, planOutbound(model, proxy.identity, proxy.namespace, options), inputs.trustBundle, bundleHash));
   }
   const services = [...new Set(proxy.services.map((s) => `${s.namespace}/${s.name}`))].sort(compareStrings).join(',');
   const inb = m.inbound.get([...policy, model.namespaces], `${tail}|${certHash}|${services}`, () => inboundGroup(cache, planInbound(model, proxy, options), inputs, certHash, bundleHash));
@@ -392,10 +410,10 @@ export function buildSnapshot(model: MeshModel, proxy: Proxy, inputs: SnapshotIn
     byIn.set(inb, sets);
   }
 
-  let byEndpoints = m.eds.get(out);
+  let byEndpoints = m.eds.get(out.endpoints);
   if (!byEndpoints) {
     byEndpoints = new WeakMap();
-    m.eds.set(out, byEndpoints);
+    m.eds.set(out.endpoints, byEndpoints);
   }
   let eds = byEndpoints.get(model.endpoints);
   if (!eds) {
