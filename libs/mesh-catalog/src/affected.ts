@@ -2,7 +2,7 @@
 // changed, when a service it backs changed, when a service it may call changed (definition,
 // endpoints or split), when a TrafficTarget (or a route a target uses) naming its identity changed,
 // when its namespace's switches changed, and every proxy when the mesh settings changed.
-import { compareStrings, keyOf, type MeshModel, type ServiceIdentity } from '@osm/mesh-model';
+import { compareStrings, keyOf, type MeshModel, type Proxy, type ServiceIdentity } from '@osm/mesh-model';
 
 /** Deep equality of plain data (what the translator outputs: objects, arrays, Maps, primitives). */
 export function equalData(a: unknown, b: unknown): boolean {
@@ -49,33 +49,44 @@ export interface ModelDiff {
   readonly changedPolicies: readonly string[];
 }
 
-/** Reverse lookups over one model, built once per diff. */
+/** Reverse lookups over one model, each built on first use and kept with the (immutable) model. */
 class Relations {
   readonly model: MeshModel;
-  readonly proxiesByIdentity = new Map<string, string[]>();
-  readonly proxiesByService = new Map<string, string[]>();
-  readonly proxiesByNamespace = new Map<string, string[]>();
-  /** destination identity key -> source identity keys allowed to reach it. */
-  readonly sourcesOf = new Map<string, Set<string>>();
+  #byIdentity: Map<string, string[]> | undefined;
+  #byService: Map<string, string[]> | undefined;
+  #byNamespace: Map<string, string[]> | undefined;
+  #sourcesOf: Map<string, Set<string>> | undefined;
 
   constructor(model: MeshModel) {
     this.model = model;
-    const push = (m: Map<string, string[]>, k: string, v: string): void => {
-      const list = m.get(k);
-      if (list) list.push(v);
-      else m.set(k, [v]);
-    };
-    for (const p of model.proxies.values()) {
-      push(this.proxiesByIdentity, keyOf(p.identity), p.uuid);
-      push(this.proxiesByNamespace, p.namespace, p.uuid);
-      for (const s of p.services) push(this.proxiesByService, keyOf(s), p.uuid);
+  }
+
+  #index(key: (p: Proxy) => readonly string[]): Map<string, string[]> {
+    const m = new Map<string, string[]>();
+    for (const p of this.model.proxies.values()) {
+      for (const k of key(p)) {
+        const list = m.get(k);
+        if (list) list.push(p.uuid);
+        else m.set(k, [p.uuid]);
+      }
     }
-    for (const t of model.trafficTargets.values()) {
-      const dest = keyOf(t.destination);
-      let set = this.sourcesOf.get(dest);
-      if (!set) this.sourcesOf.set(dest, (set = new Set()));
-      for (const s of t.sources) set.add(keyOf(s));
-    }
+    return m;
+  }
+
+  proxiesOfIdentity(identityKey: string, out: Set<string>): void {
+    this.#byIdentity ??= this.#index((p) => [keyOf(p.identity)]);
+    for (const uuid of this.#byIdentity.get(identityKey) ?? []) out.add(uuid);
+  }
+
+  /** Proxies that back the service. */
+  ownProxies(serviceKey: string, out: Set<string>): void {
+    this.#byService ??= this.#index((p) => p.services.map(keyOf));
+    for (const uuid of this.#byService.get(serviceKey) ?? []) out.add(uuid);
+  }
+
+  proxiesInNamespace(namespace: string, out: Set<string>): void {
+    this.#byNamespace ??= this.#index((p) => [p.namespace]);
+    for (const uuid of this.#byNamespace.get(namespace) ?? []) out.add(uuid);
   }
 
   /** Proxies that may call the service: everyone in permissive mode, else sources of targets to its identities (or to its split backends'). */
@@ -84,24 +95,33 @@ class Relations {
       for (const uuid of this.model.proxies.keys()) out.add(uuid);
       return;
     }
+    if (!this.#sourcesOf) {
+      this.#sourcesOf = new Map();
+      for (const t of this.model.trafficTargets.values()) {
+        const dest = keyOf(t.destination);
+        let set = this.#sourcesOf.get(dest);
+        if (!set) this.#sourcesOf.set(dest, (set = new Set()));
+        for (const src of t.sources) set.add(keyOf(src));
+      }
+    }
     const services = [serviceKey];
     for (const ts of this.model.trafficSplits.values()) {
       if (`${ts.namespace}/${ts.apexService}` === serviceKey) for (const b of ts.backends) services.push(`${ts.namespace}/${b.service}`);
     }
     for (const key of services) {
       for (const id of this.model.services.get(key)?.identities ?? []) {
-        for (const src of this.sourcesOf.get(keyOf(id)) ?? []) for (const uuid of this.proxiesByIdentity.get(src) ?? []) out.add(uuid);
+        for (const src of this.#sourcesOf.get(keyOf(id)) ?? []) this.proxiesOfIdentity(src, out);
       }
     }
   }
+}
 
-  ownProxies(serviceKey: string, out: Set<string>): void {
-    for (const uuid of this.proxiesByService.get(serviceKey) ?? []) out.add(uuid);
-  }
-
-  proxiesOfIdentity(identityKey: string, out: Set<string>): void {
-    for (const uuid of this.proxiesByIdentity.get(identityKey) ?? []) out.add(uuid);
-  }
+// Models are immutable, so their lookups can be kept with them (the previous model's come from the last diff).
+const relationsOf = new WeakMap<MeshModel, Relations>();
+function relations(model: MeshModel): Relations {
+  let r = relationsOf.get(model);
+  if (!r) relationsOf.set(model, (r = new Relations(model)));
+  return r;
 }
 
 function targetIdentities(model: MeshModel, targetKey: string, out: Set<string>): void {
@@ -113,8 +133,8 @@ function targetIdentities(model: MeshModel, targetKey: string, out: Set<string>)
 
 /** What changed from `prev` to `next`, and which proxies that affects. */
 export function diffModels(prev: MeshModel, next: MeshModel): ModelDiff {
-  const before = new Relations(prev);
-  const after = new Relations(next);
+  const before = relations(prev);
+  const after = relations(next);
   const affected = new Set<string>();
   const allProxies = !equalData(prev.settings, next.settings);
 
@@ -122,7 +142,7 @@ export function diffModels(prev: MeshModel, next: MeshModel): ModelDiff {
   for (const uuid of changedProxies) affected.add(uuid);
 
   for (const ns of changedKeys(prev.namespaces, next.namespaces)) {
-    for (const r of [before, after]) for (const uuid of r.proxiesByNamespace.get(ns) ?? []) affected.add(uuid);
+    for (const r of [before, after]) r.proxiesInNamespace(ns, affected);
   }
 
   // Services: a changed definition affects the proxies behind it and its clients; changed endpoints

@@ -41,14 +41,18 @@ export interface TranslateOptions {
 
 const keyOfObject = (o: KubeObject): string => (o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name);
 
+const compareObjects = (a: KubeObject, b: KubeObject): number =>
+  compareStrings(a.metadata.namespace ?? '', b.metadata.namespace ?? '') ||
+  compareStrings(a.metadata.name, b.metadata.name) ||
+  compareStrings(a.metadata.resourceVersion ?? '', b.metadata.resourceVersion ?? '');
+
+/** The kept objects in namespace/name order; a key that occurs twice keeps the first in this fixed order. */
 function sortedByKey<T extends KubeObject>(list: readonly T[], keep: (o: T) => boolean): T[] {
+  const sorted = list.filter(keep).sort(compareObjects);
   const out: T[] = [];
-  const seen = new Set<string>();
-  const withKeys = list.filter(keep).map((o) => [keyOfObject(o), o] as const);
-  withKeys.sort((a, b) => compareStrings(a[0], b[0]) || compareStrings(a[1].metadata.resourceVersion ?? '', b[1].metadata.resourceVersion ?? ''));
-  for (const [key, o] of withKeys) {
-    if (seen.has(key)) continue; // a key twice in the input: the first in this fixed order wins
-    seen.add(key);
+  for (const o of sorted) {
+    const last = out[out.length - 1];
+    if (last && last.metadata.name === o.metadata.name && (last.metadata.namespace ?? '') === (o.metadata.namespace ?? '')) continue;
     out.push(o);
   }
   return out;
@@ -72,12 +76,21 @@ function podIdentity(pod: K8sPod): ServiceIdentity {
 
 /** Pods of one namespace with a label index, for selector matching without scanning every pod. */
 class NamespacePods {
-  readonly pods: K8sPod[] = [];
+  readonly pods: readonly K8sPod[];
   #byLabel: Map<string, K8sPod[]> | undefined;
+  readonly #matches = new Map<string, K8sPod[]>();
 
+  constructor(pods: readonly K8sPod[]) {
+    this.pods = pods;
+  }
+
+  /** Pods whose labels include every pair of the (non-empty) selector, in pod order. Remembered per selector. */
   match(selector: Readonly<Record<string, string>>): K8sPod[] {
-    const pairs = Object.entries(selector);
+    const pairs = Object.entries(selector).sort((a, b) => compareStrings(a[0], b[0]));
     if (pairs.length === 0) return [];
+    const cacheKey = JSON.stringify(pairs);
+    const cached = this.#matches.get(cacheKey);
+    if (cached) return cached;
     if (!this.#byLabel) {
       this.#byLabel = new Map();
       for (const pod of this.pods) {
@@ -92,10 +105,15 @@ class NamespacePods {
     let smallest: K8sPod[] | undefined;
     for (const [k, v] of pairs) {
       const list = this.#byLabel.get(`${k}=${v}`);
-      if (!list) return [];
+      if (!list) {
+        smallest = [];
+        break;
+      }
       if (!smallest || list.length < smallest.length) smallest = list;
     }
-    return (smallest ?? []).filter((pod) => pairs.every(([k, v]) => pod.metadata.labels?.[k] === v));
+    const out = (smallest ?? []).filter((pod) => pairs.every(([k, v]) => pod.metadata.labels?.[k] === v));
+    this.#matches.set(cacheKey, out);
+    return out;
   }
 }
 
@@ -188,9 +206,10 @@ const sameItems = <T>(a: readonly T[], b: readonly T[]): boolean => a.length ===
  */
 export class Translator {
   readonly #clusterDomain: string;
-  #services = new Map<string, { svc: K8sService; slices: readonly K8sEndpointSlice[]; identitiesKey: string; service: MeshService }>();
+  #services = new Map<string, { svc: K8sService; slices: readonly K8sEndpointSlice[]; identitiesKey: string; service: MeshService; ref: ServiceRef }>();
   #endpoints = new Map<string, { slices: readonly K8sEndpointSlice[]; endpoints: Endpoint[] }>();
-  #proxies = new WeakMap<K8sPod, { servicesKey: string; proxy: Proxy }>();
+  #proxies = new WeakMap<K8sPod, { proxy: Proxy }>();
+  #namespacePods = new Map<string, NamespacePods>();
 
   constructor(options: TranslateOptions = {}) {
     this.#clusterDomain = options.clusterDomain ?? 'cluster.local';
@@ -198,7 +217,7 @@ export class Translator {
 
   translate(objects: KubeObjects): MeshModel {
     const clusterDomain = this.#clusterDomain;
-    const serviceCache = new Map<string, { svc: K8sService; slices: readonly K8sEndpointSlice[]; identitiesKey: string; service: MeshService }>();
+    const serviceCache = new Map<string, { svc: K8sService; slices: readonly K8sEndpointSlice[]; identitiesKey: string; service: MeshService; ref: ServiceRef }>();
     const endpointCache = new Map<string, { slices: readonly K8sEndpointSlice[]; endpoints: Endpoint[] }>();
     const namespaceObjects = sortedByKey(objects.namespaces, () => true);
     const monitored = new Set(namespaceObjects.map((n) => n.metadata.name));
@@ -207,17 +226,30 @@ export class Translator {
     const namespaces: MeshNamespace[] = namespaceObjects.map((n) => ({ name: n.metadata.name, metricsEnabled: n.metadata.annotations?.[metricsAnnotation] === 'enabled' }));
 
     // Pods that may be running (not finished), by namespace.
-    const podsByNamespace = new Map<string, NamespacePods>();
+    const podLists = new Map<string, K8sPod[]>();
     for (const pod of sortedByKey(objects.pods, inMesh)) {
       const phase = pod.status?.phase;
       if (phase === 'Succeeded' || phase === 'Failed') continue;
       const ns = pod.metadata.namespace ?? '';
-      let group = podsByNamespace.get(ns);
-      if (!group) podsByNamespace.set(ns, (group = new NamespacePods()));
-      group.pods.push(pod);
+      const list = podLists.get(ns);
+      if (list) list.push(pod);
+      else podLists.set(ns, [pod]);
     }
-    const podByKey = new Map<string, K8sPod>();
-    for (const group of podsByNamespace.values()) for (const pod of group.pods) podByKey.set(keyOfObject(pod), pod);
+    // A namespace whose pods are the very same objects as last time keeps its label index and matches.
+    const podsByNamespace = new Map<string, NamespacePods>();
+    for (const [ns, pods] of podLists) {
+      const previous = this.#namespacePods.get(ns);
+      podsByNamespace.set(ns, previous && sameItems(previous.pods, pods) ? previous : new NamespacePods(pods));
+    }
+    this.#namespacePods = podsByNamespace;
+    let podByKey: Map<string, K8sPod> | undefined; // only selectorless services need it
+    const podNamed = (key: string): K8sPod | undefined => {
+      if (!podByKey) {
+        podByKey = new Map();
+        for (const group of podsByNamespace.values()) for (const pod of group.pods) podByKey.set(keyOfObject(pod), pod);
+      }
+      return podByKey.get(key);
+    };
 
     // EndpointSlices by the service they belong to.
     const slicesByService = new Map<string, K8sEndpointSlice[]>();
@@ -236,8 +268,10 @@ export class Translator {
     for (const svc of sortedByKey(objects.services, inMesh)) {
       if (svc.spec?.type === 'ExternalName') continue;
       const namespace = svc.metadata.namespace ?? '';
-      const ref: ServiceRef = { namespace, name: svc.metadata.name };
-      const slices = slicesByService.get(keyOf(ref)) ?? [];
+      const key = `${namespace}/${svc.metadata.name}`;
+      // The same ref object from one translation to the next, so proxies can compare their lists by identity.
+      const ref: ServiceRef = this.#services.get(key)?.ref ?? { namespace, name: svc.metadata.name };
+      const slices = slicesByService.get(key) ?? [];
       const selector = svc.spec?.selector ?? {};
       let backing: K8sPod[];
       if (Object.keys(selector).length > 0) {
@@ -254,11 +288,10 @@ export class Translator {
           for (const ep of slice.endpoints ?? []) {
             const t = ep.targetRef;
             if (t?.kind !== 'Pod' || !isString(t.name)) continue;
-            const pod = podByKey.get(`${isString(t.namespace) ? t.namespace : namespace}/${t.name}`);
+            const pod = podNamed(`${isString(t.namespace) ? t.namespace : namespace}/${t.name}`);
             if (pod) backing.push(pod);
           }
       }
-      const key = keyOf(ref);
       const identities = uniqueIdentities(backing.map(podIdentity));
       const identitiesKey = identities.map(keyOf).join(',');
       const cached = this.#services.get(key);
@@ -276,7 +309,7 @@ export class Translator {
           identities,
         };
       }
-      serviceCache.set(key, { svc, slices, identitiesKey, service });
+      serviceCache.set(key, { svc, slices, identitiesKey, service, ref });
       services.push(service);
       const cachedEndpoints = this.#endpoints.get(key);
       const eps = cachedEndpoints && sameItems(cachedEndpoints.slices, slices) ? cachedEndpoints.endpoints : endpointsOf(slices);
@@ -293,20 +326,19 @@ export class Translator {
         const uuid = pod.metadata.labels?.[proxyUuidLabel];
         if (!isString(uuid) || seenUuids.has(uuid)) continue;
         seenUuids.add(uuid);
-        const refs = [...(servicesOfPod.get(pod) ?? [])].sort(compareNamespacedNames);
-        const servicesKey = refs.map(keyOf).join(',');
+        // Services are visited in sorted order, so each pod's list is sorted already.
+        const refs = servicesOfPod.get(pod) ?? [];
         const cached = this.#proxies.get(pod);
-        if (cached && cached.servicesKey === servicesKey && cached.proxy.uuid === uuid) {
+        if (cached && cached.proxy.uuid === uuid && sameItems(cached.proxy.services, refs)) {
           proxies.push(cached.proxy);
           continue;
         }
         const proxy: Proxy = { uuid, identity: podIdentity(pod), namespace: pod.metadata.namespace ?? '', podName: pod.metadata.name, services: refs };
-        this.#proxies.set(pod, { servicesKey, proxy });
+        this.#proxies.set(pod, { proxy });
         proxies.push(proxy);
       }
     }
-    // Namespace iteration follows sorted pod order, but make the proxy order independent of it anyway.
-    proxies.sort((a, b) => compareStrings(a.uuid, b.uuid));
+    // Proxies are in pod namespace/name order (pods were sorted), whatever order they arrived in.
 
     const trafficTargets: TrafficTarget[] = [];
     for (const tt of sortedByKey(objects.trafficTargets, inMesh)) {
