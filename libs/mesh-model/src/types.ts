@@ -152,6 +152,8 @@ export interface MeshSettings {
  * Everything the control plane knows about the mesh at one moment. Maps are keyed by `keyOf(x)`
  * (`namespace/name`), proxies by uuid, namespaces by name. Consumers must not depend on map or list
  * order: the same content filled in any order is the same model.
+ * Immutable: a change yields a new model with new maps and objects for what changed, and the previous
+ * ones for what did not (consumers such as xds-snapshot memoize on the identity of maps and lists).
  */
 export interface MeshModel {
   readonly settings: MeshSettings;

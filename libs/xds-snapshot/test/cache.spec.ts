@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { envoy } from '@osm/envoy-api';
 import { buildSnapshot, ResourceCache } from '../src/index.ts';
+import type { MeshModel } from '@osm/mesh-model';
 import { bookstoreModel, inputsFor, proxies } from './bookstore.ts';
 import { fingerprint } from './helpers.ts';
 
@@ -44,5 +46,25 @@ describe('ResourceCache (serialize once)', () => {
     const misses = cache.misses;
     build('bookbuyer', cache);
     assert.equal(cache.misses, misses, "bookbuyer's entries survived");
+  });
+
+  it("a headless service's outbound filter chain follows its endpoints, also through the memos", () => {
+    const cache = new ResourceCache();
+    const base = bookstoreModel('permissive');
+    const headless = (m: MeshModel, ips: string[]): MeshModel => ({
+      ...m,
+      services: new Map([...m.services].map(([k, s]) => [k, k === 'bookwarehouse/mysql' ? { ...s, clusterIps: [] } : s])),
+      endpoints: new Map([...m.endpoints, ['bookwarehouse/mysql', ips.map((ip) => ({ ip, port: 3306, ready: true }))]]),
+    });
+    const one = headless(base, ['10.1.0.31']);
+    const two: MeshModel = { ...one, endpoints: new Map([...one.endpoints, ['bookwarehouse/mysql', [{ ip: '10.1.0.31', port: 3306, ready: true }, { ip: '10.1.0.32', port: 3306, ready: true }]]]) };
+    const ranges = (m: MeshModel): string[] => {
+      const s = buildSnapshot(m, proxies.bookbuyer, { ...inputsFor(proxies.bookbuyer), cache });
+      const l = envoy.config.listener.v3.Listener.decode(s.types.listeners.resources.get('outbound-listener')?.bytes ?? new Uint8Array());
+      const chain = l.filterChains.find((c) => c.name.startsWith('outbound_bookwarehouse/mysql_'));
+      return (chain?.filterChainMatch?.prefixRanges ?? []).map((r) => `${r.addressPrefix}/${r.prefixLen}`);
+    };
+    assert.deepEqual(ranges(one), ['10.1.0.31/32']);
+    assert.deepEqual(ranges(two), ['10.1.0.31/32', '10.1.0.32/32']);
   });
 });
