@@ -99,7 +99,8 @@ describe('informers against a real API server', () => {
     await rest.create('/api/v1/namespaces', ns('gone'));
     for (const n of ['a', 'b', 'c', 'd']) await rest.create('/api/v1/namespaces/gone/serviceaccounts', sa('gone', n));
     const gated = new GatedClient(kubeListWatchClient(api.kubeConfig));
-    const inf = new Informer<KubeObject>({ name: 'sa', path: '/api/v1/namespaces/gone/serviceaccounts', client: gated, backoff: { initialMs: 50, maxMs: 500 } });
+    // Only a 410 may make it relist here (not a run of failures while the API server warms up).
+    const inf = new Informer<KubeObject>({ name: 'sa', path: '/api/v1/namespaces/gone/serviceaccounts', client: gated, backoff: { initialMs: 50, maxMs: 500 }, relistAfterWatchFailures: 1000 });
     const events: string[] = [];
     inf.addHandler({
       onAdd: (o) => events.push(`add ${o.metadata.name}`),
@@ -125,6 +126,7 @@ describe('informers against a real API server', () => {
       gated.open();
       await eventually('the relist after 410', () => inf.stats().gone >= 1 && inf.get('gone/e') !== undefined && inf.get('gone/c') === undefined);
       assert.deepEqual(events.sort(), ['add e', 'delete c', 'update b']);
+      assert.equal(inf.stats().lists, 2, 'one relist, after the 410');
       assert.deepEqual(names(inf), ['gone/a', 'gone/b', 'gone/d', 'gone/e']);
       assert.equal(inf.get('gone/a'), before, 'unchanged objects keep their instance');
       assert.equal(inf.get('gone/b')?.metadata.labels?.['changed'], 'yes');
