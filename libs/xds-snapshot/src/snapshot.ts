@@ -8,7 +8,7 @@ import { compareStrings } from '@osm/mesh-model';
 import type { References } from './references.ts';
 import { endpointsFrom, planInbound, planOutbound } from './plan.ts';
 import type { ClusterPlan, EndpointsRef, InboundPlan, OutboundPlan, RouteConfigPlan } from './plan.ts';
-import { INBOUND_ROOT_CERT, METRICS_CLUSTER, PASSTHROUGH_CLUSTER } from './names.ts';
+import { INBOUND_ROOT_CERT, METRICS_CLUSTER, PASSTHROUGH_CLUSTER, serviceCertName } from './names.ts';
 import {
   certificateSecret,
   cluster,
@@ -234,6 +234,7 @@ interface Group {
 
 interface Memos {
   readonly outbound: IdentityMemo<Group>;
+  readonly shared: IdentityMemo<SharedOutbound>;
   readonly inbound: IdentityMemo<Group>;
   /** CDS, LDS, RDS and SDS sets by (outbound group, inbound group). */
   readonly sets: WeakMap<Group, WeakMap<Group, Omit<Snapshot['types'], 'endpoints'>>>;
@@ -250,7 +251,7 @@ const memosOf = new WeakMap<ResourceCache, Memos>();
 function memos(cache: ResourceCache): Memos {
   let m = memosOf.get(cache);
   if (!m) {
-    m = { outbound: new IdentityMemo(), inbound: new IdentityMemo(), sets: new WeakMap(), eds: new WeakMap(), edsRefs: new Map(), edsByList: new WeakMap(), pemHashes: new Map() };
+    m = { outbound: new IdentityMemo(), shared: new IdentityMemo(), inbound: new IdentityMemo(), sets: new WeakMap(), eds: new WeakMap(), edsRefs: new Map(), edsByList: new WeakMap(), pemHashes: new Map() };
     memosOf.set(cache, m);
   }
   return m;
@@ -296,6 +297,26 @@ function internRefs(m: Memos, refs: readonly EndpointsRef[]): readonly Endpoints
   if (m.edsRefs.size > 100_000) m.edsRefs.clear();
   m.edsRefs.set(key, refs);
   return refs;
+}
+
+/** The identity-independent part of an outbound group (no clusters), with the plan it came from. */
+interface SharedOutbound {
+  readonly plan: OutboundPlan;
+  readonly group: Group;
+}
+
+/**
+ * The outbound group of one identity from a shared part: only the upstream clusters name the proxy's
+ * own certificate; listeners, routes, validation contexts and endpoints are the same for every identity
+ * with the same access (in permissive mode: every identity in the namespace).
+ */
+function withIdentity(cache: ResourceCache, shared: SharedOutbound, certSecret: string): Group {
+  const clusters = shared.plan.clusters.map((c) => clusterResource(cache, c.kind === 'upstream' && c.certSecret !== certSecret ? { ...c, certSecret } : c));
+  return { ...shared.group, clusters };
+}
+
+function sharedOutbound(cache: ResourceCache, m: Memos, plan: OutboundPlan, bundle: string, bundleHash: string): SharedOutbound {
+  return { plan, group: { ...outboundGroup(cache, m, { ...plan, clusters: [] }, bundle, bundleHash), clusters: [] } };
 }
 
 function outboundGroup(cache: ResourceCache, m: Memos, plan: OutboundPlan, bundle: string, bundleHash: string): Group {
@@ -386,11 +407,21 @@ export function buildSnapshot(model: MeshModel, proxy: Proxy, inputs: SnapshotIn
   const policy = [model.services, model.trafficTargets, model.httpRouteGroups, model.tcpRoutes, model.trafficSplits, model.settings];
 
   const tail = `${id}|${proxy.namespace}|${bundleHash}|${options.clusterDomain}`;
+  // In permissive mode the outbound access is the same for every identity: share all but the clusters
+  // among the identities of a namespace (hostnames depend on the client's namespace).
+  const sharedKey = model.settings.permissiveMode ? `*|${proxy.namespace}|${bundleHash}|${options.clusterDomain}` : tail;
+  const certSecret = serviceCertName(proxy.identity);
+  const outbound = (objects: readonly object[]): Group =>
+    m.outbound.get(objects, tail, () =>
+      withIdentity(
+        cache,
+        m.shared.get(objects, sharedKey, () => sharedOutbound(cache, m, planOutbound(model, proxy.identity, proxy.namespace, options), inputs.trustBundle, bundleHash)),
+        certSecret,
+      ),
+    );
   // The outbound half depends on endpoints only through headless services: memoize without them first.
-  let out = m.outbound.get(policy, tail, () => outboundGroup(cache, m, planOutbound(model, proxy.identity, proxy.namespace, options), inputs.trustBundle, bundleHash));
-  if (out.usesEndpoints) {
-    out = m.outbound.get([...policy, model.endpoints], tail, () => outboundGroup(cache, m, planOutbound(model, proxy.identity, proxy.namespace, options), inputs.trustBundle, bundleHash));
-  }
+  let out = outbound(policy);
+  if (out.usesEndpoints) out = outbound([...policy, model.endpoints]);
   const services = [...new Set(proxy.services.map((s) => `${s.namespace}/${s.name}`))].sort(compareStrings).join(',');
   const inb = m.inbound.get([...policy, model.namespaces], `${tail}|${certHash}|${services}`, () => inboundGroup(cache, planInbound(model, proxy, options), inputs, certHash, bundleHash));
 

@@ -1,14 +1,19 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { envoy } from '@osm/envoy-api';
-import { buildSnapshot, ResourceCache } from '../src/index.ts';
+import { buildSnapshot, checkConsistency, describeMissing, ResourceCache } from '../src/index.ts';
 import type { MeshModel } from '@osm/mesh-model';
 import { bookstoreModel, inputsFor, proxies } from './bookstore.ts';
 import { fingerprint } from './helpers.ts';
 
 describe('ResourceCache (serialize once)', () => {
   const model = bookstoreModel('smi');
-  const build = (name: keyof typeof proxies, cache: ResourceCache) => buildSnapshot(model, proxies[name], { ...inputsFor(proxies[name]), cache });
+  const build = (name: keyof typeof proxies, cache: ResourceCache) => {
+    const s = buildSnapshot(model, proxies[name], { ...inputsFor(proxies[name]), cache });
+    const result = checkConsistency(s);
+    assert.ok(result.consistent, describeMissing(result));
+    return s;
+  };
 
   it('shares one encoded resource among the proxies that receive it', () => {
     const cache = new ResourceCache();
@@ -60,6 +65,7 @@ describe('ResourceCache (serialize once)', () => {
     const two: MeshModel = { ...one, endpoints: new Map([...one.endpoints, ['bookwarehouse/mysql', [{ ip: '10.1.0.31', port: 3306, ready: true }, { ip: '10.1.0.32', port: 3306, ready: true }]]]) };
     const ranges = (m: MeshModel): string[] => {
       const s = buildSnapshot(m, proxies.bookbuyer, { ...inputsFor(proxies.bookbuyer), cache });
+      assert.ok(checkConsistency(s).consistent);
       const l = envoy.config.listener.v3.Listener.decode(s.types.listeners.resources.get('outbound-listener')?.bytes ?? new Uint8Array());
       const chain = l.filterChains.find((c) => c.name.startsWith('outbound_bookwarehouse/mysql_'));
       return (chain?.filterChainMatch?.prefixRanges ?? []).map((r) => `${r.addressPrefix}/${r.prefixLen}`);
