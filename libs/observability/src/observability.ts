@@ -125,7 +125,13 @@ export async function createObservability(options: ObservabilityOptions): Promis
   }
 
   const finalSteps: { name: string; step: ShutdownStep }[] = [
-    { name: 'flush-traces', step: () => tracing.shutdown() },
+    {
+      name: 'flush-traces',
+      step: async () => {
+        const { flushed } = await tracing.shutdown();
+        if (!flushed) otelLog.warn('trace collector did not take the last spans in time; dropped them');
+      },
+    },
     {
       name: 'stop-metrics',
       step: async () => {

@@ -22,6 +22,8 @@ export interface TracingOptions {
   exportDelayMs?: number;
   /** Extra HTTP headers for the collector (e.g. authorization). */
   headers?: Record<string, string>;
+  /** Longest wait for the collector when exporting, and for the final flush at shutdown, in ms. Default 5000. */
+  flushTimeoutMs?: number;
 }
 
 export interface Tracing {
@@ -29,8 +31,8 @@ export interface Tracing {
   readonly enabled: boolean;
   /** Exports the spans finished so far. */
   forceFlush(): Promise<void>;
-  /** Exports what is left and stops tracing. */
-  shutdown(): Promise<void>;
+  /** Exports what is left (waiting `flushTimeoutMs` at most: a collector that is down must not hold up an exit) and stops tracing. */
+  shutdown(): Promise<{ flushed: boolean }>;
 }
 
 function tracesUrl(endpoint: string): string {
@@ -54,17 +56,18 @@ export function createTracing(options: TracingOptions, resource: Resource, scope
     // A provider of our own with no delegate: always the API's no-op tracer, even if something else
     // registers a global provider later.
     const tracer = new ProxyTracerProvider().getTracer(scope.name, scope.version);
-    return { tracer, enabled: false, forceFlush: () => Promise.resolve(), shutdown: () => Promise.resolve() };
+    return { tracer, enabled: false, forceFlush: () => Promise.resolve(), shutdown: () => Promise.resolve({ flushed: true }) };
   }
   const ratio = options.sampleRatio ?? 1;
   if (!(ratio >= 0 && ratio <= 1)) {
     throw new ObservabilityError('invalid-argument', `tracing.sampleRatio: ${ratio} is out of range; allowed: 0 to 1`);
   }
-  const exporter = new OTLPTraceExporter({ url: tracesUrl(endpoint), ...(options.headers ? { headers: options.headers } : {}) });
+  const flushTimeoutMs = options.flushTimeoutMs ?? 5000;
+  const exporter = new OTLPTraceExporter({ url: tracesUrl(endpoint), timeoutMillis: flushTimeoutMs, ...(options.headers ? { headers: options.headers } : {}) });
   const provider = new TracerProvider({
     resource,
     sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) }),
-    spanProcessors: [new BatchSpanProcessor({ exporter, scheduledDelayMillis: options.exportDelayMs ?? 5000 })],
+    spanProcessors: [new BatchSpanProcessor({ exporter, scheduledDelayMillis: options.exportDelayMs ?? 5000, exportTimeoutMillis: flushTimeoutMs })],
   });
   // Active-span propagation across awaits (and so trace ids in log lines) needs the global context
   // manager; it is the only global this lib sets, and only when tracing is on.
@@ -75,8 +78,16 @@ export function createTracing(options: TracingOptions, resource: Resource, scope
     enabled: true,
     forceFlush: () => provider.forceFlush(),
     shutdown: async () => {
-      await provider.shutdown();
-      context.disable();
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<{ flushed: boolean }>((resolve) => {
+        timer = setTimeout(() => resolve({ flushed: false }), flushTimeoutMs);
+      });
+      try {
+        return await Promise.race([provider.shutdown().then(() => ({ flushed: true })), timeout]);
+      } finally {
+        clearTimeout(timer);
+        context.disable();
+      }
     },
   };
 }

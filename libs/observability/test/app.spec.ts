@@ -1,6 +1,9 @@
 // The lib as an app uses it: test/fixture-app.ts runs as a real child process and is checked
 // from outside, over its admin port, its stdout and its exit code.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { PromFamily } from 'parse-prometheus-text-format';
 import { get, killFixtures, pollUntil, scrape, startFixture, startOtlpReceiver } from './helpers.ts';
@@ -201,6 +204,27 @@ describe('fixture app: traces over OTLP', { timeout: 60_000 }, () => {
       assert.equal(pushing?.['span_id'], push.spanId);
     } finally {
       await receiver.close();
+    }
+  });
+
+  it('exits 0 within the deadline when the collector never answers, dropping the last spans', async () => {
+    // Accepts connections and never answers.
+    const blackHole = createServer(() => undefined);
+    blackHole.listen(0, '127.0.0.1');
+    await once(blackHole, 'listening');
+    try {
+      const { port } = blackHole.address() as AddressInfo;
+      const app = await startFixture({ FIXTURE_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, FIXTURE_FLUSH_TIMEOUT_MS: '200', FIXTURE_DEADLINE_MS: '600000' });
+      await app.command({ op: 'work' });
+      app.child.kill('SIGTERM');
+      await app.waitForLog((l) => l.msg === 'shutting down');
+      app.post({ op: 'continue' });
+      assert.deepEqual(await app.exited, { code: 0, signal: null });
+      assert.ok(app.logs.some((l) => l.msg === 'trace collector did not take the last spans in time; dropped them'));
+      assert.ok(app.logs.some((l) => l.msg === 'shutdown step done' && l['step'] === 'close-admin-server'));
+    } finally {
+      blackHole.closeAllConnections();
+      blackHole.close();
     }
   });
 

@@ -1,6 +1,6 @@
 // A small app that uses @osm/observability the way the components will, driven by its parent test
 // over the IPC channel. Environment: FIXTURE_OTLP_ENDPOINT (tracing), FIXTURE_DEADLINE_MS,
-// FIXTURE_HANG_STEP=1 (a first shutdown step that never finishes).
+// FIXTURE_HANG_STEP=1 (a first shutdown step that never finishes), FIXTURE_FLUSH_TIMEOUT_MS.
 import { createObservability, withSpan } from '../src/index.ts';
 
 export type FixtureCommand =
@@ -22,7 +22,7 @@ const obs = await createObservability({
   logLevel: 'debug',
   instanceId: 'fixture-0',
   admin: { host: '127.0.0.1', port: 0 },
-  tracing: { otlpEndpoint: process.env['FIXTURE_OTLP_ENDPOINT'] ?? '' },
+  tracing: { otlpEndpoint: process.env['FIXTURE_OTLP_ENDPOINT'] ?? '', flushTimeoutMs: Number(process.env['FIXTURE_FLUSH_TIMEOUT_MS'] ?? 5000) },
   shutdown: { deadlineMs: Number(process.env['FIXTURE_DEADLINE_MS'] ?? 20_000) },
 });
 const log = obs.logger.child({ proxy: 'fixture-proxy' });
