@@ -3,8 +3,9 @@
 // stored input (a bad CA Secret) is reported once and leaves the component not ready.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
-import { BringYourOwnProvider, resolveServiceCertValidity, systemClock, TresorProvider, type LoadedRoot, type RootCAProvider } from '@osm/certificates';
+import { BringYourOwnProvider, CertManagerProvider, resolveServiceCertValidity, systemClock, TresorProvider, type LoadedRoot, type RootCAProvider } from '@osm/certificates';
 import type { Logger } from 'pino';
+import { KubeCertificateRequestClient } from './cert-manager.ts';
 import type { Flags } from './flags.ts';
 import { applyManifests, ensureMeshConfig, KubeSecretStore, MESH_CONFIG_NAME, readManifests, statusCode } from './kube.ts';
 
@@ -35,9 +36,14 @@ async function retrying<T>(what: string, logger: Logger, signal: AbortSignal, fn
 
 export function makeProvider(flags: Flags, kubeConfig: KubeConfig): RootCAProvider {
   const common = { store: new KubeSecretStore(kubeConfig), namespace: flags.namespace, trustDomain: flags.trustDomain, clock: systemClock };
-  return flags.caProvider === 'tresor'
-    ? new TresorProvider({ ...common, secretName: flags.caSecretName, rootValidityMs: flags.rootValidityMs })
-    : new BringYourOwnProvider({ ...common, secretName: flags.caSecretName });
+  switch (flags.caProvider) {
+    case 'tresor':
+      return new TresorProvider({ ...common, secretName: flags.caSecretName, rootValidityMs: flags.rootValidityMs });
+    case 'bring-your-own':
+      return new BringYourOwnProvider({ ...common, secretName: flags.caSecretName });
+    case 'cert-manager':
+      return new CertManagerProvider({ ...common, client: new KubeCertificateRequestClient(kubeConfig), issuerRef: flags.certManagerIssuer, trustSecretName: flags.caSecretName });
+  }
 }
 
 export async function runBootstrap(flags: Flags, kubeConfig: KubeConfig, logger: Logger, state: BootstrapState, signal: AbortSignal): Promise<void> {

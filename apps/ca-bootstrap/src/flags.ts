@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEFAULT_ROOT_VALIDITY_MS, DEFAULT_TRUST_DOMAIN, parseGoDuration } from '@osm/certificates';
 
-export const CA_PROVIDERS = ['tresor', 'bring-your-own'] as const;
+export const CA_PROVIDERS = ['tresor', 'bring-your-own', 'cert-manager'] as const;
 export type CaProviderKind = (typeof CA_PROVIDERS)[number];
 
 export interface Flags {
@@ -16,13 +16,17 @@ export interface Flags {
   readonly adminAddress: string;
   readonly adminPort: number;
   readonly logLevel: string;
+  readonly certManagerIssuer: { readonly name: string; readonly kind: string; readonly group: string };
 }
 
 export const usage = `usage: ca-bootstrap [flags]
   --namespace NAME        control-plane namespace (default osm-system)
   --crds-dir DIR          CRD manifests to server-side apply (default deploy/crds of this checkout)
-  --ca-provider KIND      tresor | bring-your-own (default tresor)
-  --ca-secret-name NAME   the CA Secret (default osm-ca-bundle)
+  --ca-provider KIND      tresor | bring-your-own | cert-manager (default tresor)
+  --ca-secret-name NAME   the CA Secret (default osm-ca-bundle); for cert-manager it holds the trust anchor (ca.crt)
+  --cert-manager-issuer-name NAME    issuer that signs CertificateRequests (default osm-ca)
+  --cert-manager-issuer-kind KIND    Issuer | ClusterIssuer (default Issuer)
+  --cert-manager-issuer-group GROUP  issuer API group (default cert-manager.io)
   --trust-domain NAME     trust domain (default cluster.local)
   --root-validity DUR     validity of a generated root, Go duration (default 87600h)
   --admin-address ADDR    admin server address (default 0.0.0.0)
@@ -52,6 +56,9 @@ export function parseFlags(argv: readonly string[]): Flags {
         'admin-address': { type: 'string', default: '0.0.0.0' },
         'admin-port': { type: 'string', default: '9091' },
         'log-level': { type: 'string', default: 'info' },
+        'cert-manager-issuer-name': { type: 'string', default: 'osm-ca' },
+        'cert-manager-issuer-kind': { type: 'string', default: 'Issuer' },
+        'cert-manager-issuer-group': { type: 'string', default: 'cert-manager.io' },
       },
     });
   } catch (err) {
@@ -84,5 +91,6 @@ export function parseFlags(argv: readonly string[]): Flags {
     adminAddress: v['admin-address'],
     adminPort,
     logLevel,
+    certManagerIssuer: { name: v['cert-manager-issuer-name'], kind: v['cert-manager-issuer-kind'], group: v['cert-manager-issuer-group'] },
   };
 }

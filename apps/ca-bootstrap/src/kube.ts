@@ -2,9 +2,8 @@
 // the CRDs, and the default MeshConfig.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ApiException, CoreV1Api, KubernetesObjectApi, PatchStrategy, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { ApiException, CoreV1Api, KubernetesObjectApi, loadAllYaml, PatchStrategy, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import type { NewSecret, SecretStore, StoredSecret } from '@osm/certificates';
-import { parseAllDocuments } from 'yaml';
 
 export const FIELD_MANAGER = 'osm-ca-bootstrap';
 
@@ -52,16 +51,16 @@ export class KubeSecretStore implements SecretStore {
   }
 }
 
-/** Every document of every *.yaml file in `dir`, in file-name order. */
+/**
+ * Every document of every *.yaml file in `dir`, in file-name order, as the client's typed models.
+ * (The client serializes known kinds from its models: a plain parsed object would lose the fields whose
+ * JSON names differ from the model's, such as x-kubernetes-preserve-unknown-fields.)
+ */
 export function readManifests(dir: string): KubernetesObject[] {
   const files = readdirSync(dir)
     .filter((f) => f.endsWith('.yaml') || f.endsWith('.yml'))
     .sort();
-  return files.flatMap((f) =>
-    parseAllDocuments(readFileSync(join(dir, f), 'utf8'))
-      .map((d) => d.toJS() as KubernetesObject | null)
-      .filter((o): o is KubernetesObject => o !== null && typeof o === 'object'),
-  );
+  return files.flatMap((f) => (loadAllYaml(readFileSync(join(dir, f), 'utf8')) as (KubernetesObject | null)[]).filter((o): o is KubernetesObject => o !== null && typeof o === 'object'));
 }
 
 /** Server-side apply: idempotent, and several replicas applying the same manifests never conflict. */

@@ -6,11 +6,13 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { CoreV1Api, CustomObjectsApi, type V1Secret } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, type V1Secret } from '@kubernetes/client-node';
 import {
   buildRootCertificate,
   CertificateCache,
+  CertManagerProvider,
   LocalCertificateAuthority,
   signingCAFromSecret,
   systemClock,
@@ -18,7 +20,10 @@ import {
   type RotationEvent,
 } from '@osm/certificates';
 import { startKubeApiServer, type KubeApiServer } from '@osm/testing';
+import { KubeCertificateRequestClient } from '../src/cert-manager.ts';
+import { applyManifests, KubeSecretStore, readManifests } from '../src/kube.ts';
 import { BootstrapProcess } from './process.ts';
+import { TestSigner } from './test-signer.ts';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -96,6 +101,11 @@ describe('ca-bootstrap against a real API server', () => {
     };
     assert.equal(mc.spec.certificate.serviceCertValidityDuration, '24h');
     assert.equal(mc.spec.traffic.enablePermissiveTrafficPolicyMode, true);
+    const crd = await api.kubeConfig.makeApiClient(ApiextensionsV1Api).readCustomResourceDefinition({ name: 'meshconfigs.config.openservicemesh.io' });
+    const spec = crd.spec.versions[0]?.schema?.openAPIV3Schema?.properties?.['spec'];
+    // Applied with every schema field intact (x-kubernetes-preserve-unknown-fields included).
+    assert.equal(spec?.properties?.['featureFlags']?.x_kubernetes_preserve_unknown_fields, true);
+    assert.ok(crd.metadata?.managedFields?.some((f) => f.manager === 'osm-ca-bootstrap' && f.operation === 'Apply'));
   });
 
   it('a restart with the Secret present changes nothing, and user edits to MeshConfig are kept', async () => {
@@ -206,7 +216,66 @@ describe('ca-bootstrap against a real API server', () => {
   it('a bad flag is refused with a message naming it and the allowed values', async () => {
     const p = start('x', '--ca-provider', 'vault');
     assert.equal(await p.exited, 2);
-    assert.match(p.stderr.join(''), /--ca-provider "vault" is not valid: allowed values are tresor, bring-your-own/);
+    assert.match(p.stderr.join(''), /--ca-provider "vault" is not valid: allowed values are tresor, bring-your-own, cert-manager/);
+  });
+
+  describe('cert-manager provider (CertificateRequest CRD installed, signed by a small test signer)', () => {
+    let signer: TestSigner;
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const issuerCa = {
+      certificatePem: toPem('CERTIFICATE', buildRootCertificate({ commonName: 'cert-manager-test-issuer', privateKey, now: Date.now() - HOUR, validityMs: DAY, serial: Buffer.from([9]) })),
+      privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    };
+    const namespace = 'cm';
+
+    before(async () => {
+      await applyManifests(api.kubeConfig, readManifests(fileURLToPath(new URL('./crds/', import.meta.url))));
+      await createNamespace(namespace);
+      await core.createNamespacedSecret({ namespace, body: { metadata: { name: 'osm-ca-bundle' }, data: { 'ca.crt': Buffer.from(issuerCa.certificatePem).toString('base64') } } });
+      signer = new TestSigner(api.kubeConfig, issuerCa, 'osm-ca', (csr) => (csr.length === 0 ? 'empty' : undefined));
+      signer.start();
+    });
+    after(() => signer?.stop());
+
+    it('issues through a CertificateRequest once it is signed; openssl verifies it against the issuer root', async () => {
+      const provider = new CertManagerProvider({
+        client: new KubeCertificateRequestClient(api.kubeConfig),
+        store: new KubeSecretStore(api.kubeConfig),
+        namespace,
+        issuerRef: { name: 'osm-ca' },
+        trustDomain: 'cluster.local',
+        clock: systemClock,
+        pollMs: 50,
+        timeoutMs: 30_000,
+      });
+      let loaded = await provider.load();
+      // The CRD may still be settling right after it was applied.
+      for (let i = 0; i < 50 && !loaded.ok; i++) loaded = await provider.load();
+      assert.ok(loaded.ok, loaded.ok ? '' : loaded.error.message);
+      const issued = await loaded.value.authority
+        .issue({ subject: { kind: 'service', serviceAccount: 'bookstore', namespace: 'shop' }, validityMs: DAY })
+        .catch((err: unknown) => assert.fail(`${String(err)}; test signer errors: ${signer.errors.slice(-3).join(' | ')}`));
+      assert.equal(signer.signed.length, 1);
+      assert.match(signer.signed[0] ?? '', /^cm\/osm-[0-9a-f]{16}-[0-9a-f]{10}$/);
+      const r = spawnSync('openssl', ['verify', '-CAfile', file(issuerCa.certificatePem), file(issued.certificatePem)], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stdout + r.stderr);
+      const text = spawnSync('openssl', ['x509', '-noout', '-text', '-in', file(issued.certificatePem)], { encoding: 'utf8' }).stdout;
+      assert.match(text, /Subject: CN ?= ?bookstore\.shop\.cluster\.local\n/);
+      assert.match(text, /DNS:bookstore\.shop\.cluster\.local, URI:spiffe:\/\/cluster\.local\/ns\/shop\/sa\/bookstore/);
+      // The request object is cleaned up after use.
+      const left = (await api.kubeConfig.makeApiClient(CustomObjectsApi).listNamespacedCustomObject({ group: 'cert-manager.io', version: 'v1', namespace, plural: 'certificaterequests' })) as { items: unknown[] };
+      assert.equal(left.items.length, 0);
+    });
+
+    it('ca-bootstrap with --ca-provider cert-manager is ready with the issuer root as trust anchor', async () => {
+      const p = start(namespace, '--ca-provider', 'cert-manager');
+      const ready = await p.settled();
+      assert.equal(ready.msg, 'root CA ready', JSON.stringify(ready));
+      const anchor = signingCAFromSecret({ namespace, name: 'x', data: { 'ca.crt': Buffer.from(issuerCa.certificatePem), 'private.key': Buffer.from(issuerCa.privateKeyPem) } }, Date.now());
+      assert.ok(anchor.ok);
+      assert.equal(ready['rootFingerprint'], anchor.value.fingerprint);
+      assert.equal(await p.stop(), 0);
+    });
   });
 
   describe('certificates from the stored root', () => {
