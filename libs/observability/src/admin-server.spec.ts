@@ -29,8 +29,11 @@ describe('admin server', () => {
   });
   after(() => admin.close());
 
-  it('is ready with no checks registered', async () => {
-    assert.deepEqual(await readyz(admin), { status: 200, body: { status: 'ready', checks: [] } });
+  it('is not ready before the first check is registered', async () => {
+    assert.deepEqual(await readyz(admin), {
+      status: 503,
+      body: { status: 'not ready', failing: ['startup'], checks: [{ name: 'startup', ok: false, message: 'no readiness check registered yet' }] },
+    });
   });
 
   it('reports a check that throws, one that hangs, and one that says why, each by name', async () => {
@@ -57,12 +60,14 @@ describe('admin server', () => {
     for (const remove of removers.slice(0, 3)) remove();
     assert.deepEqual(await readyz(admin), { status: 200, body: { status: 'ready', checks: [{ name: 'fine', ok: true }] } });
     removers[3]?.();
+    assert.equal((await readyz(admin)).status, 503);
   });
 
   it('rejects bad and duplicate check names', () => {
     const remove = admin.addReadinessCheck('caches', () => true);
     assert.throws(() => admin.addReadinessCheck('caches', () => true), (e: unknown) => e instanceof ObservabilityError && e.code === 'already-exists');
     assert.throws(() => admin.addReadinessCheck('shutdown', () => true), (e: unknown) => e instanceof ObservabilityError && e.code === 'already-exists');
+    assert.throws(() => admin.addReadinessCheck('startup', () => true), (e: unknown) => e instanceof ObservabilityError && e.code === 'already-exists');
     assert.throws(() => admin.addReadinessCheck('has space', () => true), /readiness check name: "has space" must match/);
     remove();
   });
@@ -87,6 +92,8 @@ describe('admin server', () => {
   });
 
   it('fails readiness once shutting down but stays alive', async () => {
+    admin.addReadinessCheck('caches', () => true);
+    assert.equal((await readyz(admin)).status, 200);
     admin.setShuttingDown();
     const res = await readyz(admin);
     assert.equal(res.status, 503);

@@ -47,7 +47,10 @@ export interface AdminServer {
   readonly port: number;
   /** `http://host:port`. */
   readonly url: string;
-  /** Registers a named readiness check; returns a function that removes it. */
+  /**
+   * Registers a named readiness check; returns a function that removes it. /readyz is ready when
+   * every check passes and at least one is registered.
+   */
   addReadinessCheck(name: string, check: ReadinessCheck): () => void;
   /** From now on /readyz fails with the check `shutdown` (liveness is unaffected). */
   setShuttingDown(): void;
@@ -97,6 +100,8 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
 
   const readiness = async (): Promise<ReadinessReport> => {
     const states = await Promise.all([...checks].map(([name, check]) => runCheck(name, check, timeoutMs)));
+    // Ready is explicit: before the app registers its first check, it is still starting.
+    if (checks.size === 0) states.push({ name: 'startup', ok: false, message: 'no readiness check registered yet' });
     if (shuttingDown) states.unshift({ name: 'shutdown', ok: false, message: 'shutting down' });
     return { ready: states.every((s) => s.ok), checks: states };
   };
@@ -157,7 +162,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
       if (!CHECK_NAME.test(name)) {
         throw new ObservabilityError('invalid-argument', `readiness check name: "${name}" must match ${CHECK_NAME.source}`);
       }
-      if (name === 'shutdown' || checks.has(name)) {
+      if (name === 'shutdown' || name === 'startup' || checks.has(name)) {
         throw new ObservabilityError('already-exists', `readiness check name: "${name}" is already registered`);
       }
       checks.set(name, check);
