@@ -33,7 +33,10 @@ export interface ObservabilityOptions {
   shutdown?: {
     deadlineMs?: number;
     drainDelayMs?: number;
-    /** Install SIGTERM/SIGINT handlers. Default true. */
+    /**
+     * Own the process: SIGTERM/SIGINT start the graceful shutdown, and an uncaught exception or
+     * unhandled rejection is logged as one fatal JSON line before exit 1. Default true.
+     */
     handleSignals?: boolean;
     /** Default `process.exit`. */
     exit?: (code: number) => void;
@@ -151,6 +154,14 @@ export async function createObservability(options: ObservabilityOptions): Promis
     finalSteps,
   });
 
+  // After an uncaught error the state is unknown: no graceful steps, just the reason, then exit 1.
+  const exit = options.shutdown?.exit ?? ((code: number) => process.exit(code));
+  const onFatal = (error: unknown, origin: string): void => {
+    logger.fatal({ err: error, origin }, 'uncaught error; exiting');
+    exit(1);
+  };
+  const ownsProcess = options.shutdown?.handleSignals !== false;
+  if (ownsProcess) process.on('uncaughtException', onFatal);
   let closed: Promise<void> | undefined;
   return {
     logger,
@@ -170,6 +181,7 @@ export async function createObservability(options: ObservabilityOptions): Promis
     close() {
       closed ??= (async () => {
         shutdown.dispose();
+        process.off('uncaughtException', onFatal);
         admin.setShuttingDown();
         for (const { step } of finalSteps) await step();
       })();

@@ -171,6 +171,24 @@ describe('fixture app: shutdown deadline and second signal', { timeout: 60_000 }
   });
 });
 
+describe('fixture app: uncaught errors', { timeout: 60_000 }, () => {
+  for (const [op, message] of [
+    ['crash', 'fixture bug'],
+    ['reject', 'fixture forgot a catch'],
+  ] as const) {
+    it(`logs one fatal JSON line and exits 1 on an uncaught ${op === 'crash' ? 'exception' : 'rejection'}`, async () => {
+      const app = await startFixture();
+      app.post({ op });
+      assert.deepEqual(await app.exited, { code: 1, signal: null });
+      const fatal = app.logs.find((l) => l.level === 'fatal');
+      assert.equal(fatal?.msg, 'uncaught error; exiting');
+      assert.equal((fatal?.['err'] as { message?: string } | undefined)?.message, message);
+      assert.equal(fatal?.['origin'], op === 'crash' ? 'uncaughtException' : 'unhandledRejection');
+      assert.ok(app.logs.every((l) => l['notJson'] !== true));
+    });
+  }
+});
+
 describe('fixture app: traces over OTLP', { timeout: 60_000 }, () => {
   it('exports spans with their names, attributes and parents, and puts trace ids in log lines', async () => {
     const receiver = await startOtlpReceiver();

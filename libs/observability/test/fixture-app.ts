@@ -7,7 +7,9 @@ export type FixtureCommand =
   | { op: 'record' }
   | { op: 'ready'; ok: boolean }
   | { op: 'work' }
-  | { op: 'continue' };
+  | { op: 'continue' }
+  | { op: 'crash' }
+  | { op: 'reject' };
 
 export type FixtureReply = { op: 'listening'; url: string } | { op: 'done'; command: string };
 
@@ -74,6 +76,14 @@ async function handle(command: FixtureCommand): Promise<void> {
       return;
     case 'continue':
       releaseShutdown();
+      return;
+    case 'crash':
+      setImmediate(() => {
+        throw new Error('fixture bug');
+      });
+      return;
+    case 'reject':
+      void Promise.reject(new Error('fixture forgot a catch'));
       return;
   }
 }
