@@ -28,9 +28,9 @@ export { redactSecrets, REDACTED } from './redact.ts';
 export { DURATION_BUCKETS_SECONDS } from './metrics.ts';
 export type { Counter, Gauge, Histogram, HistogramOptions, LabelSet, LabelValue, MetricOptions, Metrics, Observe, UpDownCounter, VersionInfo } from './metrics.ts';
 
-export { withSpan } from './tracing.ts';
+export { traceContextFromHeaders, withSpan } from './tracing.ts';
 export type { TracingOptions } from './tracing.ts';
-export type { Attributes, Span, Tracer } from '@opentelemetry/api';
+export type { Attributes, Context, Span, Tracer } from '@opentelemetry/api';
 
 export type { AdminServer, CheckState, ReadinessCheck, ReadinessReport, ReadinessResult, VersionDocument } from './admin-server.ts';
 export type { Shutdown, ShutdownStep } from './shutdown.ts';

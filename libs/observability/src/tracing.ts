@@ -1,7 +1,8 @@
 // Tracing with the OpenTelemetry SDK, exported over OTLP/HTTP (JSON) only when an endpoint is
 // configured. Without one the tracer is a no-op: no provider, no context manager, no exporter.
-import { ProxyTracerProvider, SpanStatusCode, context } from '@opentelemetry/api';
-import type { Attributes, Span, Tracer } from '@opentelemetry/api';
+import { ProxyTracerProvider, ROOT_CONTEXT, SpanStatusCode, context, defaultTextMapGetter } from '@opentelemetry/api';
+import type { Attributes, Context, Span, Tracer } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import type { Resource } from '@opentelemetry/resources';
@@ -92,12 +93,23 @@ export function createTracing(options: TracingOptions, resource: Resource, scope
   };
 }
 
+const w3c = new W3CTraceContextPropagator();
+
+/**
+ * The trace context a caller sent in W3C `traceparent` / `tracestate` headers (the kube-apiserver
+ * sends them to admission webhooks when its tracing is on), as the parent for withSpan.
+ */
+export function traceContextFromHeaders(headers: Readonly<Record<string, string | string[] | undefined>>): Context {
+  return w3c.extract(ROOT_CONTEXT, headers, defaultTextMapGetter);
+}
+
 /**
  * Runs `fn` inside an active span named `name`: nested spans and log lines see it; an exception
- * marks the span as failed (and is rethrown); the span ends when `fn` settles.
+ * marks the span as failed (and is rethrown); the span ends when `fn` settles. The parent is the
+ * active span, or `parent` when given (see traceContextFromHeaders).
  */
-export function withSpan<T>(tracer: Tracer, name: string, attributes: Attributes, fn: (span: Span) => Promise<T> | T): Promise<T> {
-  return tracer.startActiveSpan(name, { attributes }, async (span) => {
+export function withSpan<T>(tracer: Tracer, name: string, attributes: Attributes, fn: (span: Span) => Promise<T> | T, parent?: Context): Promise<T> {
+  const run = async (span: Span): Promise<T> => {
     try {
       return await fn(span);
     } catch (error) {
@@ -109,5 +121,6 @@ export function withSpan<T>(tracer: Tracer, name: string, attributes: Attributes
     } finally {
       span.end();
     }
-  });
+  };
+  return parent === undefined ? tracer.startActiveSpan(name, { attributes }, run) : tracer.startActiveSpan(name, { attributes }, parent, run);
 }

@@ -132,6 +132,7 @@ export interface ReceivedSpan {
   attributes: Record<string, unknown>;
   resource: Record<string, unknown>;
   scope: string;
+  status: { code?: number; message?: string };
 }
 
 interface OtlpKeyValue {
@@ -165,13 +166,13 @@ export async function startOtlpReceiver(): Promise<{
     req.on('end', () => {
       paths.push(`${req.method} ${req.url} ${req.headers['content-type']}`);
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
-        resourceSpans?: { resource?: { attributes?: OtlpKeyValue[] }; scopeSpans?: { scope?: { name?: string }; spans?: (Omit<ReceivedSpan, 'attributes' | 'resource' | 'scope'> & { attributes?: OtlpKeyValue[] })[] }[] }[];
+        resourceSpans?: { resource?: { attributes?: OtlpKeyValue[] }; scopeSpans?: { scope?: { name?: string }; spans?: (Omit<ReceivedSpan, 'attributes' | 'resource' | 'scope' | 'status'> & { attributes?: OtlpKeyValue[]; status?: { code?: number; message?: string } })[] }[] }[];
       };
       for (const rs of body.resourceSpans ?? []) {
         const resource = flattenAttributes(rs.resource?.attributes);
         for (const ss of rs.scopeSpans ?? []) {
           for (const span of ss.spans ?? []) {
-            spans.push({ name: span.name, traceId: span.traceId, spanId: span.spanId, parentSpanId: span.parentSpanId ?? '', attributes: flattenAttributes(span.attributes), resource, scope: ss.scope?.name ?? '' });
+            spans.push({ name: span.name, traceId: span.traceId, spanId: span.spanId, parentSpanId: span.parentSpanId ?? '', attributes: flattenAttributes(span.attributes), resource, scope: ss.scope?.name ?? '', status: span.status ?? {} });
           }
         }
       }

@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { startOtlpReceiver } from '../test/helpers.ts';
+import { createObservability } from './observability.ts';
+import { traceContextFromHeaders, withSpan } from './tracing.ts';
+
+describe('tracing in process', () => {
+  it('continues a trace from W3C headers and marks failed spans', async () => {
+    const receiver = await startOtlpReceiver();
+    const obs = await createObservability({
+      component: 'injector',
+      version: { version: 'v0.1.0' },
+      logLevel: 'silent',
+      admin: { host: '127.0.0.1', port: 0 },
+      tracing: { otlpEndpoint: `${receiver.endpoint}/` },
+      shutdown: { handleSignals: false },
+      runtimeMetrics: false,
+    });
+    try {
+      assert.equal(obs.tracingEnabled, true);
+      const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+      const callerSpanId = '00f067aa0ba902b7';
+      const parent = traceContextFromHeaders({ traceparent: `00-${traceId}-${callerSpanId}-01`, 'content-type': 'application/json' });
+      await withSpan(obs.tracer, 'admission', { 'k8s.namespace.name': 'bookstore' }, () => 'allowed', parent);
+      await assert.rejects(
+        withSpan(obs.tracer, 'issue-certificate', {}, () => {
+          throw new Error('signer unavailable');
+        }),
+        /signer unavailable/,
+      );
+      await obs.close();
+      const spans = await receiver.waitForSpans(2);
+      const admission = spans.find((s) => s.name === 'admission');
+      assert.equal(admission?.traceId, traceId);
+      assert.equal(admission?.parentSpanId, callerSpanId);
+      assert.deepEqual(admission?.attributes, { 'k8s.namespace.name': 'bookstore' });
+      assert.equal(admission?.resource['service.name'], 'osm-injector');
+      const issue = spans.find((s) => s.name === 'issue-certificate');
+      assert.ok(issue);
+      assert.notEqual(issue.traceId, traceId, 'a new root trace without a parent');
+      assert.equal(issue.parentSpanId, '');
+      assert.deepEqual(issue.status, { code: 2, message: 'signer unavailable' });
+      assert.ok(receiver.paths.every((p) => p.startsWith('POST /v1/traces ')), receiver.paths.join('; '));
+    } finally {
+      await obs.close();
+      await receiver.close();
+    }
+  });
+});
