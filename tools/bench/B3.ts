@@ -1,8 +1,11 @@
 // B3: per-proxy snapshot build + serialize time, S = 100 / 1,000 / 5,000 services with 10 pods each, in
 // permissive mode (every proxy receives every service: the largest snapshots). Figures per S:
 //   full_cold_ms          empty cache: every resource of the proxy is built, encoded and hashed
-//   full_new_identity_ms  shared cache warmed by other proxies: shared resources (EDS, validation contexts)
-//                         come from it; the identity-specific ones (clusters, listeners, cert) are encoded
+//   full_new_namespace_ms shared cache warmed by a proxy of another namespace: the first proxy of a namespace
+//                         (its outbound listener, routes and plan are per namespace in permissive mode;
+//                         EDS, validation contexts, filter chains and most virtual hosts come from the cache)
+//   full_new_identity_ms  a new identity in a namespace already built: its upstream clusters, inbound
+//                         listener and certificate are encoded, the rest comes from the cache
 //   full_same_identity_ms another pod of an identity already built: everything comes from the cache
 //   endpoint_change_first_ms  after one endpoint of one service changed: rebuild of the first proxy (it
 //                         encodes the changed EDS resource and computes the new EDS set)
@@ -82,9 +85,12 @@ function measure(services: number, samples: number, progress: (line: string) => 
 
   const cold = sample.map((p) => time(() => buildSnapshot(model, p, inputsFor(p, new ResourceCache()))));
 
+  // Shared cache: pod 0 of services 0..19 is the first proxy of each namespace (service i is in ns-(i % 20)).
   const shared = new ResourceCache();
-  const first = sample[0] as Proxy;
+  const first = proxies[0] as Proxy;
   buildSnapshot(model, first, inputsFor(first, shared));
+  const firstOfNs = Array.from({ length: Math.min(NAMESPACES, services) - 1 }, (_, k) => proxies[(k + 1) * PODS] as Proxy);
+  const newNamespace = firstOfNs.map((p) => time(() => buildSnapshot(model, p, inputsFor(p, shared))));
   const newIdentity = sample.slice(1).map((p) => time(() => buildSnapshot(model, p, inputsFor(p, shared))));
   const sameIdentity = sample.slice(1).map((p, k) => {
     const sibling = proxies[(k + 1) * step * PODS + 1] as Proxy; // pod 1 of the same service
@@ -123,6 +129,7 @@ function measure(services: number, samples: number, progress: (line: string) => 
 
   const results: BenchResult[] = [
     { name: `full_cold_ms_S${services}`, value: median(cold), unit: 'ms/proxy' },
+    { name: `full_new_namespace_ms_S${services}`, value: median(newNamespace), unit: 'ms/proxy' },
     { name: `full_new_identity_ms_S${services}`, value: median(newIdentity), unit: 'ms/proxy' },
     { name: `full_same_identity_ms_S${services}`, value: median(sameIdentity), unit: 'ms/proxy' },
     { name: `endpoint_change_first_ms_S${services}`, value: median(changeFirst), unit: 'ms/proxy' },

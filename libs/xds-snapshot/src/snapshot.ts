@@ -163,15 +163,22 @@ function fromBytes(type: ResourceType, name: string, bytes: Uint8Array, referenc
 
 /** The version of a set of resources: a hash of their sorted names and versions. */
 export function typeVersion(resources: Iterable<EncodedResource>): string {
-  const sorted = [...resources].sort((a, b) => compareStrings(a.name, b.name));
+  return versionOfSorted([...resources].sort(byResourceName));
+}
+
+const byResourceName = (a: EncodedResource, b: EncodedResource): number => compareStrings(a.name, b.name);
+
+function versionOfSorted(sorted: readonly EncodedResource[]): string {
   const h = createHash('sha256');
   for (const r of sorted) h.update(`${r.name}\u0000${r.version}\n`);
   return h.digest('hex').slice(0, 32);
 }
 
 function resourceSet(type: ResourceType, list: EncodedResource[]): ResourceSet {
-  list.sort((a, b) => compareStrings(a.name, b.name));
-  return { type, typeUrl: TYPE_URLS[type], version: typeVersion(list), resources: new Map(list.map((r) => [r.name, r])) };
+  let sorted = true;
+  for (let i = 1; i < list.length && sorted; i++) sorted = compareStrings((list[i - 1] as EncodedResource).name, (list[i] as EncodedResource).name) < 0;
+  if (!sorted) list.sort(byResourceName);
+  return { type, typeUrl: TYPE_URLS[type], version: versionOfSorted(list), resources: new Map(list.map((r) => [r.name, r])) };
 }
 
 /** A snapshot from already encoded resources (for instance to assemble one by hand in a test). */
@@ -241,6 +248,8 @@ interface Memos {
   /** EDS set by (endpoint references, model.endpoints); equal reference lists are interned, so groups share sets. */
   readonly eds: WeakMap<readonly EndpointsRef[], WeakMap<object, ResourceSet>>;
   readonly edsRefs: Map<string, readonly EndpointsRef[]>;
+  /** The last EDS resources computed for each endpoint reference list, with the endpoint lists they came from. */
+  readonly edsLast: WeakMap<readonly EndpointsRef[], { readonly lists: readonly (readonly Endpoint[])[]; readonly resources: readonly EncodedResource[] }>;
   /** EDS resources by (endpoint list, cluster name and port). */
   readonly edsByList: WeakMap<readonly Endpoint[], Map<string, EncodedResource>>;
   /** Hashes of PEM strings. */
@@ -251,7 +260,7 @@ const memosOf = new WeakMap<ResourceCache, Memos>();
 function memos(cache: ResourceCache): Memos {
   let m = memosOf.get(cache);
   if (!m) {
-    m = { outbound: new IdentityMemo(), shared: new IdentityMemo(), inbound: new IdentityMemo(), sets: new WeakMap(), eds: new WeakMap(), edsRefs: new Map(), edsByList: new WeakMap(), pemHashes: new Map() };
+    m = { outbound: new IdentityMemo(), shared: new IdentityMemo(), inbound: new IdentityMemo(), sets: new WeakMap(), eds: new WeakMap(), edsRefs: new Map(), edsLast: new WeakMap(), edsByList: new WeakMap(), pemHashes: new Map() };
     memosOf.set(cache, m);
   }
   return m;
@@ -448,7 +457,12 @@ export function buildSnapshot(model: MeshModel, proxy: Proxy, inputs: SnapshotIn
   }
   let eds = byEndpoints.get(model.endpoints);
   if (!eds) {
-    eds = resourceSet('endpoints', out.endpoints.map((ref) => edsResource(cache, m, model, ref)));
+    // Incremental: an endpoint list that is the same object as in the previous set gives the same resource.
+    const last = m.edsLast.get(out.endpoints);
+    const lists = out.endpoints.map((ref) => model.endpoints.get(ref.service) ?? EMPTY);
+    const resources = out.endpoints.map((ref, i) => (last && last.lists[i] === lists[i] ? (last.resources[i] as EncodedResource) : edsResource(cache, m, model, ref)));
+    m.edsLast.set(out.endpoints, { lists, resources });
+    eds = resourceSet('endpoints', [...resources]);
     byEndpoints.set(model.endpoints, eds);
   }
   return { proxy: proxy.uuid, types: { ...sets, endpoints: eds } };
