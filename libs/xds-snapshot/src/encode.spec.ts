@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { envoy } from '@osm/envoy-api';
-import { encodeOutboundListener, encodeRouteConfiguration, encodeUpstreamCluster } from './encode.ts';
+import { encodeClusterLoadAssignment, encodeOutboundListener, encodeRouteConfiguration, encodeUpstreamCluster } from './encode.ts';
 import type { PartCache } from './encode.ts';
 import type { ClusterPlan, OutboundChainPlan, RouteConfigPlan } from './plan.ts';
-import { cluster, outboundListener, routeConfiguration } from './resources.ts';
+import { cluster, clusterLoadAssignment, outboundListener, routeConfiguration } from './resources.ts';
 
 const parts = (): PartCache & { hits: number } => {
   const m = new Map<string, Uint8Array>();
@@ -64,6 +64,17 @@ describe('encoding by concatenation equals encoding the whole message', () => {
     it(`upstream cluster (${protocol})`, () => {
       const plan = upstream(protocol);
       assert.deepEqual(encodeUpstreamCluster(parts(), plan), envoy.config.cluster.v3.Cluster.encode(cluster(plan)).finish());
+    });
+  }
+  const eds: [string, [string, number][]][] = [
+    ['ns/empty|80', []],
+    ['ns/web|80', [['10.0.0.1', 8080], ['10.0.0.2', 8080]]],
+    ['ns/v6|443', [['fd00::1', 443], ['10.200.300.400', 65535], ['1.2.3.4', 1]]],
+  ];
+  for (const [name, endpoints] of eds) {
+    it(`cluster load assignment ${name} (${endpoints.length} endpoints)`, () => {
+      const plan = { name, endpoints };
+      assert.deepEqual(encodeClusterLoadAssignment(plan), envoy.config.endpoint.v3.ClusterLoadAssignment.encode(clusterLoadAssignment(plan)).finish());
     });
   }
 });

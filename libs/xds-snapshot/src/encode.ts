@@ -5,7 +5,7 @@
 // the service). The spec checks that the result equals ts-proto's encoding of the whole message.
 import { envoy, typeUrlOf } from '@osm/envoy-api';
 import type { Protocol } from '@osm/mesh-model';
-import type { ClusterPlan, OutboundChainPlan, RouteConfigPlan } from './plan.ts';
+import type { ClusterPlan, EndpointsPlan, OutboundChainPlan, RouteConfigPlan } from './plan.ts';
 import { outboundChain, outboundListenerHead, outboundListenerTail, upstreamClusterHead, upstreamClusterOptions, upstreamTlsParts, virtualHost } from './resources.ts';
 
 /** Encoded parts by key, owned by the caller (part of the ResourceCache). */
@@ -107,5 +107,35 @@ export function encodeUpstreamCluster(parts: PartCache, plan: Extract<ClusterPla
   out.key(3, any).key(1, UPSTREAM_TLS_URL.length).bytes(UPSTREAM_TLS_URL);
   out.key(2, tls).key(1, common).bytes(cert).bytes(validation).bytes(alpn);
   out.key(2, sni.length).bytes(sni);
+  return out.buf;
+}
+
+/**
+ * EDS, written by hand (the most numerous resource): ClusterLoadAssignment{cluster_name (1), endpoints (2)
+ * = LocalityLbEndpoints{lb_endpoints (2) = LbEndpoint{endpoint (1) = Endpoint{address (1) = Address{
+ * socket_address (1) = SocketAddress{address (2), port_value (3)}}}, health_status (2) = HEALTHY}}}.
+ */
+export function encodeClusterLoadAssignment(plan: EndpointsPlan): Uint8Array {
+  const name = utf8.encode(plan.name);
+  const eps = plan.endpoints.map(([ip, port]) => {
+    const ipBytes = utf8.encode(ip);
+    const sa = ld(ipBytes.length) + 1 + varintSize(port);
+    const addr = ld(sa);
+    const ep = ld(addr);
+    const lb = ld(ep) + 2;
+    return { ipBytes, port, sa, addr, ep, lb };
+  });
+  let lle = 0;
+  for (const e of eps) lle += ld(e.lb);
+  const out = new Out(ld(name.length) + (eps.length > 0 ? ld(lle) : 0));
+  out.key(1, name.length).bytes(name);
+  if (eps.length > 0) {
+    out.key(2, lle);
+    for (const e of eps) {
+      out.key(2, e.lb).key(1, e.ep).key(1, e.addr).key(1, e.sa).key(2, e.ipBytes.length).bytes(e.ipBytes);
+      out.varint(3 << 3).varint(e.port);
+      out.varint(2 << 3).varint(1);
+    }
+  }
   return out.buf;
 }

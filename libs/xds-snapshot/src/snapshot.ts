@@ -12,12 +12,11 @@ import { INBOUND_ROOT_CERT, METRICS_CLUSTER, PASSTHROUGH_CLUSTER, serviceCertNam
 import {
   certificateSecret,
   cluster,
-  clusterLoadAssignment,
   inboundListener,
   prometheusListener,
   validationSecret,
 } from './resources.ts';
-import { encodeOutboundListener, encodeRouteConfiguration, encodeUpstreamCluster } from './encode.ts';
+import { encodeClusterLoadAssignment, encodeOutboundListener, encodeRouteConfiguration, encodeUpstreamCluster } from './encode.ts';
 
 /** The five resource types of a sidecar snapshot, in the order Envoy should receive them. */
 export const RESOURCE_TYPES = ['clusters', 'endpoints', 'listeners', 'routes', 'secrets'] as const;
@@ -396,7 +395,7 @@ function edsResource(cache: ResourceCache, m: Memos, model: MeshModel, ref: Endp
   let r = byCluster.get(k);
   if (!r) {
     const plan = endpointsFrom(ref.name, list, ref.targetPort);
-    r = cache.resolve(`endpoints\n${JSON.stringify(plan)}`, () => encoded('endpoints', V3.config.endpoint.v3.ClusterLoadAssignment, plan.name, clusterLoadAssignment(plan), NO_REFS));
+    r = cache.resolve(`endpoints\n${JSON.stringify(plan)}`, () => fromBytes('endpoints', plan.name, encodeClusterLoadAssignment(plan), NO_REFS));
     byCluster.set(k, r);
   }
   return r;
