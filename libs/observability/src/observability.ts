@@ -77,13 +77,15 @@ export async function createObservability(options: ObservabilityOptions): Promis
   const logger = createLogger({ component, level, traceIds: tracingOn, ...(options.logDestination ? { destination: options.logDestination } : {}) });
 
   const otelLog = logger.child({ subsystem: 'opentelemetry' });
+  // pino serializes an Error only under `err`: spell out the ones OpenTelemetry passes along.
+  const diagArgs = (args: unknown[]): { args: unknown[] } => ({ args: args.map((a) => (a instanceof Error ? { type: a.name, message: a.message } : a)) });
   diag.setLogger(
     {
-      error: (message, ...args) => otelLog.error({ args }, message),
-      warn: (message, ...args) => otelLog.warn({ args }, message),
-      info: (message, ...args) => otelLog.info({ args }, message),
-      debug: (message, ...args) => otelLog.debug({ args }, message),
-      verbose: (message, ...args) => otelLog.trace({ args }, message),
+      error: (message, ...args) => otelLog.error(diagArgs(args), message),
+      warn: (message, ...args) => otelLog.warn(diagArgs(args), message),
+      info: (message, ...args) => otelLog.info(diagArgs(args), message),
+      debug: (message, ...args) => otelLog.debug(diagArgs(args), message),
+      verbose: (message, ...args) => otelLog.trace(diagArgs(args), message),
     },
     { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true },
   );
@@ -131,8 +133,8 @@ export async function createObservability(options: ObservabilityOptions): Promis
     {
       name: 'flush-traces',
       step: async () => {
-        const { flushed } = await tracing.shutdown();
-        if (!flushed) otelLog.warn('trace collector did not take the last spans in time; dropped them');
+        const { flushed, error } = await tracing.shutdown();
+        if (!flushed) otelLog.warn({ err: error }, 'trace collector did not take the last spans; dropped them');
       },
     },
     {

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { startOtlpReceiver } from '../test/helpers.ts';
 import { createObservability } from './observability.ts';
@@ -45,5 +47,28 @@ describe('tracing in process', () => {
       await obs.close();
       await receiver.close();
     }
+  });
+
+  it('closes cleanly when the collector refuses connections', async () => {
+    const closedPort = await new Promise<number>((resolve) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as AddressInfo;
+        server.close(() => resolve(port));
+      });
+    });
+    const lines: Record<string, unknown>[] = [];
+    const obs = await createObservability({
+      component: 'injector',
+      version: { version: 'v0.1.0' },
+      logDestination: { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) },
+      admin: { host: '127.0.0.1', port: 0 },
+      tracing: { otlpEndpoint: `http://127.0.0.1:${closedPort}` },
+      shutdown: { handleSignals: false },
+      runtimeMetrics: false,
+    });
+    await withSpan(obs.tracer, 'admission', {}, () => undefined);
+    await obs.close();
+    const warning = lines.find((l) => l['msg'] === 'trace collector did not take the last spans; dropped them');
+    assert.match((warning?.['err'] as { message?: string } | undefined)?.message ?? '', /ECONNREFUSED/);
   });
 });

@@ -33,7 +33,7 @@ export interface Tracing {
   /** Exports the spans finished so far. */
   forceFlush(): Promise<void>;
   /** Exports what is left (waiting `flushTimeoutMs` at most: a collector that is down must not hold up an exit) and stops tracing. */
-  shutdown(): Promise<{ flushed: boolean }>;
+  shutdown(): Promise<{ flushed: boolean; error?: unknown }>;
 }
 
 function tracesUrl(endpoint: string): string {
@@ -84,7 +84,12 @@ export function createTracing(options: TracingOptions, resource: Resource, scope
         timer = setTimeout(() => resolve({ flushed: false }), flushTimeoutMs);
       });
       try {
-        return await Promise.race([provider.shutdown().then(() => ({ flushed: true })), timeout]);
+        // A collector that refuses or fails the last export costs those spans, never the exit.
+        const flush = provider.shutdown().then(
+          () => ({ flushed: true }),
+          (error: unknown) => ({ flushed: false, error }),
+        );
+        return await Promise.race([flush, timeout]);
       } finally {
         clearTimeout(timer);
         context.disable();
