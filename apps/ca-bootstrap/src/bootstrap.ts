@@ -4,7 +4,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { BringYourOwnProvider, CertManagerProvider, resolveServiceCertValidity, systemClock, TresorProvider, type LoadedRoot, type RootCAProvider } from '@osm/certificates';
-import type { Logger } from 'pino';
+import type { Logger } from '@osm/observability';
 import { KubeCertificateRequestClient } from './cert-manager.ts';
 import type { Flags } from './flags.ts';
 import { applyManifests, ensureMeshConfig, KubeSecretStore, MESH_CONFIG_NAME, readManifests, statusCode } from './kube.ts';

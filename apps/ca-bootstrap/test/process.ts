@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 const mainPath = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
 export interface LogLine {
-  level: number;
+  level: string;
   msg: string;
   [key: string]: unknown;
 }
@@ -33,7 +33,7 @@ export class BootstrapProcess {
         try {
           line = JSON.parse(text) as LogLine;
         } catch {
-          line = { level: 0, msg: text };
+          line = { level: 'raw', msg: text };
         }
         this.logs.push(line);
         this.#waiters = this.#waiters.filter((w) => (w.predicate(line) ? (w.resolve(line), false) : true));
