@@ -1,7 +1,7 @@
 // buildSnapshot: (MeshModel, Proxy, inputs) -> Snapshot of encoded resources with content-hash versions.
 // Each resource is described by a plan (plan.ts); its cache key is the canonical JSON of that plan, so
 // a resource equal for many proxies is built, encoded and hashed once and then shared from the cache.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { envoy, typeUrlOf } from '@osm/envoy-api';
 import type { Endpoint, MeshModel, Proxy } from '@osm/mesh-model';
 import { compareStrings } from '@osm/mesh-model';
@@ -68,7 +68,7 @@ export interface SnapshotInputs {
   readonly cache?: ResourceCache;
 }
 
-const hex = (data: string | Uint8Array, chars = 32): string => createHash('sha256').update(data).digest('hex').slice(0, chars);
+const hex = (data: string | Uint8Array, chars = 32): string => hash('sha256', data, 'hex').slice(0, chars);
 
 /**
  * Encoded resources by content key (the canonical form of everything that determines them). The caller
@@ -168,9 +168,9 @@ export function typeVersion(resources: Iterable<EncodedResource>): string {
 const byResourceName = (a: EncodedResource, b: EncodedResource): number => compareStrings(a.name, b.name);
 
 function versionOfSorted(sorted: readonly EncodedResource[]): string {
-  const h = createHash('sha256');
-  for (const r of sorted) h.update(`${r.name}\u0000${r.version}\n`);
-  return h.digest('hex').slice(0, 32);
+  let text = '';
+  for (const r of sorted) text += `${r.name}\u0000${r.version}\n`;
+  return hex(text);
 }
 
 function resourceSet(type: ResourceType, list: EncodedResource[]): ResourceSet {
@@ -282,7 +282,9 @@ const V3 = envoy;
 
 function clusterResource(cache: ResourceCache, c: ClusterPlan): EncodedResource {
   const r = c.kind === 'upstream' ? refs({ endpoints: [c.name], secrets: [c.certSecret, c.validationSecret] }) : NO_REFS;
-  return cache.resolve(`clusters\n${JSON.stringify(c)}`, () =>
+  // Every field of the plan is in the key (tab-separated; names contain no tabs).
+  const key = c.kind === 'upstream' ? `clusters\nu\t${c.name}\t${c.protocol}\t${c.sni}\t${c.certSecret}\t${c.validationSecret}` : `clusters\n${JSON.stringify(c)}`;
+  return cache.resolve(key, () =>
     c.kind === 'upstream' ? fromBytes('clusters', c.name, encodeUpstreamCluster(cache, c), r) : encoded('clusters', V3.config.cluster.v3.Cluster, c.name, cluster(c), r),
   );
 }
