@@ -2,6 +2,7 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEFAULT_ROOT_VALIDITY_MS, DEFAULT_TRUST_DOMAIN, parseGoDuration } from '@osm/certificates';
+import { parseLogLevel } from '@osm/observability';
 
 export const CA_PROVIDERS = ['tresor', 'bring-your-own', 'cert-manager'] as const;
 export type CaProviderKind = (typeof CA_PROVIDERS)[number];
@@ -31,7 +32,7 @@ export const usage = `usage: ca-bootstrap [flags]
   --root-validity DUR     validity of a generated root, Go duration (default 87600h)
   --admin-address ADDR    admin server address (default 0.0.0.0)
   --admin-port PORT       admin server port, 0 for any (default 9091)
-  --log-level LEVEL       trace | debug | info | warn | error (default info)`;
+  --log-level LEVEL       trace | debug | info | warn | error | fatal | silent, or OSM's panic | disabled (default info)`;
 
 export class FlagError extends Error {
   override name = 'FlagError';
@@ -77,9 +78,11 @@ export function parseFlags(argv: readonly string[]): Flags {
   if (!(rootValidityMs > 0)) {
     throw new FlagError(`--root-validity ${JSON.stringify(v['root-validity'])} is not valid: expected a positive Go duration such as 87600h`);
   }
-  const logLevel = v['log-level'];
-  if (!['trace', 'debug', 'info', 'warn', 'error'].includes(logLevel)) {
-    throw new FlagError(`--log-level ${JSON.stringify(logLevel)} is not valid: allowed values are trace, debug, info, warn, error`);
+  let logLevel: string;
+  try {
+    logLevel = parseLogLevel(v['log-level'], '--log-level');
+  } catch (err) {
+    throw new FlagError((err as Error).message);
   }
   return {
     namespace: v.namespace,

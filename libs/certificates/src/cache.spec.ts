@@ -120,6 +120,19 @@ describe('CertificateCache', () => {
     assert.equal(requests.length, 4);
   });
 
+  it('a caller arriving when renewal is due but failing still gets the valid certificate', async () => {
+    const failNext = { count: 0 };
+    const { clock, cache, errors, events } = setup({ failNext });
+    const first = await cache.get(bookstore);
+    clock.jump(4 * MIN + 31_000);
+    failNext.count = 1;
+    assert.equal(await cache.get(bookstore), first);
+    assert.equal(errors.length, 1);
+    await clock.advance(2_000); // the retry timer renews it
+    assert.equal(events.length, 1);
+    assert.notEqual(cache.peek(bookstore), first);
+  });
+
   it('an issuance failure reaches the caller and the next call tries again', async () => {
     const failNext = { count: 1 };
     const { cache } = setup({ failNext });

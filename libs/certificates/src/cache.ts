@@ -64,10 +64,21 @@ export class CertificateCache {
     const key = identityKey(subject);
     let entry = this.#entries.get(key);
     if (entry?.inflight) return entry.inflight;
-    if (entry?.certificate && this.#options.clock.now() < entry.renewAt) return Promise.resolve(entry.certificate);
+    const now = this.#options.clock.now();
+    if (entry?.certificate && now < entry.renewAt) return Promise.resolve(entry.certificate);
     if (!entry) {
       entry = { subject, certificate: undefined, renewAt: 0, inflight: undefined, timer: undefined };
       this.#entries.set(key, entry);
+    }
+    const current = entry.certificate;
+    if (current && now < current.notAfter) {
+      // Due for renewal but still valid: renew now, and if that fails keep serving it (the timer retries).
+      const renewing = entry;
+      return this.#issue(key, renewing).catch((error: unknown) => {
+        this.#options.onError?.(key, error);
+        if (!this.#closed && this.#entries.get(key) === renewing && !renewing.timer) this.#schedule(key, renewing, this.#options.retryMs ?? 5000);
+        return current;
+      });
     }
     return this.#issue(key, entry);
   }
