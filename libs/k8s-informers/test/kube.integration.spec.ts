@@ -170,6 +170,21 @@ describe('informers against a real API server', () => {
     }
   });
 
+  it('restarts a watch that has been silent longer than the stall timeout, and keeps up afterwards', async () => {
+    await rest.create('/api/v1/namespaces', ns('quiet'));
+    const inf = new Informer<KubeObject>({ name: 'sa', path: '/api/v1/namespaces/quiet/serviceaccounts', client: kubeListWatchClient(api.kubeConfig), stallTimeoutMs: 500 });
+    inf.start();
+    try {
+      await inf.waitForSync();
+      await eventually('a stall restart', () => inf.stats().stalls >= 2);
+      assert.equal(inf.stats().lists, 1, 'a stall rewatches; it does not relist');
+      await rest.create('/api/v1/namespaces/quiet/serviceaccounts', sa('quiet', 'late'));
+      await eventually('the event after the restarts', () => inf.get('quiet/late') !== undefined);
+    } finally {
+      inf.stop();
+    }
+  });
+
   it('keeps only objects of monitored namespaces; joining and leaving the mesh adds and drops them', async () => {
     await rest.create('/api/v1/namespaces', ns('mesh-a', { 'openservicemesh.io/monitored-by': 'osm' }));
     await rest.create('/api/v1/namespaces', ns('mesh-b'));
