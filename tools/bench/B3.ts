@@ -10,9 +10,9 @@
 //   endpoint_change_first_ms  after one endpoint of one service changed: rebuild of the first proxy (it
 //                         encodes the changed EDS resource and computes the new EDS set)
 //   endpoint_change_mean_ms   the same, mean over all sampled proxies (the others reuse that work)
-//   fleet_avg_ms          all 10 pods of the first --proxies services built in order from an empty cache,
-//                         total time / proxies (cold shared resources and each identity paid once)
-// Options: --services 100,1000,5000  --proxies 15 (sampled proxies per figure)
+//   fleet_avg_ms          the whole mesh (S x 10 proxies; at most the first --fleet services' pods) built
+//                         in order from an empty cache, total time / proxies
+// Options: --services 100,1000,5000  --proxies 15 (sampled proxies per figure)  --fleet 1000 (services)
 import { defaultHostnames, keyOf, meshModel } from '@osm/mesh-model';
 import type { Endpoint, MeshModel, MeshService, Proxy } from '@osm/mesh-model';
 import { buildSnapshot, checkConsistency, ResourceCache } from '@osm/xds-snapshot';
@@ -74,7 +74,7 @@ function time(f: () => void): number {
   return performance.now() - t;
 }
 
-function measure(services: number, samples: number, progress: (line: string) => void): BenchResult[] {
+function measure(services: number, samples: number, fleetServices: number, progress: (line: string) => void): BenchResult[] {
   const { model, proxies } = mesh(services);
   // Sampled proxies: pod 0 of services spread over the range (distinct identities and namespaces).
   const step = Math.max(1, Math.floor(services / samples));
@@ -113,19 +113,21 @@ function measure(services: number, samples: number, progress: (line: string) => 
     changeMean.push(times.reduce((a, b) => a + b, 0) / times.length);
   }
 
-  // A fleet build from an empty cache: every pod of the first services, in order (what a restarted
-  // controller does), as an average per proxy; shared resources are encoded once, identities once.
-  const fleet = proxies.slice(0, Math.min(proxies.length, samples * PODS));
+  // A fleet build from an empty cache, in order (what a restarted controller does), as an average per
+  // proxy: every proxy of the mesh up to --fleet services (default 1,000), else the first --fleet services' pods.
+  const fleet = proxies.slice(0, Math.min(proxies.length, fleetServices * PODS));
   const fleetCache = new ResourceCache();
+  const heapBefore = process.memoryUsage().heapUsed;
   const fleetMs = time(() => {
     for (const p of fleet) buildSnapshot(model, p, inputsFor(p, fleetCache));
   });
+  const heapMiB = (process.memoryUsage().heapUsed - heapBefore) / 2 ** 20;
 
   const check = buildSnapshot(current, first, inputsFor(first, shared));
   if (!checkConsistency(check).consistent) throw new Error('B3: inconsistent snapshot');
   const size = [...Object.values(check.types)].reduce((n, t) => n + t.resources.size, 0);
   const bytes = [...Object.values(check.types)].reduce((n, t) => n + [...t.resources.values()].reduce((m, r) => m + r.bytes.length, 0), 0);
-  progress(`S=${services}: ${size} resources, ${(bytes / 1024).toFixed(0)} KiB per proxy; cache ${shared.size} entries`);
+  progress(`S=${services}: ${size} resources, ${(bytes / 1024).toFixed(0)} KiB per proxy; cache ${shared.size} entries; fleet of ${fleet.length} proxies built in ${(fleetMs / 1000).toFixed(2)} s, its cache holds ${fleetCache.size} resources, heap +${heapMiB.toFixed(0)} MiB`);
 
   const results: BenchResult[] = [
     { name: `full_cold_ms_S${services}`, value: median(cold), unit: 'ms/proxy' },
@@ -146,9 +148,10 @@ export const B3: Benchmark = {
   async run(options, progress) {
     const sizes = (options['services'] ?? '100,1000,5000').split(',').map(Number);
     const samples = Number(options['proxies'] ?? 15);
+    const fleetServices = Number(options['fleet'] ?? 1000);
     const results: BenchResult[] = [];
     for (const s of sizes) {
-      results.push(...measure(s, samples, progress));
+      results.push(...measure(s, samples, fleetServices, progress));
       await new Promise((resolve) => setImmediate(resolve));
     }
     return results;

@@ -80,11 +80,14 @@ const hex = (data: string | Uint8Array, chars = 32): string => hash('sha256', da
 export class ResourceCache {
   readonly #entries = new Map<string, { resource: EncodedResource; used: boolean }>();
   readonly #parts = new Map<string, Map<string, { bytes: Uint8Array; used: boolean }>>();
+  readonly #spaces = new Map<string, Map<string, { resource: EncodedResource; used: boolean }>>();
   hits = 0;
   misses = 0;
 
   get size(): number {
-    return this.#entries.size;
+    let n = this.#entries.size;
+    for (const map of this.#spaces.values()) n += map.size;
+    return n;
   }
 
   /** Returns the resource for `key`, building and encoding it on a miss. */
@@ -98,6 +101,29 @@ export class ResourceCache {
     this.misses++;
     const resource = make();
     this.#entries.set(key, { resource, used: true });
+    return resource;
+  }
+
+  /**
+   * Returns the resource for `key` within `space` (e.g. one identity's upstream clusters), building it
+   * on a miss. Keys within a space are short and often the same string objects, so this is cheaper than
+   * `resolve` for the most numerous resources.
+   */
+  resolveIn(space: string, key: string, make: () => EncodedResource): EncodedResource {
+    let map = this.#spaces.get(space);
+    if (!map) {
+      map = new Map();
+      this.#spaces.set(space, map);
+    }
+    const entry = map.get(key);
+    if (entry) {
+      this.hits++;
+      entry.used = true;
+      return entry.resource;
+    }
+    this.misses++;
+    const resource = make();
+    map.set(key, { resource, used: true });
     return resource;
   }
 
@@ -127,6 +153,16 @@ export class ResourceCache {
         this.#entries.delete(key);
         removed++;
       }
+    }
+    for (const [space, map] of this.#spaces) {
+      for (const [key, entry] of map) {
+        if (entry.used) entry.used = false;
+        else {
+          map.delete(key);
+          removed++;
+        }
+      }
+      if (map.size === 0) this.#spaces.delete(space);
     }
     for (const map of this.#parts.values()) {
       for (const [key, entry] of map) {
@@ -241,6 +277,8 @@ interface Group {
 interface Memos {
   readonly outbound: IdentityMemo<Group>;
   readonly shared: IdentityMemo<SharedOutbound>;
+  /** Cache keys of shared upstream cluster plans (all fields but the certificate). */
+  readonly upstreamKeys: WeakMap<ClusterPlan, string>;
   readonly inbound: IdentityMemo<Group>;
   /** CDS, LDS, RDS and SDS sets by (outbound group, inbound group). */
   readonly sets: WeakMap<Group, WeakMap<Group, Omit<Snapshot['types'], 'endpoints'>>>;
@@ -259,7 +297,7 @@ const memosOf = new WeakMap<ResourceCache, Memos>();
 function memos(cache: ResourceCache): Memos {
   let m = memosOf.get(cache);
   if (!m) {
-    m = { outbound: new IdentityMemo(), shared: new IdentityMemo(), inbound: new IdentityMemo(), sets: new WeakMap(), eds: new WeakMap(), edsRefs: new Map(), edsLast: new WeakMap(), edsByList: new WeakMap(), pemHashes: new Map() };
+    m = { outbound: new IdentityMemo(), shared: new IdentityMemo(), upstreamKeys: new WeakMap(), inbound: new IdentityMemo(), sets: new WeakMap(), eds: new WeakMap(), edsRefs: new Map(), edsLast: new WeakMap(), edsByList: new WeakMap(), pemHashes: new Map() };
     memosOf.set(cache, m);
   }
   return m;
@@ -320,9 +358,49 @@ interface SharedOutbound {
  * own certificate; listeners, routes, validation contexts and endpoints are the same for every identity
  * with the same access (in permissive mode: every identity in the namespace).
  */
-function withIdentity(cache: ResourceCache, shared: SharedOutbound, certSecret: string): Group {
-  const clusters = shared.plan.clusters.map((c) => clusterResource(cache, c.kind === 'upstream' && c.certSecret !== certSecret ? { ...c, certSecret } : c));
+function withIdentity(cache: ResourceCache, m: Memos, shared: SharedOutbound, certSecret: string): Group {
+  const clusters = shared.plan.clusters.map((c) => {
+    if (c.kind !== 'upstream') return clusterResource(cache, c);
+    let key = m.upstreamKeys.get(c);
+    if (key === undefined) {
+      // Everything of the plan but the certificate, which is the space.
+      key = `${c.name}\t${c.protocol}\t${c.sni}\t${c.validationSecret}`;
+      m.upstreamKeys.set(c, key);
+    }
+    return cache.resolveIn(`clusters\n${certSecret}`, key, () => {
+      const plan = c.certSecret === certSecret ? c : { ...c, certSecret };
+      return new UpstreamClusterResource(plan.name, encodeUpstreamCluster(cache, plan), certSecret, plan.validationSecret);
+    });
+  });
   return { ...shared.group, clusters };
+}
+
+/**
+ * An encoded upstream cluster: the most numerous resource (identities x services), so it is kept small:
+ * its references are derived on demand from the two secret names instead of stored.
+ */
+class UpstreamClusterResource implements EncodedResource {
+  readonly name: string;
+  readonly bytes: Uint8Array;
+  readonly version: string;
+  readonly #cert: string;
+  readonly #validation: string;
+  constructor(name: string, bytes: Uint8Array, cert: string, validation: string) {
+    this.name = name;
+    this.bytes = bytes;
+    this.version = hex(bytes);
+    this.#cert = cert;
+    this.#validation = validation;
+  }
+  get type(): 'clusters' {
+    return 'clusters';
+  }
+  get typeUrl(): string {
+    return TYPE_URLS.clusters;
+  }
+  get refs(): References {
+    return { routes: NONE, clusters: NONE, endpoints: [this.name], secrets: [this.#cert, this.#validation] };
+  }
 }
 
 function sharedOutbound(cache: ResourceCache, m: Memos, plan: OutboundPlan, bundle: string, bundleHash: string): SharedOutbound {
@@ -425,6 +503,7 @@ export function buildSnapshot(model: MeshModel, proxy: Proxy, inputs: SnapshotIn
     m.outbound.get(objects, tail, () =>
       withIdentity(
         cache,
+        m,
         m.shared.get(objects, sharedKey, () => sharedOutbound(cache, m, planOutbound(model, proxy.identity, proxy.namespace, options), inputs.trustBundle, bundleHash)),
         certSecret,
       ),
