@@ -433,7 +433,13 @@ export class Informer<T extends KubeObject> implements StoreReader<T> {
     }
     for (const [key, obj] of next) {
       const old = this.#store.get(key);
-      if (!old) {
+      if (old && old.metadata.uid && obj.metadata.uid && old.metadata.uid !== obj.metadata.uid) {
+        // Deleted and created again under the same name while we were not watching: say both.
+        this.#store.delete(key);
+        this.#emit('onDelete', old);
+        this.#store.set(key, obj);
+        this.#emit('onAdd', obj);
+      } else if (!old) {
         this.#store.set(key, obj);
         this.#emit('onAdd', obj);
       } else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion || !obj.metadata.resourceVersion) {

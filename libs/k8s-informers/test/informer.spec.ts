@@ -121,6 +121,24 @@ describe('Informer', () => {
     });
   }
 
+  it('reports an object deleted and created again under the same name while not watching as a delete and an add', async () => {
+    const { api, clock, informer, events } = setup();
+    api.put(obj('ns', 'a', { metadata: { name: 'a', namespace: 'ns', uid: 'uid-1' } }));
+    informer.start();
+    await informer.waitForSync();
+    await settle();
+    api.failWatches.push(new Error('refused'), new Error('refused'));
+    api.breakWatches(new Error('reset'));
+    api.remove('ns', 'a');
+    api.put(obj('ns', 'a', { metadata: { name: 'a', namespace: 'ns', uid: 'uid-2' } }));
+    api.compact();
+    events.length = 0;
+    await clock.advance(30_000);
+    assert.deepEqual(events, ['delete ns/a', 'add ns/a', 'sync']);
+    assert.equal(informer.get('ns/a')?.metadata.uid, 'uid-2');
+    informer.stop();
+  });
+
   it('restarts a failed watch with jittered exponential backoff, from the last resourceVersion', async () => {
     const { api, clock, informer } = setup({ relistAfterWatchFailures: 100 });
     api.put(obj('ns', 'a'));
