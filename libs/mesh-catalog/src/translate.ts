@@ -26,6 +26,7 @@ import {
   type TrafficTargetRule,
 } from '@osm/mesh-model';
 import type { KubeObject } from '@osm/k8s-informers';
+import { equalData } from './affected.ts';
 import { parseGoDuration } from './duration.ts';
 import type { K8sEndpointSlice, K8sMeshConfig, K8sPod, K8sService, KubeObjects } from './kube-types.ts';
 
@@ -199,6 +200,25 @@ export function translate(objects: KubeObjects, options: TranslateOptions = {}):
 const sameItems = <T>(a: readonly T[], b: readonly T[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 
 /**
+ * The map of `entries` (in their order), reusing the previous map's values that are equal, and the
+ * previous map itself when nothing differs.
+ */
+function stableMap<V>(previous: ReadonlyMap<string, V> | undefined, entries: [string, V][]): ReadonlyMap<string, V> {
+  if (!previous) return new Map(entries);
+  let same = previous.size === entries.length;
+  const it = previous.entries();
+  for (const entry of entries) {
+    const old = previous.get(entry[0]);
+    if (old !== undefined && old !== entry[1] && equalData(old, entry[1])) entry[1] = old;
+    if (same) {
+      const next = it.next();
+      same = !next.done && next.value[0] === entry[0] && next.value[1] === entry[1];
+    }
+  }
+  return same ? previous : new Map(entries);
+}
+
+/**
  * `translate` with memory: parts of the previous model whose inputs are the very same (frozen)
  * objects are reused instead of rebuilt, which makes translating a large mesh after a small change
  * cheap, and lets `diffModels` see unchanged parts as identical at once. The output is exactly what
@@ -210,6 +230,7 @@ export class Translator {
   #endpoints = new Map<string, { slices: readonly K8sEndpointSlice[]; endpoints: Endpoint[] }>();
   #proxies = new WeakMap<K8sPod, { proxy: Proxy }>();
   #namespacePods = new Map<string, NamespacePods>();
+  #previous: MeshModel | undefined;
 
   constructor(options: TranslateOptions = {}) {
     this.#clusterDomain = options.clusterDomain ?? 'cluster.local';
@@ -414,16 +435,22 @@ export class Translator {
 
     const meshConfig = sortedByKey(objects.meshConfigs, (m) => m.metadata.name === meshConfigName)[0];
 
-    return {
-      settings: settingsOf(meshConfig),
-      namespaces: new Map(namespaces.map((n) => [n.name, n])),
-      services: new Map(services.map((s) => [keyOf(s), s])),
-      endpoints: new Map(endpoints.map((e) => [keyOf(e.service), e.endpoints])),
-      proxies: new Map(proxies.map((p) => [p.uuid, p])),
-      trafficTargets: new Map(trafficTargets.map((t) => [keyOf(t), t])),
-      httpRouteGroups: new Map(httpRouteGroups.map((g) => [keyOf(g), g])),
-      tcpRoutes: new Map(tcpRoutes.map((r) => [keyOf(r), r])),
-      trafficSplits: new Map(trafficSplits.map((t) => [keyOf(t), t])),
+    // What did not change is the previous model's very object (the mesh-model contract: consumers
+    // memoize on the identity of maps, lists and entries).
+    const prev = this.#previous;
+    const settings = settingsOf(meshConfig);
+    const model: MeshModel = {
+      settings: prev && equalData(prev.settings, settings) ? prev.settings : settings,
+      namespaces: stableMap(prev?.namespaces, namespaces.map((n) => [n.name, n])),
+      services: stableMap(prev?.services, services.map((x) => [keyOf(x), x])),
+      endpoints: stableMap(prev?.endpoints, endpoints.map((e) => [keyOf(e.service), e.endpoints])),
+      proxies: stableMap(prev?.proxies, proxies.map((x) => [x.uuid, x])),
+      trafficTargets: stableMap(prev?.trafficTargets, trafficTargets.map((t) => [keyOf(t), t])),
+      httpRouteGroups: stableMap(prev?.httpRouteGroups, httpRouteGroups.map((g) => [keyOf(g), g])),
+      tcpRoutes: stableMap(prev?.tcpRoutes, tcpRoutes.map((r) => [keyOf(r), r])),
+      trafficSplits: stableMap(prev?.trafficSplits, trafficSplits.map((t) => [keyOf(t), t])),
     };
+    this.#previous = model;
+    return model;
   }
 }

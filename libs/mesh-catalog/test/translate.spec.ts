@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { outboundServices, readyEndpoints } from '@osm/mesh-model';
 import { parseGoDuration } from '../src/duration.ts';
-import { serviceIdentities, translate } from '../src/translate.ts';
+import { serviceIdentities, translate, Translator } from '../src/translate.ts';
 import { bookstore, emptyObjects, meshConfig, namespace, pod, service, slice } from './fixtures.ts';
 
 describe('translate', () => {
@@ -186,6 +186,30 @@ describe('translate', () => {
       { namespace: 'ns', name: 'sa-1' },
       { namespace: 'ns', name: 'sa-2' },
     ]);
+  });
+});
+
+describe('Translator', () => {
+  it('keeps what did not change: the same maps, lists and entries as the previous model', () => {
+    const tr = new Translator();
+    const objects = bookstore();
+    const first = tr.translate(objects);
+    // Nothing changed (fresh but equal objects for the small kinds): every part is the previous one.
+    const again = tr.translate({ ...bookstore(), pods: objects.pods, services: objects.services, endpointSlices: objects.endpointSlices });
+    for (const part of ['settings', 'namespaces', 'services', 'endpoints', 'proxies', 'trafficTargets', 'httpRouteGroups', 'tcpRoutes', 'trafficSplits'] as const) {
+      assert.equal(again[part], first[part], `${part} is the same object`);
+    }
+    // One endpoint changes: only the endpoints map and that service's list are new.
+    const slices = objects.endpointSlices.map((x) => (x.metadata.name === 'bookwarehouse-abc' ? slice('bookwarehouse', 'bookwarehouse-abc', 'bookwarehouse', [{ ip: '10.1.0.5' }, { ip: '10.1.0.50' }], [{ name: 'http-web', port: 14001 }]) : x));
+    const third = tr.translate({ ...objects, endpointSlices: slices });
+    assert.notEqual(third.endpoints, again.endpoints);
+    assert.notEqual(third.endpoints.get('bookwarehouse/bookwarehouse'), again.endpoints.get('bookwarehouse/bookwarehouse'));
+    assert.equal(third.endpoints.get('bookstore/bookstore'), again.endpoints.get('bookstore/bookstore'));
+    for (const part of ['settings', 'namespaces', 'services', 'proxies', 'trafficTargets', 'httpRouteGroups', 'tcpRoutes', 'trafficSplits'] as const) {
+      assert.equal(third[part], again[part], `${part} is the same object`);
+    }
+    // And the content is what a fresh translation gives.
+    assert.deepEqual(third, translate({ ...objects, endpointSlices: slices }));
   });
 });
 
