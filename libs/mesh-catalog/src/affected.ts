@@ -32,6 +32,7 @@ export function equalData(a: unknown, b: unknown): boolean {
 
 /** Keys whose values differ between two maps (present in one only, or not equal). */
 export function changedKeys<V>(a: ReadonlyMap<string, V>, b: ReadonlyMap<string, V>): string[] {
+  if (a === b) return []; // the translator hands on unchanged maps as the same object
   const out: string[] = [];
   for (const [k, v] of a) if (!b.has(k) || !equalData(v, b.get(k))) out.push(k);
   for (const k of b.keys()) if (!a.has(k)) out.push(k);
