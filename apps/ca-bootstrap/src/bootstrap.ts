@@ -91,6 +91,7 @@ export async function runBootstrap(flags: Flags, kubeConfig: KubeConfig, logger:
     {
       rootFingerprint: result.value.authority.rootFingerprint,
       created: result.value.created,
+      outcome: result.value.outcome,
       secret: `${result.value.secret.namespace}/${result.value.secret.name}`,
       resourceVersion: result.value.secret.resourceVersion,
       rootNotAfter: new Date(result.value.authority.notAfter).toISOString(),

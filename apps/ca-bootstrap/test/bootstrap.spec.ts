@@ -64,7 +64,8 @@ after(async () => {
 });
 
 describe('ca-bootstrap against a real API server', () => {
-  it('10 processes started at once, 20 rounds: exactly one osm-ca-bundle and one root fingerprint each round', async () => {
+  it('10 processes started at once, 20 rounds: exactly one osm-ca-bundle and one root fingerprint each round', async (t) => {
+    const outcomes = new Map<string, number>();
     for (let round = 1; round <= 20; round++) {
       const namespace = `race-${round}`;
       await createNamespace(namespace);
@@ -74,6 +75,7 @@ describe('ca-bootstrap against a real API server', () => {
       const fingerprints = new Set(settled.map((l) => l['rootFingerprint']));
       assert.equal(fingerprints.size, 1, `round ${round}: fingerprints ${[...fingerprints].join(', ')}`);
       assert.equal(settled.filter((l) => l['created'] === true).length, 1, `round ${round}: exactly one instance created the Secret`);
+      for (const l of settled) outcomes.set(String(l['outcome']), (outcomes.get(String(l['outcome'])) ?? 0) + 1);
       const secrets = await core.listNamespacedSecret({ namespace, labelSelector: 'app.kubernetes.io/name=openservicemesh.io' });
       assert.deepEqual(
         secrets.items.map((s) => s.metadata?.name),
@@ -92,6 +94,10 @@ describe('ca-bootstrap against a real API server', () => {
       assert.deepEqual(codes, Array.from({ length: 10 }, () => 0), 'SIGTERM shuts down cleanly');
       running.length = 0;
     }
+    t.diagnostic(`outcomes over 200 processes: ${JSON.stringify(Object.fromEntries(outcomes))}`);
+    // The race was real: instances that found no Secret, generated a candidate and lost the create.
+    assert.equal(outcomes.get('created'), 20);
+    assert.ok((outcomes.get('lost-race') ?? 0) > 0, `outcomes: ${JSON.stringify([...outcomes])}`);
   });
 
   it('created the default MeshConfig and applied the CRDs', async () => {

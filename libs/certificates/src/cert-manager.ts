@@ -155,6 +155,7 @@ export class CertManagerProvider implements RootCAProvider {
       authority: new CertManagerAuthority(this.#options, anchor.value),
       secret: { namespace, name, ...(secret.resourceVersion ? { resourceVersion: secret.resourceVersion } : {}) },
       created: false,
+      outcome: 'existing',
     });
   }
 }

@@ -32,6 +32,7 @@ describe('TresorProvider', () => {
     const result = await new TresorProvider({ store, namespace: 'osm-system', trustDomain: 'cluster.local', clock }).load();
     assert.ok(result.ok);
     assert.equal(result.value.created, false);
+    assert.equal(result.value.outcome, 'existing');
     assert.equal(result.value.authority.trustBundlePem, root.certificatePem);
     assert.deepEqual(store.calls, ['get osm-system/osm-ca-bundle']);
   });
@@ -44,6 +45,8 @@ describe('TresorProvider', () => {
     const fingerprints = new Set(results.map((r) => (r.ok ? r.value.authority.rootFingerprint : r.error.message)));
     assert.equal(fingerprints.size, 1);
     assert.equal(results.filter((r) => r.ok && r.value.created).length, 1);
+    // They really raced: every instance found no Secret and tried to create one.
+    assert.deepEqual(results.map((r) => (r.ok ? r.value.outcome : 'error')).sort(), ['created', ...Array.from({ length: 9 }, () => 'lost-race')]);
     assert.equal(store.secrets.size, 1);
   });
 

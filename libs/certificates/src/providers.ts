@@ -40,6 +40,8 @@ export interface LoadedRoot {
   readonly secret: { readonly namespace: string; readonly name: string; readonly resourceVersion?: string };
   /** True when this instance's candidate won the creation race. */
   readonly created: boolean;
+  /** created: this instance stored its candidate; lost-race: it tried, another won; existing: it found the Secret. */
+  readonly outcome: 'created' | 'lost-race' | 'existing';
 }
 
 /** Yields the mesh's certificate authority; bad stored input is a value (`ok: false`), API failures reject. */
@@ -77,7 +79,7 @@ interface LocalProviderOptions {
   readonly random?: RandomSource;
 }
 
-function localRoot(options: LocalProviderOptions, secret: StoredSecret, created: boolean, keys?: SecretKeys): Result<LoadedRoot> {
+function localRoot(options: LocalProviderOptions, secret: StoredSecret, outcome: LoadedRoot['outcome'], keys?: SecretKeys): Result<LoadedRoot> {
   const ca = signingCAFromSecret(secret, options.clock.now(), keys);
   if (!ca.ok) return ca;
   const authority = new LocalCertificateAuthority({
@@ -88,7 +90,7 @@ function localRoot(options: LocalProviderOptions, secret: StoredSecret, created:
     ...(options.random ? { random: options.random } : {}),
   });
   const ref = { namespace: secret.namespace, name: secret.name, ...(secret.resourceVersion ? { resourceVersion: secret.resourceVersion } : {}) };
-  return ok({ authority, secret: ref, created });
+  return ok({ authority, secret: ref, created: outcome === 'created', outcome });
 }
 
 export interface TresorOptions extends LocalProviderOptions {
@@ -115,7 +117,7 @@ export class TresorProvider implements RootCAProvider {
     const { store, namespace } = this.#options;
     const name = this.#options.secretName ?? CA_BUNDLE_SECRET_NAME;
     let secret = await store.get(namespace, name);
-    let created = false;
+    let outcome: LoadedRoot['outcome'] = 'existing';
     if (!secret) {
       const candidate = await generateRootCA({
         clock: this.#options.clock,
@@ -125,17 +127,17 @@ export class TresorProvider implements RootCAProvider {
         ...(this.#options.keys ? { keys: this.#options.keys } : {}),
         ...(this.#options.random ? { random: this.#options.random } : {}),
       });
-      const outcome = await store.create({
+      const created = await store.create({
         namespace,
         name,
         labels: CA_SECRET_LABELS,
         data: { [CA_CERT_KEY]: Buffer.from(candidate.certificatePem), [CA_PRIVATE_KEY_KEY]: Buffer.from(candidate.privateKeyPem) },
       });
-      created = outcome === 'created';
+      outcome = created === 'created' ? 'created' : 'lost-race';
       secret = await store.get(namespace, name);
-      if (!secret) return fail('NotFound', `Secret ${namespace}/${name} was ${created ? 'created' : 'reported to exist'} but could not be read back`);
+      if (!secret) return fail('NotFound', `Secret ${namespace}/${name} was ${outcome === 'created' ? 'created' : 'reported to exist'} but could not be read back`);
     }
-    return localRoot(this.#options, secret, created);
+    return localRoot(this.#options, secret, outcome);
   }
 }
 
@@ -158,6 +160,6 @@ export class BringYourOwnProvider implements RootCAProvider {
     const { store, namespace, secretName } = this.#options;
     const secret = await store.get(namespace, secretName);
     if (!secret) return fail('NotFound', `Secret ${namespace}/${secretName} not found: the bring-your-own CA provider reads the CA from it (keys "${(this.#options.secretKeys ?? defaultKeys).certificate}" and "${(this.#options.secretKeys ?? defaultKeys).privateKey}")`);
-    return localRoot(this.#options, secret, false, this.#options.secretKeys);
+    return localRoot(this.#options, secret, 'existing', this.#options.secretKeys);
   }
 }
