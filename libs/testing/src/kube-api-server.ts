@@ -188,7 +188,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     `--tls-private-key-file=${file('serving.key', pki.servingKey)}`,
     `--client-ca-file=${file('ca.crt', pki.caCert)}`,
     `--etcd-servers=${etcdUrl}`,
-    '--service-cluster-ip-range=10.0.0.0/24',
+    '--service-cluster-ip-range=10.0.0.0/16',
     '--allow-privileged=true',
     '--authorization-mode=RBAC',
     // The webhooks are on by default; ServiceAccount admission needs a controller-manager that is not here.
