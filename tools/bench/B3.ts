@@ -10,9 +10,9 @@
 //   endpoint_change_first_ms  after one endpoint of one service changed: rebuild of the first proxy (it
 //                         encodes the changed EDS resource and computes the new EDS set)
 //   endpoint_change_mean_ms   the same, mean over all sampled proxies (the others reuse that work)
-//   fleet_avg_ms          the whole mesh (S x 10 proxies; at most the first --fleet services' pods) built
-//                         in order from an empty cache, total time / proxies
-// Options: --services 100,1000,5000  --proxies 15 (sampled proxies per figure)  --fleet 1000 (services)
+//   fleet_avg_ms          the whole mesh (S x 10 proxies; the first --fleet services' pods, default all up
+//                         to S = 1,000 and 100 services beyond) built in order from an empty cache, time / proxies
+// Options: --services 100,1000,5000  --proxies 15 (sampled proxies per figure)  --fleet <services>
 import { defaultHostnames, keyOf, meshModel } from '@osm/mesh-model';
 import type { Endpoint, MeshModel, MeshService, Proxy } from '@osm/mesh-model';
 import { buildSnapshot, checkConsistency, ResourceCache } from '@osm/xds-snapshot';
@@ -114,7 +114,7 @@ function measure(services: number, samples: number, fleetServices: number, progr
   }
 
   // A fleet build from an empty cache, in order (what a restarted controller does), as an average per
-  // proxy: every proxy of the mesh up to --fleet services (default 1,000), else the first --fleet services' pods.
+  // proxy: the pods of the first fleetServices services (see run()).
   const fleet = proxies.slice(0, Math.min(proxies.length, fleetServices * PODS));
   const fleetCache = new ResourceCache();
   const heapBefore = process.memoryUsage().heapUsed;
@@ -148,9 +148,11 @@ export const B3: Benchmark = {
   async run(options, progress) {
     const sizes = (options['services'] ?? '100,1000,5000').split(',').map(Number);
     const samples = Number(options['proxies'] ?? 15);
-    const fleetServices = Number(options['fleet'] ?? 1000);
+    const fleetOption = options['fleet'];
     const results: BenchResult[] = [];
     for (const s of sizes) {
+      // The whole mesh up to 1,000 services; beyond, 100 services' pods (5,000 x 1,000 identities' clusters take ~3 GiB).
+      const fleetServices = fleetOption !== undefined ? Number(fleetOption) : s <= 1000 ? s : 100;
       results.push(...measure(s, samples, fleetServices, progress));
       await new Promise((resolve) => setImmediate(resolve));
     }
