@@ -13,6 +13,7 @@ import {
   buildRootCertificate,
   CertificateCache,
   CertManagerProvider,
+  TresorProvider,
   LocalCertificateAuthority,
   signingCAFromSecret,
   systemClock,
@@ -95,9 +96,24 @@ describe('ca-bootstrap against a real API server', () => {
       running.length = 0;
     }
     t.diagnostic(`outcomes over 200 processes: ${JSON.stringify(Object.fromEntries(outcomes))}`);
-    // The race was real: instances that found no Secret, generated a candidate and lost the create.
     assert.equal(outcomes.get('created'), 20);
-    assert.ok((outcomes.get('lost-race') ?? 0) > 0, `outcomes: ${JSON.stringify([...outcomes])}`);
+  });
+
+  it('Tresor over the real API: concurrent candidates, one create wins (AlreadyExists for the rest), all use the stored root', async (t) => {
+    const namespace = 'tresor-in-process';
+    await createNamespace(namespace);
+    const store = new KubeSecretStore(api.kubeConfig);
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => new TresorProvider({ store, namespace, trustDomain: 'cluster.local', clock: systemClock }).load()),
+    );
+    const loaded = results.map((r) => (r.ok ? r.value : assert.fail(r.error.message)));
+    t.diagnostic(`outcomes: ${loaded.map((l) => l.outcome).join(', ')}`);
+    assert.equal(new Set(loaded.map((l) => l.authority.rootFingerprint)).size, 1);
+    assert.equal(loaded.filter((l) => l.outcome === 'created').length, 1);
+    assert.ok(loaded.filter((l) => l.outcome === 'lost-race').length >= 1, `outcomes: ${loaded.map((l) => l.outcome).join(', ')}`);
+    const stored = await readSecret(namespace);
+    assert.equal(stored.metadata?.labels?.['app.kubernetes.io/name'], 'openservicemesh.io');
+    assert.deepEqual(Object.keys(stored.data ?? {}).sort(), ['ca.crt', 'private.key']);
   });
 
   it('created the default MeshConfig and applied the CRDs', async () => {
