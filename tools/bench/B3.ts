@@ -1,5 +1,5 @@
-// B3: per-proxy snapshot build + serialize time, S = 100 / 1,000 / 5,000 services with 10 pods each, in
-// permissive mode (every proxy receives every service: the largest snapshots). Figures per S:
+// B3: per-proxy snapshot build + serialize time, S = 100 / 1,000 / 5,000 services with 10 pods each, by
+// default in permissive mode (every proxy receives every service: the largest snapshots). Figures per S:
 //   full_cold_ms          empty cache: every resource of the proxy is built, encoded and hashed
 //   full_new_namespace_ms shared cache warmed by a proxy of another namespace: the first proxy of a namespace
 //                         (its outbound listener, routes and plan are per namespace in permissive mode;
@@ -13,8 +13,10 @@
 //   fleet_avg_ms          the whole mesh (S x 10 proxies; the first --fleet services' pods, default all up
 //                         to S = 1,000 and 100 services beyond) built in order from an empty cache, time / proxies
 // Options: --services 100,1000,5000  --proxies 15 (sampled proxies per figure)  --fleet <services>
+//          --mode permissive (default: every proxy gets every service) | smi (TrafficTargets: each identity
+//          may call 20 services, HTTPRouteGroup or TCPRoute rules; figures suffixed _smi)
 import { defaultHostnames, keyOf, meshModel } from '@osm/mesh-model';
-import type { Endpoint, MeshModel, MeshService, Proxy } from '@osm/mesh-model';
+import type { Endpoint, MeshModel, MeshService, Proxy, TrafficTarget } from '@osm/mesh-model';
 import { buildSnapshot, checkConsistency, ResourceCache } from '@osm/xds-snapshot';
 import type { SnapshotInputs } from '@osm/xds-snapshot';
 import type { Benchmark, BenchResult } from './types.ts';
@@ -29,7 +31,10 @@ const median = (values: readonly number[]): number => {
 
 const ip = (n: number): string => `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
 
-function mesh(services: number): { model: MeshModel; proxies: Proxy[] } {
+/** Callers per service in SMI mode: service i may be called by the identities of services i+1 .. i+CALLERS. */
+const CALLERS = 20;
+
+function mesh(services: number, mode: 'permissive' | 'smi'): { model: MeshModel; proxies: Proxy[] } {
   const svcs: MeshService[] = [];
   const endpoints: { service: { namespace: string; name: string }; endpoints: Endpoint[] }[] = [];
   const proxies: Proxy[] = [];
@@ -52,8 +57,41 @@ function mesh(services: number): { model: MeshModel; proxies: Proxy[] } {
     }
     endpoints.push({ service: { namespace, name }, endpoints: eps });
   }
+  // SMI: one TrafficTarget per destination identity, CALLERS sources, an HTTPRouteGroup (two matches)
+  // or a TCPRoute per namespace.
+  const smi = mode === 'smi';
+  const targets: TrafficTarget[] = [];
+  if (smi) {
+    for (let i = 0; i < services; i++) {
+      const svc = svcs[i] as MeshService;
+      const tcp = svc.ports[0]?.protocol === 'tcp';
+      targets.push({
+        namespace: svc.namespace,
+        name: `to-${svc.name}`,
+        destination: { kind: 'ServiceAccount', namespace: svc.namespace, name: `sa-${i}` },
+        sources: Array.from({ length: Math.min(CALLERS, services - 1) }, (_, k) => {
+          const j = (i + 1 + k) % services;
+          return { kind: 'ServiceAccount' as const, namespace: `ns-${j % NAMESPACES}`, name: `sa-${j}` };
+        }),
+        rules: [tcp ? { kind: 'TCPRoute', name: 'tcp', matches: [] } : { kind: 'HTTPRouteGroup', name: 'routes', matches: ['read', 'write'] }],
+      });
+    }
+  }
+  const namespaces = Array.from({ length: NAMESPACES }, (_, n) => `ns-${n}`);
   const model = meshModel({
-    settings: { permissiveMode: true },
+    settings: { permissiveMode: !smi },
+    trafficTargets: targets,
+    httpRouteGroups: smi
+      ? namespaces.map((namespace) => ({
+          namespace,
+          name: 'routes',
+          matches: [
+            { name: 'read', pathRegex: '/books/.*', methods: ['GET'], headers: {} as Record<string, string> },
+            { name: 'write', pathRegex: '/books', methods: ['POST', 'PUT'], headers: { 'content-type': 'application/json' } },
+          ],
+        }))
+      : [],
+    tcpRoutes: smi ? namespaces.map((namespace) => ({ namespace, name: 'tcp', matches: [{ name: 'all', ports: [] }] })) : [],
     namespaces: Array.from({ length: NAMESPACES }, (_, n) => ({ name: `ns-${n}`, metricsEnabled: n % 2 === 0 })),
     services: svcs,
     endpoints,
@@ -74,8 +112,8 @@ function time(f: () => void): number {
   return performance.now() - t;
 }
 
-function measure(services: number, samples: number, fleetServices: number, progress: (line: string) => void): BenchResult[] {
-  const { model, proxies } = mesh(services);
+function measure(services: number, mode: 'permissive' | 'smi', samples: number, fleetServices: number, progress: (line: string) => void): BenchResult[] {
+  const { model, proxies } = mesh(services, mode);
   // Sampled proxies: pod 0 of services spread over the range (distinct identities and namespaces).
   const step = Math.max(1, Math.floor(services / samples));
   const sample = Array.from({ length: Math.min(samples, services) }, (_, k) => proxies[k * step * PODS] as Proxy);
@@ -127,16 +165,17 @@ function measure(services: number, samples: number, fleetServices: number, progr
   if (!checkConsistency(check).consistent) throw new Error('B3: inconsistent snapshot');
   const size = [...Object.values(check.types)].reduce((n, t) => n + t.resources.size, 0);
   const bytes = [...Object.values(check.types)].reduce((n, t) => n + [...t.resources.values()].reduce((m, r) => m + r.bytes.length, 0), 0);
-  progress(`S=${services}: ${size} resources, ${(bytes / 1024).toFixed(0)} KiB per proxy; cache ${shared.size} entries; fleet of ${fleet.length} proxies built in ${(fleetMs / 1000).toFixed(2)} s, its cache holds ${fleetCache.size} resources, heap +${heapMiB.toFixed(0)} MiB`);
+  progress(`S=${services} (${mode}): ${size} resources, ${(bytes / 1024).toFixed(0)} KiB per proxy; cache ${shared.size} entries; fleet of ${fleet.length} proxies built in ${(fleetMs / 1000).toFixed(2)} s, its cache holds ${fleetCache.size} resources, heap +${heapMiB.toFixed(0)} MiB`);
 
+  const sfx = mode === 'smi' ? `S${services}_smi` : `S${services}`;
   const results: BenchResult[] = [
-    { name: `full_cold_ms_S${services}`, value: median(cold), unit: 'ms/proxy' },
-    { name: `full_new_namespace_ms_S${services}`, value: median(newNamespace), unit: 'ms/proxy' },
-    { name: `full_new_identity_ms_S${services}`, value: median(newIdentity), unit: 'ms/proxy' },
-    { name: `full_same_identity_ms_S${services}`, value: median(sameIdentity), unit: 'ms/proxy' },
-    { name: `endpoint_change_first_ms_S${services}`, value: median(changeFirst), unit: 'ms/proxy' },
-    { name: `endpoint_change_mean_ms_S${services}`, value: median(changeMean), unit: 'ms/proxy' },
-    { name: `fleet_avg_ms_S${services}`, value: fleetMs / fleet.length, unit: 'ms/proxy' },
+    { name: `full_cold_ms_${sfx}`, value: median(cold), unit: 'ms/proxy' },
+    { name: `full_new_namespace_ms_${sfx}`, value: median(newNamespace), unit: 'ms/proxy' },
+    { name: `full_new_identity_ms_${sfx}`, value: median(newIdentity), unit: 'ms/proxy' },
+    { name: `full_same_identity_ms_${sfx}`, value: median(sameIdentity), unit: 'ms/proxy' },
+    { name: `endpoint_change_first_ms_${sfx}`, value: median(changeFirst), unit: 'ms/proxy' },
+    { name: `endpoint_change_mean_ms_${sfx}`, value: median(changeMean), unit: 'ms/proxy' },
+    { name: `fleet_avg_ms_${sfx}`, value: fleetMs / fleet.length, unit: 'ms/proxy' },
   ];
   for (const r of results) progress(`${r.name} = ${r.value.toFixed(3)} ${r.unit}`);
   return results;
@@ -149,11 +188,13 @@ export const B3: Benchmark = {
     const sizes = (options['services'] ?? '100,1000,5000').split(',').map(Number);
     const samples = Number(options['proxies'] ?? 15);
     const fleetOption = options['fleet'];
+    const mode = options['mode'] ?? 'permissive';
+    if (mode !== 'permissive' && mode !== 'smi') throw new Error(`--mode must be permissive or smi, not '${mode}'`);
     const results: BenchResult[] = [];
     for (const s of sizes) {
       // The whole mesh up to 1,000 services; beyond, 100 services' pods (5,000 x 1,000 identities' clusters take ~3 GiB).
       const fleetServices = fleetOption !== undefined ? Number(fleetOption) : s <= 1000 ? s : 100;
-      results.push(...measure(s, samples, fleetServices, progress));
+      results.push(...measure(s, mode, samples, fleetServices, progress));
       await new Promise((resolve) => setImmediate(resolve));
     }
     return results;

@@ -10,8 +10,6 @@ import {
   sameName,
   servicesOfProxy,
   spiffeId,
-  trafficTargetsFrom,
-  trafficTargetsTo,
 } from '@osm/mesh-model';
 import type { Endpoint, MeshModel, MeshService, Protocol, Proxy, ServiceIdentity, ServicePort, TrafficSplit, TrafficTarget } from '@osm/mesh-model';
 import {
@@ -276,7 +274,7 @@ export function planOutbound(model: MeshModel, identity: ServiceIdentity, namesp
   const td = model.settings.trustDomain;
   const permissive = model.settings.permissiveMode;
   const certSecret = serviceCertName(identity);
-  const ttsFromMe = permissive ? ('permissive' as const) : trafficTargetsFrom(model, identity);
+  const ttsFromMe = permissive ? ('permissive' as const) : targetIndex(model).from.get(`${identity.namespace}/${identity.name}`) ?? [];
 
   const clusters = new Map<string, ClusterPlan>();
   const endpoints = new Map<string, EndpointsRef>();
@@ -297,8 +295,13 @@ export function planOutbound(model: MeshModel, identity: ServiceIdentity, namesp
   const outboundChains: OutboundChainPlan[] = [];
   const outboundVhosts = new Map<number, VirtualHostPlan[]>();
   const claimedDestinations = new Set<string>();
-  const services = [...model.services.values()].sort(compareNamespacedNames);
   const splits = splitsByApex(model);
+  let services = sortedServices(model);
+  if (ttsFromMe !== 'permissive') {
+    // Only services backed by a destination of the proxy's TrafficTargets, and split apexes, can be reachable.
+    const destinations = new Set(ttsFromMe.map((t) => `${t.destination.namespace}/${t.destination.name}`));
+    services = services.filter((svc) => splits.has(keyOf(svc)) || svc.identities.some((i) => destinations.has(`${i.namespace}/${i.name}`)));
+  }
   for (const svc of services) {
     const ts = splits.get(keyOf(svc));
     const split = ts ? splitBackends(model, ts) : undefined;
@@ -372,7 +375,7 @@ export function planInbound(model: MeshModel, proxy: Proxy, options: PlanOptions
   const splits = splitsByApex(model);
   const clusters = new Map<string, ClusterPlan>();
   // ---- inbound
-  const ttsToMe = permissive ? [] : trafficTargetsTo(model, proxy.identity);
+  const ttsToMe = permissive ? [] : (targetIndex(model).to.get(`${proxy.identity.namespace}/${proxy.identity.name}`) ?? []);
   const inboundChains: InboundChainPlan[] = [];
   const inboundVhosts = new Map<number, VirtualHostPlan[]>();
   const locals = servicesOfProxy(model, proxy);
@@ -488,7 +491,53 @@ function splitBackends(model: MeshModel, ts: TrafficSplit): { svc: MeshService; 
 }
 
 /** TrafficSplits by apex service key (the first by namespace/name when several claim one apex). */
+// Derived views of the (immutable) model's maps, computed once per map object.
+const targetIndexMemo = new WeakMap<ReadonlyMap<string, TrafficTarget>, { from: Map<string, TrafficTarget[]>; to: Map<string, TrafficTarget[]> }>();
+
+/** TrafficTargets by source identity and by destination identity (`ns/sa`), each list sorted by namespace/name. */
+function targetIndex(model: MeshModel): { from: Map<string, TrafficTarget[]>; to: Map<string, TrafficTarget[]> } {
+  let index = targetIndexMemo.get(model.trafficTargets);
+  if (!index) {
+    const from = new Map<string, TrafficTarget[]>();
+    const to = new Map<string, TrafficTarget[]>();
+    const add = (m: Map<string, TrafficTarget[]>, k: string, t: TrafficTarget): void => {
+      const list = m.get(k) ?? [];
+      if (!list.includes(t)) list.push(t);
+      m.set(k, list);
+    };
+    for (const t of [...model.trafficTargets.values()].sort(compareNamespacedNames)) {
+      add(to, `${t.destination.namespace}/${t.destination.name}`, t);
+      for (const src of t.sources) add(from, `${src.namespace}/${src.name}`, t);
+    }
+    index = { from, to };
+    targetIndexMemo.set(model.trafficTargets, index);
+  }
+  return index;
+}
+
+const sortedServicesMemo = new WeakMap<ReadonlyMap<string, MeshService>, readonly MeshService[]>();
+const splitsMemo = new WeakMap<ReadonlyMap<string, TrafficSplit>, Map<string, TrafficSplit>>();
+
+/** The model's services sorted by namespace/name. */
+function sortedServices(model: MeshModel): readonly MeshService[] {
+  let sorted = sortedServicesMemo.get(model.services);
+  if (!sorted) {
+    sorted = [...model.services.values()].sort(compareNamespacedNames);
+    sortedServicesMemo.set(model.services, sorted);
+  }
+  return sorted;
+}
+
 function splitsByApex(model: MeshModel): Map<string, TrafficSplit> {
+  let memo = splitsMemo.get(model.trafficSplits);
+  if (!memo) {
+    memo = computeSplitsByApex(model);
+    splitsMemo.set(model.trafficSplits, memo);
+  }
+  return memo;
+}
+
+function computeSplitsByApex(model: MeshModel): Map<string, TrafficSplit> {
   const out = new Map<string, TrafficSplit>();
   for (const ts of [...model.trafficSplits.values()].sort(compareNamespacedNames)) {
     const k = `${ts.namespace}/${ts.apexService}`;
