@@ -8,8 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiextensionsV1Api, CustomObjectsApi, KubeConfig, type V1CustomResourceDefinition } from '@kubernetes/client-node';
-import { parseAllDocuments } from 'yaml';
+import { ApiextensionsV1Api, CustomObjectsApi, KubeConfig, loadAllYaml, type V1CustomResourceDefinition } from '@kubernetes/client-node';
 import { controlPlaneBinaries } from './binaries.ts';
 import { createControlPlanePki, type ControlPlanePki } from './pki.ts';
 import { ManagedProcess } from './process.ts';
@@ -108,11 +107,13 @@ function kubeconfigYaml(url: string, pki: ControlPlanePki): string {
   ].join('\n');
 }
 
+// client-node's loader yields typed objects: its serializer drops keys it does not know, such as a
+// plain `x-kubernetes-preserve-unknown-fields` (typed: xKubernetesPreserveUnknownFields).
 export function loadCrds(): V1CustomResourceDefinition[] {
   return readdirSync(crdDir)
     .filter((f) => f.endsWith('.yaml'))
     .sort()
-    .flatMap((f) => parseAllDocuments(readFileSync(join(crdDir, f), 'utf8')).map((d) => d.toJS() as V1CustomResourceDefinition));
+    .flatMap((f) => loadAllYaml(readFileSync(join(crdDir, f), 'utf8')) as V1CustomResourceDefinition[]);
 }
 
 async function installCrds(kubeConfig: KubeConfig): Promise<void> {

@@ -56,6 +56,17 @@ describe('the real kube-apiserver harness', () => {
     );
   });
 
+  it('keeps x-kubernetes-preserve-unknown-fields: unknown featureFlags survive', async () => {
+    const custom = api.kubeConfig.makeApiClient(CustomObjectsApi);
+    const target = { group: 'config.openservicemesh.io', version: 'v1alpha2', namespace: 'default', plural: 'meshconfigs' };
+    await custom.createNamespacedCustomObject({
+      ...target,
+      body: { apiVersion: 'config.openservicemesh.io/v1alpha2', kind: 'MeshConfig', metadata: { name: 'flags' }, spec: { featureFlags: { enableSomethingNew: true } } },
+    });
+    const read = (await custom.getNamespacedCustomObject({ ...target, name: 'flags' })) as { spec: { featureFlags?: Record<string, unknown> } };
+    assert.deepEqual(read.spec.featureFlags, { enableSomethingNew: true });
+  });
+
   it('installs every CRD in deploy/crds', async () => {
     const custom = api.kubeConfig.makeApiClient(CustomObjectsApi);
     for (const crd of loadCrds()) {
