@@ -58,7 +58,8 @@ describe('the real kube-apiserver harness', () => {
 
   it('keeps x-kubernetes-preserve-unknown-fields: unknown featureFlags survive', async () => {
     const custom = api.kubeConfig.makeApiClient(CustomObjectsApi);
-    const target = { group: 'config.openservicemesh.io', version: 'v1alpha2', namespace: 'default', plural: 'meshconfigs' };
+    await api.kubeConfig.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: 'flags' } } });
+    const target = { group: 'config.openservicemesh.io', version: 'v1alpha2', namespace: 'flags', plural: 'meshconfigs' };
     await custom.createNamespacedCustomObject({
       ...target,
       body: { apiVersion: 'config.openservicemesh.io/v1alpha2', kind: 'MeshConfig', metadata: { name: 'flags' }, spec: { featureFlags: { enableSomethingNew: true } } },
