@@ -1,12 +1,11 @@
 // Informers against a real kube-apiserver and etcd.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startKubeApiServer, type KubeApiServer } from '@osm/testing';
+import { compactEtcd, eventually, KubeRest, startKubeApiServer, type KubeApiServer } from '@osm/testing';
 import { Informer } from '../src/informer.ts';
 import { kubeListWatchClient } from '../src/kube-client.ts';
 import { MeshInformers } from '../src/mesh-informers.ts';
 import type { KubeObject, ListWatchClient, WatchCallbacks, WatchHandle } from '../src/types.ts';
-import { compactEtcd, eventually, KubeRest } from './kube-rest.ts';
 
 /** Passes calls through to the real client, but can cut the open watches and hold new ones back. */
 class GatedClient implements ListWatchClient {

@@ -3,13 +3,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { kubeListWatchClient, kindPaths, MeshInformers } from '@osm/k8s-informers';
 import type { MeshModel } from '@osm/mesh-model';
-import { startKubeApiServer, type KubeApiServer } from '@osm/testing';
+import { eventually, KubeRest, startKubeApiServer, type KubeApiServer } from '@osm/testing';
 import { MeshCatalog, type CatalogBatch } from '../src/catalog.ts';
 import type { KubeObjects } from '../src/kube-types.ts';
 import { informerSource } from '../src/source.ts';
 import { translate } from '../src/translate.ts';
 import { modelText } from './fakes.ts';
-import { eventually, KubeRest } from './kube-rest.ts';
 
 const monitored = { 'openservicemesh.io/monitored-by': 'osm' };
 const smi = {

@@ -1,3 +1,4 @@
 // Test-only helpers: a real kube-apiserver with etcd on loopback, and the binaries it runs.
 export { startKubeApiServer, loadCrds, type KubeApiServer, type KubeApiServerOptions } from './kube-api-server.ts';
 export { controlPlaneBinaries, pinnedVersions, type ControlPlaneBinaries } from './binaries.ts';
+export { KubeRest, compactEtcd, etcdRevision, eventually } from './kube-rest.ts';

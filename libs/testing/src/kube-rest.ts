@@ -1,4 +1,4 @@
-// A few raw REST calls against the test API server (JSON in, JSON out), and etcd's JSON gateway.
+// Raw REST calls against a test API server (JSON in, JSON out), etcd compaction through its JSON gateway, and polling.
 import { request } from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 
