@@ -1,19 +1,32 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 
 const main = fileURLToPath(new URL('./main.ts', import.meta.url));
 
-// The README's main command, run as a user would: it comes up, serves, and stops cleanly on SIGTERM.
-it('npm start serves a local API server and stops it on SIGTERM', async () => {
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+// The README's main command, run as a user would: it comes up with the control plane's shared
+// state in place (CRDs, MeshConfig, root CA), serves, and stops cleanly on SIGTERM.
+it('npm start runs a local control plane and stops it on SIGTERM', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'osm-local-cluster-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
-  const child = spawn(process.execPath, [main, '--namespace', 'osm-test-system', '--kubeconfig', join(dir, 'kubeconfig')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const adminPort = await freePort();
+  const child = spawn(process.execPath, [main, '--namespace', 'osm-test-system', '--kubeconfig', join(dir, 'kubeconfig'), '--admin-port', String(adminPort)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
   let output = '';
   const kubeconfig = await new Promise<string>((resolve, reject) => {
@@ -26,12 +39,21 @@ it('npm start serves a local API server and stops it on SIGTERM', async () => {
   });
   const kc = new KubeConfig();
   kc.loadFromString(readFileSync(kubeconfig, 'utf8'));
-  const ns = await kc.makeApiClient(CoreV1Api).readNamespace({ name: 'osm-test-system' });
-  assert.equal(ns.metadata?.name, 'osm-test-system');
+  const core = kc.makeApiClient(CoreV1Api);
+  const secret = await core.readNamespacedSecret({ name: 'osm-ca-bundle', namespace: 'osm-test-system' });
+  assert.ok(secret.data?.['ca.crt'], 'root CA stored');
+  const fingerprint = /fingerprint (\S+)\)/.exec(output)?.[1];
+  assert.ok(fingerprint && fingerprint !== '(see', `root fingerprint printed:\n${output}`);
+  const meshConfig = await kc.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
+    group: 'config.openservicemesh.io', version: 'v1alpha2', namespace: 'osm-test-system', plural: 'meshconfigs', name: 'osm-mesh-config',
+  });
+  assert.ok(meshConfig, 'default MeshConfig created');
+  assert.equal((await fetch(`http://127.0.0.1:${adminPort}/readyz`)).status, 200);
 
   child.kill('SIGTERM');
   assert.equal(await exited, 0);
   assert.match(output, /SIGTERM: stopping/);
   assert.equal(existsSync(kubeconfig), false, 'kubeconfig removed on stop');
-  await assert.rejects(kc.makeApiClient(CoreV1Api).readNamespace({ name: 'osm-test-system' }), 'the API server is gone');
+  await assert.rejects(core.readNamespace({ name: 'osm-test-system' }), 'the API server is gone');
+  await assert.rejects(fetch(`http://127.0.0.1:${adminPort}/livez`), 'ca-bootstrap is gone');
 });
