@@ -3,7 +3,8 @@
 // stored input (a bad CA Secret) is reported once and leaves the component not ready.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
-import { BringYourOwnProvider, CertManagerProvider, resolveServiceCertValidity, systemClock, TresorProvider, type LoadedRoot, type RootCAProvider } from '@osm/certificates';
+import { BringYourOwnProvider, CertManagerProvider, resolveServiceCertValidity, TresorProvider, type LoadedRoot, type RootCAProvider } from '@osm/certificates';
+import { systemClock } from '@osm/clock';
 import type { Logger } from '@osm/observability';
 import { KubeCertificateRequestClient } from './cert-manager.ts';
 import type { Flags } from './flags.ts';

@@ -16,10 +16,10 @@ import {
   TresorProvider,
   LocalCertificateAuthority,
   signingCAFromSecret,
-  systemClock,
   toPem,
   type RotationEvent,
 } from '@osm/certificates';
+import { systemClock } from '@osm/clock';
 import { startKubeApiServer, type KubeApiServer } from '@osm/testing';
 import { KubeCertificateRequestClient } from '../src/cert-manager.ts';
 import { applyManifests, KubeSecretStore, readManifests } from '../src/kube.ts';

@@ -1,6 +1,6 @@
 // A certificate authority as the rest of the mesh sees it: a root fingerprint, a trust bundle, and issue().
 // LocalCertificateAuthority signs in-process with a loaded root (self-generated or brought by the user).
-import type { Clock } from './clock.ts';
+import type { Clock } from '@osm/clock';
 import { CertificateError } from './errors.ts';
 import { identityKey, type CertificateSubject } from './identity.ts';
 import { nodeKeyGenerator, nodeRandomSource, type GeneratedKey, type KeyGenerator, type RandomSource } from './keys.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { FakeClock, flush } from '../test/fake-clock.ts';
+import { FakeClock, settle } from '@osm/testing';
 import { countingRandom, makeSigningCA, T0 } from '../test/fixtures.ts';
 import { LocalCertificateAuthority, type IssueRequest, type IssuedCertificate } from './authority.ts';
 import { CertificateCache, renewalTime, type RotationEvent } from './cache.ts';
@@ -18,7 +18,7 @@ function setup(options: { validityMs?: number | (() => number); failNext?: { cou
   const counting = {
     issue: async (request: IssueRequest): Promise<IssuedCertificate> => {
       requests.push(request);
-      await flush();
+      await settle();
       if (failNext.count > 0) {
         failNext.count--;
         throw new Error('issuer unavailable');

@@ -1,7 +1,7 @@
 // A certificate per identity: issued once (single-flight), renewed before expiry with jitter, and a
 // subscription that says which identity rotated (the controller pushes SDS on it).
+import type { Clock, TimerHandle } from '@osm/clock';
 import type { CertificateAuthority, IssuedCertificate } from './authority.ts';
-import type { Clock, TimerHandle } from './clock.ts';
 import { identityKey, type CertificateSubject } from './identity.ts';
 import type { KeyAlgorithm } from './x509.ts';
 

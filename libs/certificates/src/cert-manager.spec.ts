@@ -5,12 +5,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { FakeClock } from '../test/fake-clock.ts';
+import { systemClock } from '@osm/clock';
+import { FakeClock } from '@osm/testing';
 import { DAY, makeRootPem, T0 } from '../test/fixtures.ts';
 import { MemorySecretStore } from '../test/memory-secret-store.ts';
 import { opensslSignCsr } from '../test/openssl-signer.ts';
 import { CertManagerProvider, type CertificateRequestClient, type CertificateRequestSpec, type CertificateRequestState } from './cert-manager.ts';
-import { systemClock } from './clock.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'osm-cm-spec-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

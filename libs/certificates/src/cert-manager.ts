@@ -2,8 +2,8 @@
 // objects (the key never leaves this process) and waited for; the trust anchor is read from a Secret.
 // The Kubernetes API is reached only through CertificateRequestClient, which the apps implement.
 import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
+import type { Clock } from '@osm/clock';
 import type { CertificateAuthority, IssueRequest, IssuedCertificate } from './authority.ts';
-import type { Clock } from './clock.ts';
 import { CertificateError, fail, ok, type Result } from './errors.ts';
 import { commonNameOf, identityKey, validateSubject } from './identity.ts';
 import { nodeKeyGenerator, nodeRandomSource, type KeyGenerator, type RandomSource } from './keys.ts';

@@ -1,7 +1,7 @@
 // Root CA providers behind one small interface. The Kubernetes API is reached only through SecretStore,
 // which the apps implement with their client.
+import type { Clock } from '@osm/clock';
 import { LocalCertificateAuthority, type CertificateAuthority } from './authority.ts';
-import type { Clock } from './clock.ts';
 import { fail, ok, type Result } from './errors.ts';
 import type { KeyGenerator, RandomSource } from './keys.ts';
 import { generateRootCA } from './root.ts';

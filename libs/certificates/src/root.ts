@@ -1,6 +1,6 @@
 // Root CA generation (the self-signing provider's candidate root).
 import { createPrivateKey } from 'node:crypto';
-import type { Clock } from './clock.ts';
+import type { Clock } from '@osm/clock';
 import { nodeKeyGenerator, nodeRandomSource, type KeyGenerator, type RandomSource } from './keys.ts';
 import { toPem } from './pem.ts';
 import { buildRootCertificate, type KeyAlgorithm } from './x509.ts';

@@ -3,7 +3,6 @@ export { Informer, type InformerOptions, type InformerStats, type ResourceEventH
 export { Store, byNamespace, type Indexers, type StoreReader } from './store.ts';
 export { objectKey, prepareObject } from './object.ts';
 export { KubeApiError, InformerOptionError, errorFromStatus, isGone, type KubeApiErrorCode } from './errors.ts';
-export { systemClock } from './clock.ts';
 export { kubeListWatchClient, type KubeListWatchClientOptions } from './kube-client.ts';
 export {
   MeshInformers,
@@ -19,14 +18,12 @@ export {
   type NamespacedKind,
 } from './mesh-informers.ts';
 export type {
-  Clock,
   InformerLogger,
   KubeObject,
   ListPage,
   ListRequest,
   ListWatchClient,
   ObjectMeta,
-  TimerHandle,
   WatchCallbacks,
   WatchEvent,
   WatchEventType,

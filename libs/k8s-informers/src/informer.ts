@@ -1,11 +1,11 @@
 // A list+watch informer that survives what breaks naive ones: 410 Gone (relist, emit only real
 // differences), any watch error (restart with jittered backoff), server-side closes, and silent
 // stalls (no event or bookmark for a while: restart the watch). Handlers never throw into it.
-import { systemClock } from './clock.ts';
+import { systemClock, type Clock, type TimerHandle } from '@osm/clock';
 import { errorFromStatus, InformerOptionError, isGone, KubeApiError } from './errors.ts';
 import { objectKey, prepareObject } from './object.ts';
 import { Store, type Indexers, type StoreReader } from './store.ts';
-import type { Clock, InformerLogger, KubeObject, ListWatchClient, TimerHandle, WatchEvent, WatchHandle } from './types.ts';
+import type { InformerLogger, KubeObject, ListWatchClient, WatchEvent, WatchHandle } from './types.ts';
 
 /** Callbacks for changes to an informer's store. Each runs after the store already holds the change. */
 export interface ResourceEventHandler<T extends KubeObject> {
@@ -217,8 +217,8 @@ export class Informer<T extends KubeObject> implements StoreReader<T> {
 
   #cancel(): void {
     this.#epoch++;
-    if (this.#retryTimer !== undefined) this.#clock.clearTimeout(this.#retryTimer);
-    if (this.#stallTimer !== undefined) this.#clock.clearTimeout(this.#stallTimer);
+    this.#retryTimer?.cancel();
+    this.#stallTimer?.cancel();
     this.#retryTimer = this.#stallTimer = undefined;
     this.#listAbort?.abort();
     this.#listAbort = undefined;
@@ -243,7 +243,7 @@ export class Informer<T extends KubeObject> implements StoreReader<T> {
       void this.#cycle(epoch);
     };
     if (delayMs <= 0) queueMicrotask(run);
-    else this.#retryTimer = this.#clock.setTimeout(run, delayMs);
+    else this.#retryTimer = this.#clock.setTimer(run, delayMs);
   }
 
   #backoffMs(): number {
@@ -370,7 +370,7 @@ export class Informer<T extends KubeObject> implements StoreReader<T> {
   }
 
   #armStallTimer(epoch: number, ms: number): void {
-    this.#stallTimer = this.#clock.setTimeout(() => {
+    this.#stallTimer = this.#clock.setTimer(() => {
       this.#stallTimer = undefined;
       if (epoch !== this.#epoch) return;
       const idle = this.#clock.now() - this.#lastActivity;

@@ -1,8 +1,9 @@
 // The informers a mesh controller needs, with namespace membership applied: objects in namespaces
 // that are not monitored by this mesh are not kept.
+import type { Clock } from '@osm/clock';
 import { Informer, type BackoffOptions } from './informer.ts';
 import { byNamespace, type Indexers } from './store.ts';
-import type { Clock, InformerLogger, KubeObject, ListWatchClient } from './types.ts';
+import type { InformerLogger, KubeObject, ListWatchClient } from './types.ts';
 
 export const monitoredByLabel = 'openservicemesh.io/monitored-by';
 export const ignoreLabel = 'openservicemesh.io/ignore';

@@ -75,15 +75,6 @@ export interface ListWatchClient {
   watch(path: string, request: WatchRequest, callbacks: WatchCallbacks): Promise<WatchHandle>;
 }
 
-export type TimerHandle = { readonly __timer: unique symbol } | object;
-
-/** Time as the informer sees it; tests pass a fake one. */
-export interface Clock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): TimerHandle;
-  clearTimeout(handle: TimerHandle): void;
-}
-
 /** The logger methods used (pino's Logger satisfies it). */
 export interface InformerLogger {
   debug(obj: object, msg: string): void;

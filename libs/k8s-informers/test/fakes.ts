@@ -1,53 +1,7 @@
-// Test doubles: a clock that moves only when told, and an in-memory collection that speaks the
-// ListWatchClient interface with Kubernetes semantics (resourceVersions, history, compaction -> 410).
+// Test double: an in-memory collection that speaks the ListWatchClient interface with Kubernetes
+// semantics (resourceVersions, history, compaction -> 410).
 import { KubeApiError } from '../src/errors.ts';
-import type { Clock, ListPage, ListRequest, ListWatchClient, TimerHandle, WatchCallbacks, WatchEvent, WatchHandle, WatchRequest } from '../src/types.ts';
-
-interface Timer {
-  at: number;
-  seq: number;
-  fn: () => void;
-}
-
-export class FakeClock implements Clock {
-  #now = 1_000_000;
-  #seq = 0;
-  readonly #timers = new Set<Timer>();
-
-  now(): number {
-    return this.#now;
-  }
-  setTimeout(fn: () => void, ms: number): TimerHandle {
-    const t = { at: this.#now + Math.max(0, ms), seq: this.#seq++, fn };
-    this.#timers.add(t);
-    return t;
-  }
-  clearTimeout(handle: TimerHandle): void {
-    this.#timers.delete(handle as Timer);
-  }
-  pending(): number {
-    return this.#timers.size;
-  }
-  /** Moves time forward, running timers as they fall due (and letting promises settle between them). */
-  async advance(ms: number): Promise<void> {
-    const end = this.#now + ms;
-    for (;;) {
-      const due = [...this.#timers].filter((t) => t.at <= end).sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
-      if (!due) break;
-      this.#timers.delete(due);
-      this.#now = due.at;
-      due.fn();
-      await settle();
-    }
-    this.#now = end;
-    await settle();
-  }
-}
-
-/** Lets pending promise chains and queued I/O callbacks run. */
-export async function settle(): Promise<void> {
-  for (let i = 0; i < 5; i++) await new Promise<void>((resolve) => setImmediate(resolve));
-}
+import type { ListPage, ListRequest, ListWatchClient, WatchCallbacks, WatchEvent, WatchHandle, WatchRequest } from '../src/types.ts';
 
 export interface FakeObject {
   metadata: { name: string; namespace?: string; resourceVersion?: string; labels?: Record<string, string>; managedFields?: unknown };

@@ -1,16 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { FakeClock, settle } from '@osm/testing';
 import { InformerOptionError, KubeApiError } from '../src/errors.ts';
 import { Informer, type InformerOptions } from '../src/informer.ts';
 import { byNamespace } from '../src/store.ts';
 import type { KubeObject } from '../src/types.ts';
-import { FakeApi, FakeClock, obj, settle } from './fakes.ts';
+import { FakeApi, obj } from './fakes.ts';
 
 type Event = string;
 
 function setup(options: Partial<InformerOptions<KubeObject>> = {}) {
   const api = new FakeApi();
-  const clock = new FakeClock();
+  const clock = new FakeClock(1_000_000);
   const events: Event[] = [];
   const informer = new Informer<KubeObject>({
     name: 'things',
@@ -329,7 +330,7 @@ describe('Informer', () => {
     await settle();
     informer.stop();
     assert.equal(api.openWatches(), 0);
-    assert.equal(clock.pending(), 0);
+    assert.equal(clock.pendingTimers, 0);
     api.put(obj('ns', 'late'));
     await clock.advance(600_000);
     assert.equal(informer.get('ns/late'), undefined);

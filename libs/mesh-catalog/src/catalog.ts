@@ -1,6 +1,7 @@
 // The catalog at run time: the source's changes, coalesced, become new models; each batch names the
 // proxies it affects so the controller recomputes only those.
-import { systemClock, type Clock, type InformerLogger } from '@osm/k8s-informers';
+import { systemClock, type Clock } from '@osm/clock';
+import type { InformerLogger } from '@osm/k8s-informers';
 import type { MeshModel, ServiceIdentity } from '@osm/mesh-model';
 import { diffModels, type ModelDiff } from './affected.ts';
 import { Coalescer } from './coalescer.ts';

@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from '@osm/k8s-informers';
+import type { Clock, TimerHandle } from '@osm/clock';
 
 /**
  * Collects pokes into batches: a batch fires `windowMs` after the last poke (a sliding window),
@@ -36,7 +36,7 @@ export class Coalescer {
 
   /** Flushes a pending batch now. */
   flushNow(): void {
-    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timer?.cancel();
     this.#timer = undefined;
     if (this.#pokes === 0) return;
     const pokes = this.#pokes;
@@ -45,13 +45,13 @@ export class Coalescer {
   }
 
   cancel(): void {
-    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timer?.cancel();
     this.#timer = undefined;
     this.#pokes = 0;
   }
 
   #arm(ms: number): void {
-    this.#timer = this.#clock.setTimeout(() => this.#fire(), ms);
+    this.#timer = this.#clock.setTimer(() => this.#fire(), ms);
   }
 
   #fire(): void {

@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { KubeObject } from '@osm/k8s-informers';
+import { FakeClock } from '@osm/testing';
 import { MeshCatalog, type CatalogBatch } from '../src/catalog.ts';
 import { CatalogError } from '../src/errors.ts';
 import { translate } from '../src/translate.ts';
 import { bookstore, namespace, pod, service, serviceAccount, slice, trafficSplit, trafficTarget } from './fixtures.ts';
-import { FakeClock, kinds, modelText, StoreSource, type Kind } from './fakes.ts';
+import { kinds, modelText, StoreSource, type Kind } from './fakes.ts';
 
 async function started(options: { windowMs?: number; maxDelayMs?: number } = {}) {
   const source = new StoreSource();
@@ -33,11 +34,11 @@ describe('MeshCatalog', () => {
   it('coalesces changes in a sliding window of 100 ms', async () => {
     const { source, clock, batches } = await started();
     source.put('pods', pod('bookbuyer', 'b2', { app: 'bookbuyer', 'osm-proxy-uuid': 'u-b2' }, 'bookbuyer'));
-    clock.advance(60);
+    await clock.advance(60);
     source.put('pods', pod('bookbuyer', 'b3', { app: 'bookbuyer', 'osm-proxy-uuid': 'u-b3' }, 'bookbuyer'));
-    clock.advance(60); // 120 ms after the first change, 60 after the last: still waiting
+    await clock.advance(60); // 120 ms after the first change, 60 after the last: still waiting
     assert.equal(batches.length, 1);
-    clock.advance(40);
+    await clock.advance(40);
     assert.equal(batches.length, 2);
     assert.equal(batches[1]?.changes, 2);
     assert.deepEqual(batches[1]?.affectedProxies, ['u-b2', 'u-b3']);
@@ -47,7 +48,7 @@ describe('MeshCatalog', () => {
     const { source, clock, batches } = await started();
     for (let i = 0; i < 30; i++) {
       source.put('pods', pod('bookbuyer', `b${i}`, { app: 'bookbuyer' }, 'bookbuyer'));
-      clock.advance(50);
+      await clock.advance(50);
       if (i === 18) assert.equal(batches.length, 1, 'not yet at 950 ms');
     }
     assert.equal(batches.length, 2, 'one batch at 1000 ms');
@@ -57,7 +58,7 @@ describe('MeshCatalog', () => {
   it('takes the window and the cap as options, and names the option it rejects', async () => {
     const { source, clock, batches } = await started({ windowMs: 10, maxDelayMs: 20 });
     source.put('serviceAccounts', serviceAccount('bookbuyer', 'x'));
-    clock.advance(10);
+    await clock.advance(10);
     assert.equal(batches.length, 2);
     assert.throws(() => new MeshCatalog({ source, windowMs: -1 }), (e: unknown) => e instanceof CatalogError && e.code === 'InvalidOption' && /windowMs/.test(e.message));
     assert.throws(() => new MeshCatalog({ source, windowMs: 100, maxDelayMs: 50 }), /maxDelayMs must be a number of milliseconds >= 100/);
@@ -66,7 +67,7 @@ describe('MeshCatalog', () => {
   it('a batch touching one service reports only the proxies that talk to it', async () => {
     const { source, clock, batches } = await started();
     source.put('endpointSlices', slice('bookwarehouse', 'bookwarehouse-abc', 'bookwarehouse', [{ ip: '10.1.0.5' }, { ip: '10.1.0.55' }], [{ name: 'http-web', port: 14001 }]));
-    clock.advance(100);
+    await clock.advance(100);
     assert.deepEqual(batches.at(-1)?.affectedProxies, ['u-store-v1', 'u-store-v2']);
     assert.deepEqual(batches.at(-1)?.diff?.changedEndpoints, ['bookwarehouse/bookwarehouse']);
   });
@@ -77,7 +78,7 @@ describe('MeshCatalog', () => {
       throw new Error('boom');
     });
     source.put('serviceAccounts', serviceAccount('bookbuyer', 'y'));
-    clock.advance(100);
+    await clock.advance(100);
     assert.equal(batches.length, 2);
   });
 });
@@ -141,11 +142,11 @@ async function feed(steps: readonly Step[], flushEvery: number): Promise<string>
   const clock = new FakeClock();
   const catalog = new MeshCatalog({ source, clock });
   await catalog.start();
-  steps.forEach((s, i) => {
+  for (const [i, s] of steps.entries()) {
     if (s.obj) source.put(s.kind, s.obj);
     else source.remove(s.kind, s.key);
-    if (flushEvery > 0 && i % flushEvery === 0) clock.advance(150);
-  });
+    if (flushEvery > 0 && i % flushEvery === 0) await clock.advance(150);
+  }
   catalog.flush();
   const text = modelText(catalog.model());
   // The catalog's translator reuses parts of earlier models; the result must be what a fresh translation gives.

@@ -1,5 +1,5 @@
-// A KubeSource over plain stores (the informers' Store), and a clock that moves only when told.
-import { objectKey, Store, type Clock, type KubeObject, type TimerHandle } from '@osm/k8s-informers';
+// A KubeSource over plain stores (the informers' Store).
+import { objectKey, Store, type KubeObject } from '@osm/k8s-informers';
 import type { MeshModel } from '@osm/mesh-model';
 import type { KubeObjects } from '../src/kube-types.ts';
 import type { KubeSource } from '../src/source.ts';
@@ -43,40 +43,6 @@ export class StoreSource implements KubeSource {
   }
   load(objects: KubeObjects): void {
     for (const k of kinds) for (const o of objects[k]) this.put(k, o);
-  }
-}
-
-interface Timer {
-  at: number;
-  seq: number;
-  fn: () => void;
-}
-
-export class FakeClock implements Clock {
-  #now = 0;
-  #seq = 0;
-  readonly #timers = new Set<Timer>();
-  now(): number {
-    return this.#now;
-  }
-  setTimeout(fn: () => void, ms: number): TimerHandle {
-    const t = { at: this.#now + ms, seq: this.#seq++, fn };
-    this.#timers.add(t);
-    return t;
-  }
-  clearTimeout(handle: TimerHandle): void {
-    this.#timers.delete(handle as Timer);
-  }
-  advance(ms: number): void {
-    const end = this.#now + ms;
-    for (;;) {
-      const due = [...this.#timers].filter((t) => t.at <= end).sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
-      if (!due) break;
-      this.#timers.delete(due);
-      this.#now = due.at;
-      due.fn();
-    }
-    this.#now = end;
   }
 }
 

@@ -2,3 +2,4 @@
 export { startKubeApiServer, loadCrds, type KubeApiServer, type KubeApiServerOptions } from './kube-api-server.ts';
 export { controlPlaneBinaries, pinnedVersions, type ControlPlaneBinaries } from './binaries.ts';
 export { KubeRest, compactEtcd, etcdRevision, eventually } from './kube-rest.ts';
+export { FakeClock, settle } from './fake-clock.ts';
