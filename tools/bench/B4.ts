@@ -1,7 +1,8 @@
 // B4: ECDSA P-256 service certificates per second, key generation included; one at a time and 32 in flight.
 // Also a naive @peculiar/x509 + WebCrypto loop on the same machine for comparison.
 import { webcrypto } from 'node:crypto';
-import { generateRootCA, LocalCertificateAuthority, loadSigningCA, systemClock, type IssueRequest } from '@osm/certificates';
+import { systemClock } from '@osm/clock';
+import { generateRootCA, LocalCertificateAuthority, loadSigningCA, type IssueRequest } from '@osm/certificates';
 import type { Benchmark, BenchResult } from './types.ts';
 
 const DAY = 86_400_000;

@@ -5,8 +5,6 @@ export { CertificateCache, MIN_RENEW_BEFORE_MS, renewalTime } from './cache.ts';
 export type { CertificateCacheOptions, RotationEvent } from './cache.ts';
 export { CertManagerAuthority, CertManagerProvider } from './cert-manager.ts';
 export type { CertificateRequestClient, CertificateRequestSpec, CertificateRequestState, CertManagerOptions, IssuerRef } from './cert-manager.ts';
-// Only until tools/bench/B4.ts imports it from @osm/clock.
-export { systemClock } from '@osm/clock';
 export { CertificateError } from './errors.ts';
 export type { CertificateErrorCode, Result } from './errors.ts';
 export { commonNameOf, DEFAULT_TRUST_DOMAIN, identityKey, spiffeIdOf, validateSubject } from './identity.ts';
