@@ -1,4 +1,5 @@
 // Certificate subjects: who a certificate is for, and the names derived from that.
+import { certCommonName, proxyCertCommonName, spiffeId } from '@osm/mesh-model';
 import { CertificateError } from './errors.ts';
 
 /** A service certificate (SDS) or a proxy bootstrap (xDS client) certificate. */
@@ -28,14 +29,15 @@ export function validateSubject(subject: CertificateSubject, trustDomain: string
 }
 
 /** `<sa>.<ns>.<trustDomain>` for a service, `<uuid>.sidecar.<sa>.<ns>.<trustDomain>` for a bootstrap certificate. */
+// The names themselves come from mesh-model, the one place that spells them (xds-snapshot matches on them).
 export function commonNameOf(subject: CertificateSubject, trustDomain: string): string {
-  const base = `${subject.serviceAccount}.${subject.namespace}.${trustDomain}`;
-  return subject.kind === 'service' ? base : `${subject.proxyUuid}.sidecar.${base}`;
+  const identity = { namespace: subject.namespace, name: subject.serviceAccount };
+  return subject.kind === 'service' ? certCommonName(identity, trustDomain) : proxyCertCommonName({ uuid: subject.proxyUuid, identity }, trustDomain);
 }
 
 /** `spiffe://<trustDomain>/ns/<ns>/sa/<sa>`. */
 export function spiffeIdOf(subject: CertificateSubject, trustDomain: string): string {
-  return `spiffe://${trustDomain}/ns/${subject.namespace}/sa/${subject.serviceAccount}`;
+  return spiffeId({ namespace: subject.namespace, name: subject.serviceAccount }, trustDomain);
 }
 
 /** A stable key for caches and rotation events: `service:<ns>/<sa>` or `bootstrap:<ns>/<sa>/<uuid>`. */
