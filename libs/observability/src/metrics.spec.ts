@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { DataPointType, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import type { Histogram as SdkHistogram, MetricData } from '@opentelemetry/sdk-metrics';
 import { ObservabilityError } from './errors.ts';
-import { DURATION_BUCKETS_SECONDS, createMetrics, registerVersionInfo } from './metrics.ts';
+import { DURATION_BUCKETS_SECONDS, createMetrics, keepDeclaredCounterNames, registerVersionInfo } from './metrics.ts';
 import type { Metrics } from './metrics.ts';
 
 /** A reader that collects on demand, as the Prometheus exporter does on each scrape. */
@@ -19,7 +19,7 @@ class PullReader extends MetricReader {
 function setup(): { metrics: Metrics; collect: () => Promise<Map<string, MetricData>> } {
   const reader = new PullReader();
   const provider = new MeterProvider({ readers: [reader] });
-  const metrics = createMetrics(provider.getMeter('test'));
+  const { metrics } = createMetrics(provider.getMeter('test'));
   return {
     metrics,
     collect: async () => {
@@ -151,5 +151,38 @@ describe('metric helpers', () => {
     assert.equal(typeof typeErrors, 'function');
     c.inc({ type: 'CDS' });
     unlabeled.inc();
+  });
+});
+
+describe('keepDeclaredCounterNames', () => {
+  it('renames only the declared counters back, in series, HELP and TYPE lines', () => {
+    const text = [
+      '# HELP osm_cert_issued_count_total Certificates issued',
+      '# TYPE osm_cert_issued_count_total counter',
+      'osm_cert_issued_count_total 3',
+      '# HELP osm_k8s_api_event_count_total Events',
+      '# TYPE osm_k8s_api_event_count_total counter',
+      'osm_k8s_api_event_count_total{type="add"} 1',
+      '# TYPE other_count_total counter',
+      'other_count_total 9',
+      'osm_cert_issued_count_total_more 1',
+      '',
+    ].join('\n');
+    const kept = keepDeclaredCounterNames(text, new Set(['osm_cert_issued_count', 'osm_k8s_api_event_count', 'osm_k8s_api']));
+    assert.equal(
+      kept,
+      [
+        '# HELP osm_cert_issued_count Certificates issued',
+        '# TYPE osm_cert_issued_count counter',
+        'osm_cert_issued_count 3',
+        '# HELP osm_k8s_api_event_count Events',
+        '# TYPE osm_k8s_api_event_count counter',
+        'osm_k8s_api_event_count{type="add"} 1',
+        '# TYPE other_count_total counter',
+        'other_count_total 9',
+        'osm_cert_issued_count_total_more 1',
+        '',
+      ].join('\n'),
+    );
   });
 });

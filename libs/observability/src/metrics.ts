@@ -1,6 +1,6 @@
 // Typed helpers over an OpenTelemetry Meter: an app declares each metric once, with its label names,
 // and the compiler then checks every recording's labels. Exposed by the admin server's /metrics in
-// Prometheus text format (monotonic counters get the `_total` suffix there if their name lacks it).
+// Prometheus text format, under exactly the names declared here (see keepDeclaredCounterNames).
 import type { Attributes, Meter, ObservableResult } from '@opentelemetry/api';
 import { ObservabilityError } from './errors.ts';
 
@@ -97,9 +97,26 @@ function validateBuckets(name: string, buckets: readonly number[]): void {
 type AnyLabels = [] | [LabelSet<string>];
 const attrs = (labels: AnyLabels): Attributes | undefined => labels[0];
 
-/** Creates the typed helpers over `meter`; names are checked and must be unique per Metrics. */
-export function createMetrics(meter: Meter): Metrics {
+/**
+ * The OpenTelemetry Prometheus serializer appends `_total` to every counter. OSM's counters
+ * (osm_proxy_xds_request_count, osm_cert_issued_count, ...) are a contract with existing dashboards
+ * and alerts, and the text format does not require the suffix, so a counter keeps the name it was
+ * declared with: this renames the serializer's `<name>_total` series, HELP and TYPE lines back.
+ */
+export function keepDeclaredCounterNames(text: string, counters: ReadonlySet<string>): string {
+  if (counters.size === 0) return text;
+  // Names match METRIC_NAME (letters, digits, _), so they need no escaping in a pattern.
+  const series = new RegExp(`^(# (?:HELP|TYPE) )?(${[...counters].join('|')})_total(?=[ {])`, 'gm');
+  return text.replace(series, '$1$2');
+}
+
+/**
+ * Creates the typed helpers over `meter`; names are checked and must be unique per Metrics.
+ * `counterNames` lists the declared counters whose names lack `_total` (for keepDeclaredCounterNames).
+ */
+export function createMetrics(meter: Meter): { metrics: Metrics; counterNames: ReadonlySet<string> } {
   const seen = new Set<string>();
+  const counterNames = new Set<string>();
   const declare = (name: string, options: MetricOptions<string>): void => {
     validate(name, options, seen);
     seen.add(name);
@@ -107,6 +124,7 @@ export function createMetrics(meter: Meter): Metrics {
   const metrics = {
     counter(name: string, options: MetricOptions<string>): Counter<string> {
       declare(name, options);
+      if (!name.endsWith('_total')) counterNames.add(name);
       const c = meter.createCounter(name, { description: options.help });
       return {
         add: (value: number, ...labels: AnyLabels) => c.add(value, attrs(labels)),
@@ -148,7 +166,7 @@ export function createMetrics(meter: Meter): Metrics {
       });
     },
   };
-  return metrics as Metrics;
+  return { metrics: metrics as Metrics, counterNames };
 }
 
 export interface VersionInfo {

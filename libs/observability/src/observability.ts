@@ -10,7 +10,7 @@ import type { AdminServer } from './admin-server.ts';
 import { ObservabilityError } from './errors.ts';
 import { createLogger, parseLogLevel } from './logger.ts';
 import type { LogDestination, LogLevel, Logger } from './logger.ts';
-import { createMetrics, registerVersionInfo } from './metrics.ts';
+import { createMetrics, keepDeclaredCounterNames, registerVersionInfo } from './metrics.ts';
 import type { Metrics } from './metrics.ts';
 import { registerRuntimeMetrics } from './runtime-metrics.ts';
 import { createShutdown } from './shutdown.ts';
@@ -104,7 +104,7 @@ export async function createObservability(options: ObservabilityOptions): Promis
   const exporter = new PrometheusExporter({ preventServerStart: true });
   const meterProvider = new MeterProvider({ resource, readers: [exporter] });
   const meter = meterProvider.getMeter(scope.name, scope.version);
-  const metrics = createMetrics(meter);
+  const { metrics, counterNames } = createMetrics(meter);
   registerVersionInfo(metrics, versionInfo);
   const runtime = options.runtimeMetrics === false ? undefined : registerRuntimeMetrics(metrics, meter);
   // No scope labels: one component, one scope; target_info carries the resource.
@@ -112,7 +112,7 @@ export async function createObservability(options: ObservabilityOptions): Promis
   const renderMetrics = async (): Promise<string> => {
     const { resourceMetrics, errors } = await exporter.collect();
     if (errors.length > 0) otelLog.warn({ errors }, 'metric collection errors');
-    return serializer.serialize(resourceMetrics);
+    return keepDeclaredCounterNames(serializer.serialize(resourceMetrics), counterNames);
   };
 
   let admin: AdminServer;

@@ -80,7 +80,9 @@ describe('fixture app: admin endpoints, metrics, readiness, SIGTERM', { timeout:
     await app.command({ op: 'record' });
     const families = await scrape(app.url);
 
-    const events = family(families, 'osm_fixture_event_count_total');
+    // OSM's counter names are kept as declared: no `_total` appended.
+    assert.equal(families.find((f) => f.name === 'osm_fixture_event_count_total'), undefined);
+    const events = family(families, 'osm_fixture_event_count');
     assert.equal(events.type, 'COUNTER');
     assert.equal(events.help, 'Events handled by the fixture');
     assert.deepEqual(
