@@ -1,9 +1,8 @@
 // The informers a mesh controller needs, with namespace membership applied: objects in namespaces
 // that are not monitored by this mesh are not kept.
-import type { Clock } from '@osm/clock';
-import { Informer, type BackoffOptions } from './informer.ts';
+import { Informer, type InformerOptions } from './informer.ts';
 import { byNamespace, type Indexers } from './store.ts';
-import type { InformerLogger, KubeObject, ListWatchClient } from './types.ts';
+import type { KubeObject } from './types.ts';
 
 export const monitoredByLabel = 'openservicemesh.io/monitored-by';
 export const ignoreLabel = 'openservicemesh.io/ignore';
@@ -28,19 +27,17 @@ export const kindPaths = {
 export type NamespacedKind = 'services' | 'pods' | 'endpointSlices' | 'serviceAccounts' | 'trafficTargets' | 'httpRouteGroups' | 'tcpRoutes' | 'trafficSplits';
 export const namespacedKinds: readonly NamespacedKind[] = ['services', 'pods', 'endpointSlices', 'serviceAccounts', 'trafficTargets', 'httpRouteGroups', 'tcpRoutes', 'trafficSplits'];
 
-export interface MeshInformersOptions {
-  readonly client: ListWatchClient;
+/** Shared by every informer of the set; see InformerOptions for each. */
+type SharedInformerOptions = Pick<
+  InformerOptions<KubeObject>,
+  'client' | 'logger' | 'clock' | 'random' | 'backoff' | 'stallTimeoutMs' | 'pageSize' | 'watchTimeoutSeconds'
+>;
+
+export interface MeshInformersOptions extends SharedInformerOptions {
   /** The mesh name namespaces are labelled with (`openservicemesh.io/monitored-by=<mesh>`). */
   readonly meshName: string;
   /** Where `osm-mesh-config` lives. */
   readonly controlPlaneNamespace: string;
-  readonly logger?: InformerLogger;
-  readonly clock?: Clock;
-  readonly random?: () => number;
-  readonly backoff?: BackoffOptions;
-  readonly stallTimeoutMs?: number;
-  readonly pageSize?: number;
-  readonly watchTimeoutSeconds?: number;
 }
 
 const labelValues =
