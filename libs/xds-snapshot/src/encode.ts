@@ -6,7 +6,9 @@
 import { envoy, typeUrlOf } from '@osm/envoy-api';
 import type { Protocol } from '@osm/mesh-model';
 import type { ClusterPlan, EndpointsPlan, OutboundChainPlan, RouteConfigPlan } from './plan.ts';
-import { outboundChain, outboundListenerHead, outboundListenerTail, upstreamClusterHead, upstreamClusterOptions, upstreamTlsParts, virtualHost } from './resources.ts';
+import type { RouteRule, VirtualHostPlan, WeightedTarget } from './plan.ts';
+import { FILTER } from './names.ts';
+import { outboundChain, outboundHcmParts, outboundListenerHead, outboundListenerTail, upstreamClusterHead, upstreamClusterOptions, upstreamTlsParts, virtualHost } from './resources.ts';
 
 /** Encoded parts by key, owned by the caller (part of the ResourceCache). */
 export interface PartCache {
@@ -32,7 +34,7 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
 /** The outbound listener; `chainKeys[i]` is the canonical key of `chains[i]`. */
 export function encodeOutboundListener(parts: PartCache, chains: readonly OutboundChainPlan[], chainKeys: readonly string[], egress: boolean): Uint8Array {
   const list: Uint8Array[] = [parts.part('lds-out-head', '', () => Listener.encode(Listener.fromPartial(outboundListenerHead())).finish())];
-  chains.forEach((c, i) => list.push(parts.part('lds-out-chain', chainKeys[i] ?? '', () => Listener.encode(Listener.fromPartial({ filterChains: [outboundChain(c)] })).finish())));
+  chains.forEach((c, i) => list.push(parts.part('lds-out-chain', chainKeys[i] ?? '', () => encodeOutboundChainField(c))));
   list.push(parts.part('lds-out-tail', String(egress), () => Listener.encode(Listener.fromPartial(outboundListenerTail(egress))).finish()));
   return concat(list);
 }
@@ -41,7 +43,7 @@ export function encodeOutboundListener(parts: PartCache, chains: readonly Outbou
 export function encodeRouteConfiguration(parts: PartCache, plan: RouteConfigPlan, vhostKeys: readonly string[]): Uint8Array {
   const list: Uint8Array[] = [RouteConfiguration.encode(RouteConfiguration.fromPartial({ name: plan.name })).finish()];
   plan.virtualHosts.forEach((vh, i) =>
-    list.push(parts.part('rds-vhost', vhostKeys[i] ?? '', () => RouteConfiguration.encode(RouteConfiguration.fromPartial({ virtualHosts: [virtualHost(vh)] })).finish())),
+    list.push(parts.part('rds-vhost', vhostKeys[i] ?? '', () => encodeVirtualHostField(vh))),
   );
   return concat(list);
 }
@@ -138,4 +140,234 @@ export function encodeClusterLoadAssignment(plan: EndpointsPlan): Uint8Array {
     }
   }
   return out.buf;
+}
+
+// ---- one growable buffer per message, nested messages written in place (fork reserves one length byte,
+// join moves the body if its length needs more); the same bytes as ts-proto's BinaryWriter, without its
+// per-field chunks and copies. Strings are written directly when ASCII.
+
+class Writer {
+  buf = new Uint8Array(512);
+  at = 0;
+  readonly #forks: number[] = [];
+  #room(n: number): void {
+    if (this.at + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.at + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.at));
+    this.buf = next;
+  }
+  varint(n: number): this {
+    this.#room(5);
+    while (n > 0x7f) {
+      this.buf[this.at++] = (n & 0x7f) | 0x80;
+      n >>>= 7;
+    }
+    this.buf[this.at++] = n;
+    return this;
+  }
+  /** A varint field (wire type 0). */
+  uint(field: number, n: number): this {
+    return this.varint(field << 3).varint(n);
+  }
+  /** A string field (wire type 2), written even when empty. */
+  str(field: number, s: string): this {
+    const n = s.length;
+    let ascii = true;
+    for (let i = 0; i < n; i++) {
+      if (s.charCodeAt(i) > 0x7f) {
+        ascii = false;
+        break;
+      }
+    }
+    if (!ascii) return this.bytes(field, utf8.encode(s));
+    this.varint((field << 3) | 2).varint(n);
+    this.#room(n);
+    const buf = this.buf;
+    let at = this.at;
+    for (let i = 0; i < n; i++) buf[at++] = s.charCodeAt(i);
+    this.at = at;
+    return this;
+  }
+  /** A string field as ts-proto writes a proto3 string: omitted when empty. */
+  optStr(field: number, s: string): this {
+    return s === '' ? this : this.str(field, s);
+  }
+  /** A bytes field (wire type 2). */
+  bytes(field: number, b: Uint8Array): this {
+    this.varint((field << 3) | 2).varint(b.length);
+    return this.raw(b);
+  }
+  /** Already encoded fields. */
+  raw(b: Uint8Array): this {
+    this.#room(b.length);
+    this.buf.set(b, this.at);
+    this.at += b.length;
+    return this;
+  }
+  /** Starts a length-delimited (message) field. */
+  fork(field: number): this {
+    this.varint((field << 3) | 2);
+    this.#room(1);
+    this.#forks.push(this.at++);
+    return this;
+  }
+  /** Ends the innermost open field: writes its length in front of it. */
+  join(): this {
+    const start = this.#forks.pop() as number;
+    const len = this.at - start - 1;
+    const size = varintSize(len);
+    if (size > 1) {
+      this.#room(size - 1);
+      this.buf.copyWithin(start + size, start + 1, this.at);
+      this.at += size - 1;
+    }
+    let n = len;
+    let at = start;
+    while (n > 0x7f) {
+      this.buf[at++] = (n & 0x7f) | 0x80;
+      n >>>= 7;
+    }
+    this.buf[at] = n;
+    return this;
+  }
+  finish(): Uint8Array {
+    return this.buf.slice(0, this.at);
+  }
+}
+
+const isUint32 = (n: number): boolean => Number.isInteger(n) && n >= 0 && n <= 0xffffffff;
+
+/** google.protobuf.UInt32Value as a field: always present, its value omitted when 0. */
+function uint32Value(w: Writer, field: number, n: number): void {
+  w.fork(field);
+  if (n !== 0) w.uint(1, n);
+  w.join();
+}
+
+const HttpConnectionManager = envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+const Rds = envoy.extensions.filters.network.http_connection_manager.v3.Rds;
+const HCM_URL = typeUrlOf(HttpConnectionManager);
+const TCP_PROXY_URL = typeUrlOf(envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy);
+let hcmParts: { head: Uint8Array; rdsSource: Uint8Array; tail: Uint8Array } | undefined;
+function hcmBytes(): { head: Uint8Array; rdsSource: Uint8Array; tail: Uint8Array } {
+  if (!hcmParts) {
+    const p = outboundHcmParts();
+    hcmParts = { head: HttpConnectionManager.encode(p.head).finish(), rdsSource: Rds.encode(p.rdsSource).finish(), tail: HttpConnectionManager.encode(p.tail).finish() };
+  }
+  return hcmParts;
+}
+
+/** Whether the hand-written chain encoder covers the plan (ports and prefix lengths are uint32). */
+function plainChain(c: OutboundChainPlan): boolean {
+  if (!isUint32(c.port)) return false;
+  for (const r of c.prefixRanges) {
+    const len = r.split('/')[1] ?? '32';
+    if (!isUint32(Number(len))) return false;
+  }
+  for (const t of c.targets ?? []) if (!isUint32(t.weight)) return false;
+  return true;
+}
+
+/**
+ * One outbound filter chain as the Listener field filter_chains (3): FilterChain{filter_chain_match (1)
+ * = FilterChainMatch{destination_port (8), prefix_ranges (3) = CidrRange{address_prefix (1), prefix_len
+ * (2)}}, filters (3) = Filter{name (1), typed_config (4) = Any{type_url (1), value (2) = HCM or TcpProxy}},
+ * name (7)}; what resources.ts' outboundChain gives, written without building the message.
+ */
+export function encodeOutboundChainField(c: OutboundChainPlan): Uint8Array {
+  if (!plainChain(c)) return Listener.encode(Listener.fromPartial({ filterChains: [outboundChain(c)] })).finish();
+  const w = new Writer();
+  w.fork(3);
+  w.fork(1);
+  uint32Value(w, 8, c.port);
+  for (const r of c.prefixRanges) {
+    const [ip = '', len = '32'] = r.split('/');
+    w.fork(3).optStr(1, ip);
+    uint32Value(w, 2, Number(len));
+    w.join();
+  }
+  w.join();
+  w.fork(3);
+  if (c.routeConfig !== undefined) {
+    const hcm = hcmBytes();
+    w.str(1, FILTER.httpConnectionManager).fork(4).str(1, HCM_URL).fork(2);
+    w.raw(hcm.head).optStr(2, c.name);
+    w.fork(3).raw(hcm.rdsSource).optStr(2, c.routeConfig).join();
+    w.raw(hcm.tail);
+    w.join().join();
+  } else {
+    w.str(1, FILTER.tcpProxy).fork(4).str(1, TCP_PROXY_URL).fork(2);
+    tcpProxy(w, c.name, c.targets ?? []);
+    w.join().join();
+  }
+  w.join();
+  w.optStr(7, c.name);
+  w.join();
+  return w.finish();
+}
+
+/** TcpProxy{stat_prefix (1), cluster (2) | weighted_clusters (10) = {clusters (1) = {name (1), weight (2)}}}. */
+function tcpProxy(w: Writer, statPrefix: string, targets: readonly WeightedTarget[]): void {
+  w.optStr(1, statPrefix);
+  const only = targets.length === 1 ? targets[0] : undefined;
+  if (only) {
+    w.str(2, only.cluster);
+    return;
+  }
+  w.fork(10);
+  for (const t of targets) {
+    w.fork(1).optStr(1, t.cluster);
+    if (t.weight !== 0) w.uint(2, t.weight);
+    w.join();
+  }
+  w.join();
+}
+
+/**
+ * One virtual host as the RouteConfiguration field virtual_hosts (2): VirtualHost{name (1), domains (2),
+ * routes (3) = Route{match (1), route (2)}}, what resources.ts' virtualHost gives; routes with per-route
+ * RBAC (inbound, SMI) go through ts-proto.
+ */
+export function encodeVirtualHostField(vh: VirtualHostPlan): Uint8Array {
+  if (!vh.rules.every(plainRule)) return RouteConfiguration.encode(RouteConfiguration.fromPartial({ virtualHosts: [virtualHost(vh)] })).finish();
+  const w = new Writer();
+  w.fork(2).optStr(1, vh.name);
+  for (const d of vh.domains) w.str(2, d);
+  for (const rule of vh.rules) {
+    w.fork(3);
+    routeMatch(w, rule);
+    w.fork(2);
+    const only = rule.targets.length === 1 ? rule.targets[0] : undefined;
+    if (only) w.str(1, only.cluster);
+    else {
+      w.fork(3);
+      for (const t of rule.targets) {
+        w.fork(1).optStr(1, t.cluster);
+        uint32Value(w, 2, t.weight);
+        w.join();
+      }
+      w.join();
+    }
+    w.join().join();
+  }
+  w.join();
+  return w.finish();
+}
+
+const plainRule = (rule: RouteRule): boolean => rule.principals === undefined && rule.targets.every((t) => isUint32(t.weight));
+
+/** RouteMatch{prefix (1) | safe_regex (10) = RegexMatcher{regex (2)}, headers (6) = HeaderMatcher{name (1), string_match (13) = {safe_regex (5)}}}. */
+function routeMatch(w: Writer, rule: RouteRule): void {
+  const m = rule.match;
+  w.fork(1);
+  if (m.pathRegex === '') w.str(1, '/');
+  else w.fork(10).optStr(2, m.pathRegex).join();
+  const header = (name: string, re: string): void => {
+    w.fork(6).optStr(1, name).fork(13).fork(5).optStr(2, re).join().join().join();
+  };
+  if (m.methods.length > 0) header(':method', m.methods.join('|'));
+  for (const [name, value] of m.headers) header(name, value);
+  w.join();
 }

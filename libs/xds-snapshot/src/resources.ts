@@ -98,6 +98,18 @@ export function outboundChain(c: OutboundChainPlan) {
   });
 }
 
+/**
+ * The constant parts of an outbound filter chain's HttpConnectionManager, in ts-proto's encoding order:
+ * the fields before stat_prefix, the Rds config source, and the fields after rds.
+ */
+export function outboundHcmParts() {
+  return {
+    head: HCM.HttpConnectionManager.fromPartial({ codecType: HCM.HttpConnectionManager_CodecType.AUTO }),
+    rdsSource: HCM.Rds.fromPartial({ configSource: ads() }),
+    tail: HCM.HttpConnectionManager.fromPartial({ httpFilters: [routerFilter()] }),
+  };
+}
+
 /** The outbound listener's fields before its filter chains (in ts-proto's encoding order). */
 export function outboundListenerHead(): Partial<Listener> {
   return { name: OUTBOUND_LISTENER, address: address('0.0.0.0', OUTBOUND_PORT) };

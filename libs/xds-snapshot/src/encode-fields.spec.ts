@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { envoy } from '@osm/envoy-api';
+import { encodeOutboundChainField, encodeVirtualHostField } from './encode.ts';
+import type { OutboundChainPlan, VirtualHostPlan } from './plan.ts';
+import { outboundChain, virtualHost } from './resources.ts';
+
+const Listener = envoy.config.listener.v3.Listener;
+const RouteConfiguration = envoy.config.route.v3.RouteConfiguration;
+
+// Lengths of 127/128 and 16,383/16,384 bytes cross a varint size, which moves the body of a nested field.
+const long = (n: number): string => 'x'.repeat(n);
+
+const chains: OutboundChainPlan[] = [
+  { name: 'outbound_a/web_80_http', port: 80, prefixRanges: ['10.96.0.1/32', '0.0.0.0/0', 'fd00::1/128'], protocol: 'http', routeConfig: 'rds-outbound.80' },
+  { name: '', port: 0, prefixRanges: [], protocol: 'http', routeConfig: '' },
+  { name: 'outbound_ü/web_80_http', port: 65535, prefixRanges: ['10.0.0.1'], protocol: 'grpc', routeConfig: 'rds-outbound.ü' },
+  { name: long(130), port: 8080, prefixRanges: Array.from({ length: 20 }, (_, i) => `10.1.${i}.0/24`), protocol: 'http', routeConfig: long(16_400) },
+  { name: 'tcp', port: 5432, prefixRanges: ['10.96.0.2/32'], protocol: 'tcp', targets: [{ cluster: 'a/db|5432', weight: 1 }] },
+  { name: 'tcp-empty', port: 5432, prefixRanges: ['10.96.0.2/32'], protocol: 'tcp', targets: [] },
+  { name: 'tcp-split', port: 5432, prefixRanges: ['10.96.0.3/32'], protocol: 'tcp', targets: [{ cluster: 'a/db|5432', weight: 0 }, { cluster: '', weight: 70 }, { cluster: long(200), weight: 300_000 }] },
+  { name: '', port: 1, prefixRanges: ['10.96.0.3/32'], protocol: 'tcp', targets: [{ cluster: '', weight: 1 }] },
+];
+
+const vhosts: VirtualHostPlan[] = [
+  { name: 'v1', domains: ['web.a', 'web.a:80', ''], rules: [{ match: { pathRegex: '', methods: [], headers: [] }, targets: [{ cluster: 'a/web|80', weight: 1 }] }] },
+  { name: '', domains: [], rules: [] },
+  {
+    name: 'split.ü',
+    domains: [long(140)],
+    rules: [
+      { match: { pathRegex: '/books/.*', methods: ['GET', 'PUT'], headers: [['content-type', 'application/json'], ['', '']] }, targets: [{ cluster: 'a/v1|80', weight: 30 }, { cluster: 'a/v2|80', weight: 0 }, { cluster: '', weight: 70 }] },
+      { match: { pathRegex: long(16_390), methods: [], headers: [['x', long(300)]] }, targets: [] },
+      { match: { pathRegex: '', methods: ['POST'], headers: [] }, targets: [{ cluster: 'a/web|80', weight: 1 }] },
+    ],
+  },
+  { name: 'rbac', domains: ['x.a'], rules: [{ match: { pathRegex: '/x', methods: [], headers: [] }, targets: [{ cluster: 'a/x|80', weight: 1 }], principals: ['spiffe://td/ns/a/sa/b'] }] },
+];
+
+describe('fields written without ts-proto equal its encoding', () => {
+  chains.forEach((c, i) => {
+    it(`outbound filter chain ${i} (${c.protocol}, ${c.prefixRanges.length} ranges)`, () => {
+      assert.deepEqual(encodeOutboundChainField(c), Listener.encode(Listener.fromPartial({ filterChains: [outboundChain(c)] })).finish());
+    });
+  });
+  vhosts.forEach((vh, i) => {
+    it(`virtual host ${i} (${vh.rules.length} rules)`, () => {
+      assert.deepEqual(encodeVirtualHostField(vh), RouteConfiguration.encode(RouteConfiguration.fromPartial({ virtualHosts: [virtualHost(vh)] })).finish());
+    });
+  });
+});
