@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { envoy } from '@osm/envoy-api';
-import { encodeOutboundChainField, encodeVirtualHostField } from './encode.ts';
+import { encodeClusterLoadAssignment, encodeOutboundChainField, encodeTrustedCa, encodeValidationSecret, encodeVirtualHostField } from './encode.ts';
 import type { OutboundChainPlan, VirtualHostPlan } from './plan.ts';
-import { outboundChain, virtualHost } from './resources.ts';
+import { clusterLoadAssignment, outboundChain, validationSecret, virtualHost } from './resources.ts';
 
 const Listener = envoy.config.listener.v3.Listener;
 const RouteConfiguration = envoy.config.route.v3.RouteConfiguration;
@@ -48,4 +48,30 @@ describe('fields written without ts-proto equal its encoding', () => {
       assert.deepEqual(encodeVirtualHostField(vh), RouteConfiguration.encode(RouteConfiguration.fromPartial({ virtualHosts: [virtualHost(vh)] })).finish());
     });
   });
+});
+
+describe('secrets and endpoints written without ts-proto equal its encoding', () => {
+  const bundles = ['mesh roots', '', `-----BEGIN CERTIFICATE-----\n${long(3000)}\n-----END CERTIFICATE-----\nü`];
+  const sanLists: string[][] = [[], ['spiffe://cluster.local/ns/a/sa/b'], ['spiffe://td/ns/a/sa/b', '', long(200), 'spiffe://td/ns/ü/sa/x']];
+  for (const [b, bundle] of bundles.entries()) {
+    for (const [s, sans] of sanLists.entries()) {
+      it(`validation secret, bundle ${b}, SANs ${s}`, () => {
+        const name = s === 0 ? '' : `root-cert-for-mtls-outbound:a/web${'ü'.repeat(s)}`;
+        const whole = envoy.extensions.transport_sockets.tls.v3.Secret.encode(validationSecret(name, bundle, sans)).finish();
+        assert.deepEqual(encodeValidationSecret(name, encodeTrustedCa(bundle), sans), whole);
+      });
+    }
+  }
+  const eds: [string, [string, number][]][] = [
+    ['', []],
+    ['', [['', 0]]],
+    ['ns/many|80', Array.from({ length: 40 }, (_, i): [string, number] => [`10.0.${i}.${i}`, 8080 + i * 1000])],
+    ['ns/ü|80', [['fd00::1', 0xffff]]],
+  ];
+  for (const [i, [name, endpoints]] of eds.entries()) {
+    it(`cluster load assignment ${i} (${endpoints.length} endpoints)`, () => {
+      const plan = { name, endpoints };
+      assert.deepEqual(encodeClusterLoadAssignment(plan), envoy.config.endpoint.v3.ClusterLoadAssignment.encode(clusterLoadAssignment(plan)).finish());
+    });
+  }
 });

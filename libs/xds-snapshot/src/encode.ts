@@ -8,7 +8,7 @@ import type { Protocol } from '@osm/mesh-model';
 import type { ClusterPlan, EndpointsPlan, OutboundChainPlan, RouteConfigPlan } from './plan.ts';
 import type { RouteRule, VirtualHostPlan, WeightedTarget } from './plan.ts';
 import { FILTER } from './names.ts';
-import { outboundChain, outboundHcmParts, outboundListenerHead, outboundListenerTail, upstreamClusterHead, upstreamClusterOptions, upstreamTlsParts, virtualHost } from './resources.ts';
+import { outboundChain, outboundHcmParts, sdsConfigSource, trustedCa, uriSanHead, outboundListenerHead, outboundListenerTail, upstreamClusterHead, upstreamClusterOptions, upstreamTlsParts, virtualHost } from './resources.ts';
 
 /** Encoded parts by key, owned by the caller (part of the ResourceCache). */
 export interface PartCache {
@@ -95,9 +95,9 @@ export function encodeUpstreamCluster(parts: PartCache, plan: Extract<ClusterPla
   const head = parts.part('cds-head', plan.name, () => Cluster.encode(Cluster.fromPartial(upstreamClusterHead(plan))).finish());
   const options = parts.part('cds-options', plan.protocol satisfies Protocol, () => Cluster.encode(Cluster.fromPartial(upstreamClusterOptions(plan.protocol))).finish());
   const cert = parts.part('tls-cert', plan.certSecret, () => CommonTlsContext.encode(CommonTlsContext.fromPartial(upstreamTlsParts(plan).cert)).finish());
-  const validation = parts.part('tls-validation', plan.validationSecret, () => CommonTlsContext.encode(CommonTlsContext.fromPartial(upstreamTlsParts(plan).validation)).finish());
+  const validation = parts.part('tls-validation', plan.validationSecret, () => scratch().fork(7).optStr(1, plan.validationSecret).raw(sdsSource()).join().finish());
   const alpn = parts.part('tls-alpn', '', () => CommonTlsContext.encode(CommonTlsContext.fromPartial(upstreamTlsParts(plan).alpn)).finish());
-  const sni = parts.part('utf8', plan.sni, () => utf8.encode(plan.sni));
+  const sni = parts.part('utf8', plan.sni, () => utf8Bytes(plan.sni));
 
   const common = cert.length + validation.length + alpn.length;
   const tls = ld(common) + ld(sni.length);
@@ -118,29 +118,43 @@ export function encodeUpstreamCluster(parts: PartCache, plan: Extract<ClusterPla
  * socket_address (1) = SocketAddress{address (2), port_value (3)}}}, health_status (2) = HEALTHY}}}.
  */
 export function encodeClusterLoadAssignment(plan: EndpointsPlan): Uint8Array {
-  const name = utf8.encode(plan.name);
-  const eps = plan.endpoints.map(([ip, port]) => {
-    const ipBytes = utf8.encode(ip);
-    const sa = ld(ipBytes.length) + 1 + varintSize(port);
-    const addr = ld(sa);
-    const ep = ld(addr);
-    const lb = ld(ep) + 2;
-    return { ipBytes, port, sa, addr, ep, lb };
-  });
-  let lle = 0;
-  for (const e of eps) lle += ld(e.lb);
-  const out = new Out(ld(name.length) + (eps.length > 0 ? ld(lle) : 0));
-  out.key(1, name.length).bytes(name);
-  if (eps.length > 0) {
-    out.key(2, lle);
-    for (const e of eps) {
-      out.key(2, e.lb).key(1, e.ep).key(1, e.addr).key(1, e.sa).key(2, e.ipBytes.length).bytes(e.ipBytes);
-      out.varint(3 << 3).varint(e.port);
-      out.varint(2 << 3).varint(1);
+  const w = scratch().optStr(1, plan.name);
+  if (plan.endpoints.length > 0) {
+    w.fork(2);
+    for (const [ip, port] of plan.endpoints) {
+      w.fork(2).fork(1).fork(1).fork(1).optStr(2, ip).uint(3, port).join().join().join();
+      w.uint(2, 1).join();
     }
+    w.join();
   }
-  return out.buf;
+  return w.finish();
 }
+
+/**
+ * A validation context secret: Secret{name (1), validation_context (4) = CertificateValidationContext{
+ * trusted_ca (1), match_typed_subject_alt_names (15) = SubjectAltNameMatcher{san_type (1) = URI, matcher
+ * (2) = StringMatcher{exact (1)}}}}; `ca` is the encoded trusted_ca field (the same for every service).
+ */
+export function encodeValidationSecret(name: string, ca: Uint8Array, sans: readonly string[]): Uint8Array {
+  const w = scratch().optStr(1, name).fork(4).raw(ca);
+  for (const san of sans) w.fork(15).raw(uriHead()).fork(2).str(1, san).join().join();
+  return w.join().finish();
+}
+
+/** The trusted_ca field of a validation context (encoded by ts-proto). */
+export function encodeTrustedCa(trustBundle: string): Uint8Array {
+  return CertificateValidationContext.encode(trustedCa(trustBundle)).finish();
+}
+
+const CertificateValidationContext = envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext;
+let constants: { sds: Uint8Array; uri: Uint8Array } | undefined;
+const constant = (): { sds: Uint8Array; uri: Uint8Array } =>
+  (constants ??= {
+    sds: envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig.encode(sdsConfigSource()).finish(),
+    uri: envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMatcher.encode(uriSanHead()).finish(),
+  });
+const sdsSource = (): Uint8Array => constant().sds;
+const uriHead = (): Uint8Array => constant().uri;
 
 // ---- one growable buffer per message, nested messages written in place (fork reserves one length byte,
 // join moves the body if its length needs more); the same bytes as ts-proto's BinaryWriter, without its
@@ -157,6 +171,11 @@ class Writer {
     const next = new Uint8Array(size);
     next.set(this.buf.subarray(0, this.at));
     this.buf = next;
+  }
+  reset(): this {
+    this.at = 0;
+    this.#forks.length = 0;
+    return this;
   }
   varint(n: number): this {
     this.#room(5);
@@ -237,6 +256,23 @@ class Writer {
   }
 }
 
+/** UTF-8 bytes of a string (ASCII copied directly). */
+function utf8Bytes(s: string): Uint8Array {
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0x7f) return utf8.encode(s);
+    out[i] = c;
+  }
+  return out;
+}
+
+const shared = new Writer();
+/** The module's writer, emptied (encoders call it once, write, and finish before returning). */
+function scratch(): Writer {
+  return shared.reset();
+}
+
 const isUint32 = (n: number): boolean => Number.isInteger(n) && n >= 0 && n <= 0xffffffff;
 
 /** google.protobuf.UInt32Value as a field: always present, its value omitted when 0. */
@@ -278,7 +314,7 @@ function plainChain(c: OutboundChainPlan): boolean {
  */
 export function encodeOutboundChainField(c: OutboundChainPlan): Uint8Array {
   if (!plainChain(c)) return Listener.encode(Listener.fromPartial({ filterChains: [outboundChain(c)] })).finish();
-  const w = new Writer();
+  const w = scratch();
   w.fork(3);
   w.fork(1);
   uint32Value(w, 8, c.port);
@@ -332,7 +368,7 @@ function tcpProxy(w: Writer, statPrefix: string, targets: readonly WeightedTarge
  */
 export function encodeVirtualHostField(vh: VirtualHostPlan): Uint8Array {
   if (!vh.rules.every(plainRule)) return RouteConfiguration.encode(RouteConfiguration.fromPartial({ virtualHosts: [virtualHost(vh)] })).finish();
-  const w = new Writer();
+  const w = scratch();
   w.fork(2).optStr(1, vh.name);
   for (const d of vh.domains) w.str(2, d);
   for (const rule of vh.rules) {

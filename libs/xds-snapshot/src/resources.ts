@@ -286,6 +286,21 @@ export function upstreamTlsParts(plan: UpstreamPlan) {
   };
 }
 
+/** An SdsSecretConfig's fields after its name (in ts-proto's encoding order): the ADS config source. */
+export function sdsConfigSource() {
+  return TLS.SdsSecretConfig.fromPartial({ sdsConfig: ads() });
+}
+
+/** A validation secret's trusted CA (CertificateValidationContext field 1), the same for every service. */
+export function trustedCa(trustBundle: string) {
+  return TLS.CertificateValidationContext.fromPartial({ trustedCa: { inlineBytes: utf8.encode(trustBundle) } });
+}
+
+/** The fields of a URI SubjectAltNameMatcher before its matcher. */
+export function uriSanHead() {
+  return TLS.SubjectAltNameMatcher.fromPartial({ sanType: TLS.SubjectAltNameMatcher_SanType.URI });
+}
+
 /** The upstream cluster's TLS origination: the proxy's certificate, the destination's SANs, SNI and ALPN (encoded last). */
 export function upstreamClusterSocket(plan: UpstreamPlan): Partial<Cluster> {
   const p = upstreamTlsParts(plan);

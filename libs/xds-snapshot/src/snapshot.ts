@@ -14,9 +14,8 @@ import {
   cluster,
   inboundListener,
   prometheusListener,
-  validationSecret,
 } from './resources.ts';
-import { encodeClusterLoadAssignment, encodeOutboundListener, encodeRouteConfiguration, encodeUpstreamCluster } from './encode.ts';
+import { encodeClusterLoadAssignment, encodeOutboundListener, encodeRouteConfiguration, encodeTrustedCa, encodeUpstreamCluster, encodeValidationSecret } from './encode.ts';
 
 /** The five resource types of a sidecar snapshot, in the order Envoy should receive them. */
 export const RESOURCE_TYPES = ['clusters', 'endpoints', 'listeners', 'routes', 'secrets'] as const;
@@ -334,8 +333,9 @@ function routeResource(cache: ResourceCache, rc: RouteConfigPlan): EncodedResour
 }
 
 function validationResource(cache: ResourceCache, name: string, sans: readonly string[], bundle: string, bundleHash: string): EncodedResource {
-  const Secret = V3.extensions.transport_sockets.tls.v3.Secret;
-  return cache.resolve(`secrets\n${JSON.stringify(['validation', name, sans, bundleHash])}`, () => encoded('secrets', Secret, name, validationSecret(name, bundle, sans), NO_REFS));
+  return cache.resolve(`secrets\n${JSON.stringify(['validation', name, sans, bundleHash])}`, () =>
+    fromBytes('secrets', name, encodeValidationSecret(name, cache.part('tls-trusted-ca', bundleHash, () => encodeTrustedCa(bundle)), sans), NO_REFS),
+  );
 }
 
 function internRefs(m: Memos, refs: readonly EndpointsRef[]): readonly EndpointsRef[] {
@@ -475,7 +475,10 @@ function edsResource(cache: ResourceCache, m: Memos, model: MeshModel, ref: Endp
   let r = byCluster.get(k);
   if (!r) {
     const plan = endpointsFrom(ref.name, list, ref.targetPort);
-    r = cache.resolve(`endpoints\n${JSON.stringify(plan)}`, () => fromBytes('endpoints', plan.name, encodeClusterLoadAssignment(plan), NO_REFS));
+    // name, then ip and port of each endpoint (names and IPs contain no tabs or newlines)
+    let key = `endpoints\n${plan.name}`;
+    for (const [ip, port] of plan.endpoints) key += `\n${ip}\t${port}`;
+    r = cache.resolve(key, () => fromBytes('endpoints', plan.name, encodeClusterLoadAssignment(plan), NO_REFS));
     byCluster.set(k, r);
   }
   return r;
