@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { envoy } from '@osm/envoy-api';
-import { encodeClusterLoadAssignment, encodeOutboundChainField, encodeTrustedCa, encodeValidationSecret, encodeVirtualHostField } from './encode.ts';
-import type { OutboundChainPlan, VirtualHostPlan } from './plan.ts';
-import { clusterLoadAssignment, outboundChain, validationSecret, virtualHost } from './resources.ts';
+import { encodeClusterLoadAssignment, encodeOutboundChainField, encodeTrustedCa, encodeUpstreamCluster, encodeValidationSecret, encodeVirtualHostField } from './encode.ts';
+import type { PartCache } from './encode.ts';
+import type { ClusterPlan, OutboundChainPlan, VirtualHostPlan } from './plan.ts';
+import { cluster, clusterLoadAssignment, outboundChain, validationSecret, virtualHost } from './resources.ts';
 
 const Listener = envoy.config.listener.v3.Listener;
 const RouteConfiguration = envoy.config.route.v3.RouteConfiguration;
@@ -72,6 +73,17 @@ describe('secrets and endpoints written without ts-proto equal its encoding', ()
     it(`cluster load assignment ${i} (${endpoints.length} endpoints)`, () => {
       const plan = { name, endpoints };
       assert.deepEqual(encodeClusterLoadAssignment(plan), envoy.config.endpoint.v3.ClusterLoadAssignment.encode(clusterLoadAssignment(plan)).finish());
+    });
+  }
+});
+
+describe('upstream clusters spliced from parts equal ts-proto encoding', () => {
+  const noCache: PartCache = { part: (_space, _key, make) => make() };
+  const names = ['a/web|80', '', 'ü/wéb|80', long(150)];
+  for (const [i, name] of names.entries()) {
+    it(`upstream cluster name ${i}`, () => {
+      const plan: Extract<ClusterPlan, { kind: 'upstream' }> = { kind: 'upstream', name, protocol: 'http', sni: `${name}.svc`, certSecret: 'service-cert:b/b', validationSecret: `root-cert-for-mtls-outbound:${name}` };
+      assert.deepEqual(encodeUpstreamCluster(noCache, plan), envoy.config.cluster.v3.Cluster.encode(cluster(plan)).finish());
     });
   }
 });

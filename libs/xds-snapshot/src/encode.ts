@@ -8,7 +8,7 @@ import type { Protocol } from '@osm/mesh-model';
 import type { ClusterPlan, EndpointsPlan, OutboundChainPlan, RouteConfigPlan } from './plan.ts';
 import type { RouteRule, VirtualHostPlan, WeightedTarget } from './plan.ts';
 import { FILTER } from './names.ts';
-import { outboundChain, outboundHcmParts, sdsConfigSource, trustedCa, uriSanHead, outboundListenerHead, outboundListenerTail, upstreamClusterHead, upstreamClusterOptions, upstreamTlsParts, virtualHost } from './resources.ts';
+import { outboundChain, outboundHcmParts, outboundListenerHead, outboundListenerTail, sdsConfigSource, trustedCa, upstreamClusterHeadParts, upstreamClusterOptions, upstreamTlsParts, uriSanHead, virtualHost } from './resources.ts';
 
 /** Encoded parts by key, owned by the caller (part of the ResourceCache). */
 export interface PartCache {
@@ -92,7 +92,10 @@ const CommonTlsContext = envoy.extensions.transport_sockets.tls.v3.CommonTlsCont
  * (per identity), validation context (per service) and ALPN parts, each encoded once.
  */
 export function encodeUpstreamCluster(parts: PartCache, plan: Extract<ClusterPlan, { kind: 'upstream' }>): Uint8Array {
-  const head = parts.part('cds-head', plan.name, () => Cluster.encode(Cluster.fromPartial(upstreamClusterHead(plan))).finish());
+  const head = parts.part('cds-head', plan.name, () => {
+    const h = clusterHeadBytes();
+    return scratch().optStr(1, plan.name).raw(h.type).fork(3).raw(h.edsSource).optStr(2, plan.name).join().raw(h.rest).finish();
+  });
   const options = parts.part('cds-options', plan.protocol satisfies Protocol, () => Cluster.encode(Cluster.fromPartial(upstreamClusterOptions(plan.protocol))).finish());
   const cert = parts.part('tls-cert', plan.certSecret, () => CommonTlsContext.encode(CommonTlsContext.fromPartial(upstreamTlsParts(plan).cert)).finish());
   const validation = parts.part('tls-validation', plan.validationSecret, () => scratch().fork(7).optStr(1, plan.validationSecret).raw(sdsSource()).join().finish());
@@ -153,6 +156,18 @@ const constant = (): { sds: Uint8Array; uri: Uint8Array } =>
     sds: envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig.encode(sdsConfigSource()).finish(),
     uri: envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMatcher.encode(uriSanHead()).finish(),
   });
+let clusterHead: { type: Uint8Array; edsSource: Uint8Array; rest: Uint8Array } | undefined;
+function clusterHeadBytes(): { type: Uint8Array; edsSource: Uint8Array; rest: Uint8Array } {
+  if (!clusterHead) {
+    const p = upstreamClusterHeadParts();
+    clusterHead = {
+      type: Cluster.encode(Cluster.fromPartial(p.type)).finish(),
+      edsSource: envoy.config.cluster.v3.Cluster_EdsClusterConfig.encode(p.edsSource).finish(),
+      rest: Cluster.encode(Cluster.fromPartial(p.rest)).finish(),
+    };
+  }
+  return clusterHead;
+}
 const sdsSource = (): Uint8Array => constant().sds;
 const uriHead = (): Uint8Array => constant().uri;
 

@@ -263,13 +263,21 @@ type UpstreamPlan = Extract<ClusterPlan, { kind: 'upstream' }>;
 
 /** The upstream cluster's identity-independent fields that ts-proto encodes first. */
 export function upstreamClusterHead(plan: UpstreamPlan): Partial<Cluster> {
+  const p = upstreamClusterHeadParts();
+  return { name: plan.name, ...p.type, edsClusterConfig: { ...p.edsSource, serviceName: plan.name }, ...p.rest };
+}
+
+/**
+ * The constant parts of an upstream cluster's head, in ts-proto's encoding order: the fields between
+ * name and eds_cluster_config, the EdsClusterConfig's fields before service_name, and the fields after
+ * eds_cluster_config.
+ */
+export function upstreamClusterHeadParts() {
   return {
-    name: plan.name,
-    type: CL.Cluster_DiscoveryType.EDS,
-    edsClusterConfig: CL.Cluster_EdsClusterConfig.fromPartial({ edsConfig: ads(), serviceName: plan.name }),
-    connectTimeout: { seconds: 1, nanos: 0 },
-    lbPolicy: CL.Cluster_LbPolicy.ROUND_ROBIN,
-  };
+    type: { type: CL.Cluster_DiscoveryType.EDS },
+    edsSource: CL.Cluster_EdsClusterConfig.fromPartial({ edsConfig: ads() }),
+    rest: { connectTimeout: { seconds: 1, nanos: 0 }, lbPolicy: CL.Cluster_LbPolicy.ROUND_ROBIN },
+  } satisfies Record<string, Partial<Cluster> | envoy.config.cluster.v3.Cluster_EdsClusterConfig>;
 }
 
 /** The upstream cluster's protocol options (encoded after the head). */
