@@ -269,6 +269,18 @@ export function endpointsFrom(name: string, list: readonly Endpoint[], targetPor
   return { name, endpoints: eps.filter((e, i) => i === 0 || e[0] !== eps[i - 1]?.[0]) };
 }
 
+// The validation context of an upstream service depends only on the (immutable) service object and the
+// trust domain: one plan object per service, shared by every proxy's plan (so that the snapshot builder
+// can memoize on it).
+const validationPlans = new WeakMap<MeshService, { readonly td: string; readonly plan: ValidationSecretPlan }>();
+function upstreamValidation(svc: MeshService, name: string, td: string): ValidationSecretPlan {
+  const memo = validationPlans.get(svc);
+  if (memo && memo.td === td && memo.plan.name === name) return memo.plan;
+  const plan: ValidationSecretPlan = { name, sans: uniqSorted(svc.identities.map((i) => spiffeId(i, td))) };
+  validationPlans.set(svc, { td, plan });
+  return plan;
+}
+
 /** Computes the outbound plan of a proxy running as `identity` in `namespace` (pure, order-independent). */
 export function planOutbound(model: MeshModel, identity: ServiceIdentity, namespace: string, options: PlanOptions): OutboundPlan {
   const td = model.settings.trustDomain;
@@ -288,7 +300,7 @@ export function planOutbound(model: MeshModel, identity: ServiceIdentity, namesp
     const validationSecret = outboundRootCertName(svc);
     clusters.set(name, { kind: 'upstream', name, protocol: port.protocol, sni: serverName(svc, options.clusterDomain), certSecret, validationSecret });
     endpoints.set(name, { name, service: keyOf(svc), targetPort: port.targetPort });
-    if (!validation.has(validationSecret)) validation.set(validationSecret, { name: validationSecret, sans: uniqSorted(svc.identities.map((i) => spiffeId(i, td))) });
+    if (!validation.has(validationSecret)) validation.set(validationSecret, upstreamValidation(svc, validationSecret, td));
     return name;
   };
   // ---- outbound

@@ -7,7 +7,7 @@ import type { Endpoint, MeshModel, Proxy } from '@osm/mesh-model';
 import { compareStrings } from '@osm/mesh-model';
 import type { References } from './references.ts';
 import { endpointsFrom, planInbound, planOutbound } from './plan.ts';
-import type { ClusterPlan, EndpointsRef, InboundPlan, OutboundPlan, RouteConfigPlan } from './plan.ts';
+import type { ClusterPlan, EndpointsRef, InboundPlan, OutboundPlan, RouteConfigPlan, ValidationSecretPlan } from './plan.ts';
 import { INBOUND_ROOT_CERT, METRICS_CLUSTER, PASSTHROUGH_CLUSTER, serviceCertName } from './names.ts';
 import {
   certificateSecret,
@@ -318,22 +318,34 @@ const V3 = envoy;
 // ---- encoding of plans, through the content-keyed cache
 
 function clusterResource(cache: ResourceCache, c: ClusterPlan): EncodedResource {
-  const r = c.kind === 'upstream' ? refs({ endpoints: [c.name], secrets: [c.certSecret, c.validationSecret] }) : NO_REFS;
   // Every field of the plan is in the key (tab-separated; names contain no tabs).
   const key = c.kind === 'upstream' ? `clusters\nu\t${c.name}\t${c.protocol}\t${c.sni}\t${c.certSecret}\t${c.validationSecret}` : `clusters\n${JSON.stringify(c)}`;
   return cache.resolve(key, () =>
-    c.kind === 'upstream' ? fromBytes('clusters', c.name, encodeUpstreamCluster(cache, c), r) : encoded('clusters', V3.config.cluster.v3.Cluster, c.name, cluster(c), r),
+    c.kind === 'upstream'
+      ? fromBytes('clusters', c.name, encodeUpstreamCluster(cache, c), refs({ endpoints: [c.name], secrets: [c.certSecret, c.validationSecret] }))
+      : encoded('clusters', V3.config.cluster.v3.Cluster, c.name, cluster(c), NO_REFS),
   );
 }
 
 function routeResource(cache: ResourceCache, rc: RouteConfigPlan): EncodedResource {
-  const r = refs({ clusters: rc.virtualHosts.flatMap((vh) => vh.rules.flatMap((rule) => rule.targets.map((t) => t.cluster))) });
   const vhostKeys = rc.virtualHosts.map((vh) => JSON.stringify(vh));
-  return cache.resolve(`routes\n${rc.name}\n${vhostKeys.join('\n')}`, () => fromBytes('routes', rc.name, encodeRouteConfiguration(cache, rc, vhostKeys), r));
+  return cache.resolve(`routes\n${rc.name}\n${vhostKeys.join('\n')}`, () => {
+    const r = refs({ clusters: rc.virtualHosts.flatMap((vh) => vh.rules.flatMap((rule) => rule.targets.map((t) => t.cluster))) });
+    return fromBytes('routes', rc.name, encodeRouteConfiguration(cache, rc, vhostKeys), r);
+  });
 }
 
-function validationResource(cache: ResourceCache, name: string, sans: readonly string[], bundle: string, bundleHash: string): EncodedResource {
-  return cache.resolve(`secrets\n${JSON.stringify(['validation', name, sans, bundleHash])}`, () =>
+// Cache keys of validation secrets by plan object (plan.ts shares one per upstream service) and bundle.
+const validationKeys = new WeakMap<ValidationSecretPlan, { readonly bundleHash: string; readonly key: string }>();
+
+function validationResource(cache: ResourceCache, plan: ValidationSecretPlan, bundle: string, bundleHash: string): EncodedResource {
+  const { name, sans } = plan;
+  let memo = validationKeys.get(plan);
+  if (memo?.bundleHash !== bundleHash) {
+    memo = { bundleHash, key: `secrets\n${JSON.stringify(['validation', name, sans, bundleHash])}` };
+    validationKeys.set(plan, memo);
+  }
+  return cache.resolve(memo.key, () =>
     fromBytes('secrets', name, encodeValidationSecret(name, cache.part('tls-trusted-ca', bundleHash, () => encodeTrustedCa(bundle)), sans), NO_REFS),
   );
 }
@@ -411,14 +423,16 @@ function outboundGroup(cache: ResourceCache, m: Memos, plan: OutboundPlan, bundl
   const listeners: EncodedResource[] = [];
   // Envoy rejects a listener without filter chains: a proxy with nothing to call gets no outbound listener.
   if (plan.chains.length > 0 || plan.egress) {
-    const r = refs({
-      routes: plan.chains.flatMap((c) => (c.routeConfig !== undefined ? [c.routeConfig] : [])),
-      clusters: [...plan.chains.flatMap((c) => (c.targets ?? []).map((t) => t.cluster)), ...(plan.egress ? [PASSTHROUGH_CLUSTER] : [])],
-    });
     const chainKeys = plan.chains.map((c) => JSON.stringify(c));
+    // The references are computed only on a miss (the plan is the same for every proxy sharing the key).
+    const r = (): References =>
+      refs({
+        routes: plan.chains.flatMap((c) => (c.routeConfig !== undefined ? [c.routeConfig] : [])),
+        clusters: [...plan.chains.flatMap((c) => (c.targets ?? []).map((t) => t.cluster)), ...(plan.egress ? [PASSTHROUGH_CLUSTER] : [])],
+      });
     listeners.push(
       cache.resolve(`listeners\noutbound\n${plan.egress}\n${chainKeys.join('\n')}`, () =>
-        fromBytes('listeners', 'outbound-listener', encodeOutboundListener(cache, plan.chains, chainKeys, plan.egress), r),
+        fromBytes('listeners', 'outbound-listener', encodeOutboundListener(cache, plan.chains, chainKeys, plan.egress), r()),
       ),
     );
   }
@@ -426,7 +440,7 @@ function outboundGroup(cache: ResourceCache, m: Memos, plan: OutboundPlan, bundl
     listeners,
     routes: plan.routes.map((rc) => routeResource(cache, rc)),
     clusters: plan.clusters.map((c) => clusterResource(cache, c)),
-    secrets: plan.validationSecrets.map((v) => validationResource(cache, v.name, v.sans, bundle, bundleHash)),
+    secrets: plan.validationSecrets.map((v) => validationResource(cache, v, bundle, bundleHash)),
     endpoints: internRefs(m, plan.endpoints),
     usesEndpoints: plan.usesEndpoints,
   };
@@ -458,7 +472,7 @@ function inboundGroup(cache: ResourceCache, plan: InboundPlan, inputs: SnapshotI
     listeners,
     routes: plan.routes.map((rc) => routeResource(cache, rc)),
     clusters: plan.clusters.map((c) => clusterResource(cache, c)),
-    secrets: [cert, ...plan.validationSecrets.map((v) => validationResource(cache, v.name, v.sans, inputs.trustBundle, bundleHash))],
+    secrets: [cert, ...plan.validationSecrets.map((v) => validationResource(cache, v, inputs.trustBundle, bundleHash))],
     endpoints: [],
     usesEndpoints: false,
   };
