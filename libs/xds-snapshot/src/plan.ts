@@ -120,7 +120,16 @@ export interface ProxyPlan {
 const ANY_MATCH: HttpMatch = { pathRegex: '', methods: [], headers: [] };
 const matchKey = (m: HttpMatch): string => JSON.stringify(m);
 const isHttp = (p: Protocol): boolean => p === 'http' || p === 'grpc';
-const uniqSorted = (xs: Iterable<string>): string[] => [...new Set(xs)].sort(compareStrings);
+/** The distinct strings of `xs`, sorted (a new array). */
+function uniqSorted(xs: Iterable<string>): string[] {
+  const out = Array.isArray(xs) ? (xs as string[]).slice() : [...xs];
+  if (out.length < 2) return out;
+  out.sort(compareStrings);
+  let n = 1;
+  for (let i = 1; i < out.length; i++) if (out[i] !== out[n - 1]) out[n++] = out[i] as string;
+  out.length = n;
+  return out;
+}
 const byName = <T extends { readonly name: string }>(a: T, b: T): number => compareStrings(a.name, b.name);
 
 function cidrOf(ip: string): string {
@@ -198,7 +207,9 @@ function accessTo(model: MeshModel, ttsFromSource: readonly TrafficTarget[] | 'p
 }
 
 function domainsFor(hostnames: readonly string[], port: number): string[] {
-  return uniqSorted(hostnames.flatMap((h) => [h, `${h}:${port}`]));
+  const all: string[] = [];
+  for (const h of hostnames) all.push(h, `${h}:${port}`);
+  return uniqSorted(all);
 }
 
 /** Assigns each domain to the first virtual host (by name) that claims it: Envoy rejects duplicates. */
@@ -208,7 +219,7 @@ function routeConfig(name: string, vhosts: VirtualHostPlan[]): RouteConfigPlan {
   for (const vh of vhosts.sort(byName)) {
     const domains = vh.domains.filter((d) => !claimed.has(d));
     for (const d of domains) claimed.add(d);
-    if (domains.length > 0 && vh.rules.length > 0) out.push({ ...vh, domains });
+    if (domains.length > 0 && vh.rules.length > 0) out.push(domains.length === vh.domains.length ? vh : { ...vh, domains });
   }
   return { name, virtualHosts: out };
 }
