@@ -1,7 +1,8 @@
 // Which proxies a change between two models affects. Pure. A proxy is affected when its own entry
 // changed, when a service it backs changed, when a service it may call changed (definition,
-// endpoints or split), when a TrafficTarget (or a route a target uses) naming its identity changed,
-// when its namespace's switches changed, and every proxy when the mesh settings changed.
+// endpoints or split), when it backs a backend of a split whose definition or apex service changed
+// (it serves the apex's hostnames), when a TrafficTarget (or a route a target uses) naming its
+// identity changed, when its namespace's switches changed, and every proxy when the mesh settings changed.
 import { compareStrings, keyOf, type MeshModel, type Proxy, type ServiceIdentity } from '@osm/mesh-model';
 
 /** Deep equality of plain data (what the translator outputs: objects, arrays, Maps, primitives). */
@@ -85,6 +86,13 @@ class Relations {
     for (const uuid of this.#byService.get(serviceKey) ?? []) out.add(uuid);
   }
 
+  /** Proxies that back `serviceKey` but not `apexKey`. */
+  ownProxiesNotBehind(serviceKey: string, apexKey: string, out: Set<string>): void {
+    this.#byService ??= this.#index((p) => p.services.map(keyOf));
+    const behindApex = new Set(this.#byService.get(apexKey));
+    for (const uuid of this.#byService.get(serviceKey) ?? []) if (!behindApex.has(uuid)) out.add(uuid);
+  }
+
   proxiesInNamespace(namespace: string, out: Set<string>): void {
     this.#byNamespace ??= this.#index((p) => [p.namespace]);
     for (const uuid of this.#byNamespace.get(namespace) ?? []) out.add(uuid);
@@ -156,12 +164,26 @@ export function diffModels(prev: MeshModel, next: MeshModel): ModelDiff {
     for (const r of [before, after]) r.ownProxies(key, affected);
   }
   const changedSplits = changedKeys(prev.trafficSplits, next.trafficSplits);
+  // The pods of a split's backends also serve the apex's hostnames (inbound): when a split or its
+  // apex service changes, the proxies behind every backend of every split on that apex are affected.
+  const apexes = new Set<string>(changedServices);
   for (const key of changedSplits) {
     for (const m of [prev, next]) {
       const ts = m.trafficSplits.get(key);
       if (!ts) continue;
       clientSide.add(`${ts.namespace}/${ts.apexService}`);
+      apexes.add(`${ts.namespace}/${ts.apexService}`);
       for (const b of ts.backends) clientSide.add(`${ts.namespace}/${b.service}`);
+    }
+  }
+  // (Proxies behind the apex itself serve it as their own service; an apex change reaches them above.)
+  if (apexes.size > 0) {
+    for (const m of [prev, next]) {
+      for (const ts of m.trafficSplits.values()) {
+        const apex = `${ts.namespace}/${ts.apexService}`;
+        if (!apexes.has(apex)) continue;
+        for (const b of ts.backends) for (const r of [before, after]) r.ownProxiesNotBehind(`${ts.namespace}/${b.service}`, apex, affected);
+      }
     }
   }
   for (const key of clientSide) for (const r of [before, after]) r.clientsOf(key, affected);
