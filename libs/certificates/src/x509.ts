@@ -241,21 +241,35 @@ function parseTbsFields(certDer: Uint8Array): { subjectDer: Buffer; subjectKeyId
   return { subjectDer: Buffer.from(certDer.subarray(subject.start, subject.end)), subjectKeyId };
 }
 
+/** The CERTIFICATE blocks of a CA bundle and its first certificate, parsed. */
+function parseCaPem(certificatePem: string): Result<{ blocks: { der: Buffer }[]; first: { der: Buffer }; cert: X509Certificate }> {
+  const blocks = pemBlocks(certificatePem).filter((b) => b.label === 'CERTIFICATE');
+  const first = blocks[0];
+  if (!first) return fail('InvalidCertificate', 'the CA certificate is not PEM: no "-----BEGIN CERTIFICATE-----" block found');
+  try {
+    return ok({ blocks, first, cert: new X509Certificate(first.der) });
+  } catch (err) {
+    return fail('InvalidCertificate', `the CA certificate could not be parsed: ${(err as Error).message}`, err);
+  }
+}
+
+/** A CA certificate may sign or anchor trust only if it is a CA and valid at `now`. */
+function checkCaUsable(cert: X509Certificate, now: number): Result<true> {
+  if (!cert.ca) return fail('NotACertificateAuthority', `the certificate "${cert.subject.replace(/\n/g, ', ')}" is not a CA (basicConstraints CA:TRUE is missing)`);
+  if (now < cert.validFromDate.getTime()) return fail('NotYetValid', `the CA certificate is not valid yet: notBefore ${cert.validFromDate.toISOString()} is after now (${new Date(now).toISOString()})`);
+  if (now >= cert.validToDate.getTime()) return fail('Expired', `the CA certificate expired at ${cert.validToDate.toISOString()} (now ${new Date(now).toISOString()})`);
+  return ok(true);
+}
+
 /**
  * Validates a CA certificate and private key as stored (PEM), at time `now`. Returns data, never throws:
  * garbage PEM, a key that does not match the certificate, a certificate that is expired or not yet valid,
  * or one that is not a CA each give `{ ok: false, error }` with a message saying which.
  */
 export function loadSigningCA(certificatePem: string, privateKeyPem: string, now: number): Result<SigningCA> {
-  const blocks = pemBlocks(certificatePem).filter((b) => b.label === 'CERTIFICATE');
-  const first = blocks[0];
-  if (!first) return fail('InvalidCertificate', 'the CA certificate is not PEM: no "-----BEGIN CERTIFICATE-----" block found');
-  let cert: X509Certificate;
-  try {
-    cert = new X509Certificate(first.der);
-  } catch (err) {
-    return fail('InvalidCertificate', `the CA certificate could not be parsed: ${(err as Error).message}`, err);
-  }
+  const parsed = parseCaPem(certificatePem);
+  if (!parsed.ok) return parsed;
+  const { blocks, first, cert } = parsed.value;
   let privateKey: KeyObject;
   try {
     privateKey = createPrivateKey(privateKeyPem);
@@ -267,11 +281,10 @@ export function loadSigningCA(certificatePem: string, privateKeyPem: string, now
     return fail('UnsupportedKey', `the CA private key is ${privateKey.asymmetricKeyType ?? 'unknown'}${privateKey.asymmetricKeyDetails?.namedCurve ? ` (${privateKey.asymmetricKeyDetails.namedCurve})` : ''}: allowed are ECDSA P-256, P-384, P-521 and RSA`);
   }
   if (!cert.checkPrivateKey(privateKey)) return fail('KeyMismatch', `the CA private key does not match the certificate's public key (certificate subject "${cert.subject.replace(/\n/g, ', ')}")`);
-  if (!cert.ca) return fail('NotACertificateAuthority', `the certificate "${cert.subject.replace(/\n/g, ', ')}" is not a CA (basicConstraints CA:TRUE is missing)`);
+  const usable = checkCaUsable(cert, now);
+  if (!usable.ok) return usable;
   const notBefore = cert.validFromDate.getTime();
   const notAfter = cert.validToDate.getTime();
-  if (now < notBefore) return fail('NotYetValid', `the CA certificate is not valid yet: notBefore ${cert.validFromDate.toISOString()} is after now (${new Date(now).toISOString()})`);
-  if (now >= notAfter) return fail('Expired', `the CA certificate expired at ${cert.validToDate.toISOString()} (now ${new Date(now).toISOString()})`);
   let tbs: { subjectDer: Buffer; subjectKeyId: Buffer | undefined };
   try {
     tbs = parseTbsFields(first.der);
@@ -329,18 +342,11 @@ export function buildCertificationRequest(request: CsrRequest): Buffer {
  * valid at `now`.
  */
 export function loadTrustAnchor(certificatePem: string, now: number): Result<{ readonly certificatePem: string; readonly fingerprint: string; readonly notAfter: number }> {
-  const blocks = pemBlocks(certificatePem).filter((b) => b.label === 'CERTIFICATE');
-  const first = blocks[0];
-  if (!first) return fail('InvalidCertificate', 'the CA certificate is not PEM: no "-----BEGIN CERTIFICATE-----" block found');
-  let cert: X509Certificate;
-  try {
-    cert = new X509Certificate(first.der);
-  } catch (err) {
-    return fail('InvalidCertificate', `the CA certificate could not be parsed: ${(err as Error).message}`, err);
-  }
-  if (!cert.ca) return fail('NotACertificateAuthority', `the certificate "${cert.subject.replace(/\n/g, ', ')}" is not a CA (basicConstraints CA:TRUE is missing)`);
-  if (now < cert.validFromDate.getTime()) return fail('NotYetValid', `the CA certificate is not valid yet: notBefore ${cert.validFromDate.toISOString()} is after now (${new Date(now).toISOString()})`);
-  if (now >= cert.validToDate.getTime()) return fail('Expired', `the CA certificate expired at ${cert.validToDate.toISOString()} (now ${new Date(now).toISOString()})`);
+  const parsed = parseCaPem(certificatePem);
+  if (!parsed.ok) return parsed;
+  const { blocks, first, cert } = parsed.value;
+  const usable = checkCaUsable(cert, now);
+  if (!usable.ok) return usable;
   return ok({
     certificatePem: blocks.map((b) => toPem('CERTIFICATE', b.der)).join(''),
     fingerprint: createHash('sha256').update(first.der).digest('hex'),
