@@ -76,6 +76,16 @@ const hex = (data: string | Uint8Array, chars = 32): string => hash('sha256', da
  * identity, and rebuilds after a change elsewhere in the model, reuse whole groups of resources; those
  * memos are weakly held and go with the model objects they were made from.
  */
+/** The map for `space` inside `outer`, created on first use. */
+function innerMap<V>(outer: Map<string, Map<string, V>>, space: string): Map<string, V> {
+  let map = outer.get(space);
+  if (!map) {
+    map = new Map();
+    outer.set(space, map);
+  }
+  return map;
+}
+
 export class ResourceCache {
   readonly #entries = new Map<string, { resource: EncodedResource; used: boolean }>();
   readonly #parts = new Map<string, Map<string, { bytes: Uint8Array; used: boolean }>>();
@@ -109,11 +119,7 @@ export class ResourceCache {
    * `resolve` for the most numerous resources.
    */
   resolveIn(space: string, key: string, make: () => EncodedResource): EncodedResource {
-    let map = this.#spaces.get(space);
-    if (!map) {
-      map = new Map();
-      this.#spaces.set(space, map);
-    }
+    const map = innerMap(this.#spaces, space);
     const entry = map.get(key);
     if (entry) {
       this.hits++;
@@ -128,11 +134,7 @@ export class ResourceCache {
 
   /** Returns the encoded part (of a larger resource) for `key`, encoding it on a miss. */
   part(space: string, key: string, make: () => Uint8Array): Uint8Array {
-    let map = this.#parts.get(space);
-    if (!map) {
-      map = new Map();
-      this.#parts.set(space, map);
-    }
+    const map = innerMap(this.#parts, space);
     const entry = map.get(key);
     if (entry) {
       entry.used = true;
