@@ -1,24 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseGoDuration, resolveServiceCertValidity } from './validity.ts';
-
-describe('parseGoDuration', () => {
-  const cases: [string, number | undefined][] = [
-    ['24h', 86_400_000],
-    ['1h30m', 5_400_000],
-    ['90m', 5_400_000],
-    ['1.5h', 5_400_000],
-    ['10s', 10_000],
-    ['300ms', 300],
-    ['0', 0],
-    ['', undefined],
-    ['24', undefined],
-    ['1d', undefined],
-    ['h', undefined],
-    ['abc', undefined],
-  ];
-  for (const [text, ms] of cases) it(JSON.stringify(text), () => assert.equal(parseGoDuration(text), ms));
-});
+import { resolveServiceCertValidity } from './validity.ts';
 
 describe('resolveServiceCertValidity', () => {
   it('defaults to 24h when unset', () => assert.deepEqual(resolveServiceCertValidity(undefined), { validityMs: 86_400_000 }));

@@ -1,23 +1,9 @@
 // MeshConfig certificate.serviceCertValidityDuration: a Go duration string (OSM's format).
+import { parseGoDuration } from '@osm/mesh-model';
 
 export const DEFAULT_SERVICE_CERT_VALIDITY_MS = 24 * 3600 * 1000;
 export const MIN_SERVICE_CERT_VALIDITY_MS = 10 * 60 * 1000;
 const FIELD = 'certificate.serviceCertValidityDuration';
-
-const unitMs: Readonly<Record<string, number>> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** Parses a Go duration ("24h", "1h30m", "90m", "1.5h", "300ms") to milliseconds; undefined if malformed. */
-export function parseGoDuration(text: string): number | undefined {
-  const match = /^([+-]?)((?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+$/.exec(text);
-  if (text === '0') return 0;
-  if (!match) return undefined;
-  let total = 0;
-  for (const part of text.replace(/^[+-]/, '').matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g)) {
-    total += Number(part[1]) * (unitMs[part[2] ?? ''] ?? Number.NaN);
-  }
-  if (!Number.isFinite(total)) return undefined;
-  return match[1] === '-' ? -total : total;
-}
 
 export interface ResolvedValidity {
   readonly validityMs: number;

@@ -9,11 +9,6 @@ export {
   kindPaths,
   namespacedKinds,
   indexNames,
-  monitoredByLabel,
-  ignoreLabel,
-  proxyUuidLabel,
-  serviceNameLabel,
-  meshConfigName,
   type MeshInformersOptions,
   type NamespacedKind,
 } from './mesh-informers.ts';

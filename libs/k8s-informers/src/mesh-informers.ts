@@ -1,14 +1,9 @@
 // The informers a mesh controller needs, with namespace membership applied: objects in namespaces
 // that are not monitored by this mesh are not kept.
+import { ignoreLabel, meshConfigName, monitoredByLabel, proxyUuidLabel, serviceNameLabel } from '@osm/mesh-model';
 import { Informer, type InformerOptions } from './informer.ts';
 import { byNamespace, type Indexers } from './store.ts';
 import type { KubeObject } from './types.ts';
-
-export const monitoredByLabel = 'openservicemesh.io/monitored-by';
-export const ignoreLabel = 'openservicemesh.io/ignore';
-export const proxyUuidLabel = 'osm-proxy-uuid';
-export const serviceNameLabel = 'kubernetes.io/service-name';
-export const meshConfigName = 'osm-mesh-config';
 
 /** Collection paths of the watched kinds (cluster-wide lists and watches). */
 export const kindPaths = {

@@ -20,6 +20,22 @@ export interface MeshCatalogOptions {
   readonly logger?: InformerLogger;
 }
 
+/**
+ * An object, or a part of one, that the catalog could not apply (a TrafficSplit whose apex names another
+ * namespace, a match whose path regex Envoy would reject, ...). The rest of the mesh is still served;
+ * the controller logs it, records a Warning Event on the object and counts it. Problems are derived
+ * from the objects alone, so every replica reports the same list.
+ */
+export interface MeshProblem {
+  readonly object: { readonly apiVersion: string; readonly kind: string; readonly namespace: string; readonly name: string; readonly uid?: string };
+  /** The field at fault as a path, e.g. `spec.service` or `spec.matches[1].pathRegex`. */
+  readonly field: string;
+  /** CamelCase reason for the Event, e.g. `InvalidApex`. */
+  readonly reason: string;
+  /** What was wrong and what is allowed. */
+  readonly message: string;
+}
+
 /** One published model and what changed since the previous one. */
 export interface CatalogBatch {
   /** 1 for the first model after sync, then counting up. */
@@ -38,6 +54,8 @@ export interface CatalogBatch {
   readonly diff: ModelDiff | undefined;
   /** How many object changes this batch coalesced. */
   readonly changes: number;
+  /** Objects (or parts) that could not be applied, sorted by object then field; the same on every replica. */
+  readonly problems: readonly MeshProblem[];
 }
 
 export type CatalogListener = (batch: CatalogBatch) => void;
@@ -139,6 +157,7 @@ export class MeshCatalog {
       allProxies: diff ? diff.allProxies : true,
       diff,
       changes,
+      problems: [],
     };
     this.#batch = batch;
     this.#log.debug({ sequence: batch.sequence, changes, affected: batch.affectedProxies.length }, 'mesh catalog: new model');

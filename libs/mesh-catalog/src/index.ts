@@ -1,11 +1,10 @@
 // Public entry of @osm/mesh-catalog: the one translator from Kubernetes objects to the mesh model.
-export { translate, Translator, serviceIdentities, metricsAnnotation, type TranslateOptions } from './translate.ts';
+export { translate, Translator, serviceIdentities, type TranslateOptions } from './translate.ts';
 export { diffModels, changedKeys, equalData, type ModelDiff } from './affected.ts';
-export { MeshCatalog, type MeshCatalogOptions, type CatalogBatch, type CatalogListener } from './catalog.ts';
+export { MeshCatalog, type MeshCatalogOptions, type CatalogBatch, type CatalogListener, type MeshProblem } from './catalog.ts';
 export { Coalescer } from './coalescer.ts';
 export { informerSource, type KubeSource } from './source.ts';
 export { CatalogError, type CatalogErrorCode } from './errors.ts';
-export { parseGoDuration } from './duration.ts';
 export type {
   KubeObjects,
   K8sNamespace,

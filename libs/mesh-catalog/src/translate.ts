@@ -7,7 +7,12 @@ import {
   defaultHostnames,
   defaultMeshSettings,
   keyOf,
+  meshConfigName,
+  metricsAnnotation,
+  parseGoDuration,
   protocolOfPort,
+  proxyUuidLabel,
+  serviceNameLabel,
   type Endpoint,
   type HTTPRouteGroup,
   type HttpRouteMatch,
@@ -27,13 +32,8 @@ import {
 } from '@osm/mesh-model';
 import type { KubeObject } from '@osm/k8s-informers';
 import { equalData } from './affected.ts';
-import { parseGoDuration } from './duration.ts';
 import type { K8sEndpointSlice, K8sMeshConfig, K8sPod, K8sService, KubeObjects } from './kube-types.ts';
 
-export const metricsAnnotation = 'openservicemesh.io/metrics';
-export const proxyUuidLabel = 'osm-proxy-uuid';
-export const serviceNameLabel = 'kubernetes.io/service-name';
-export const meshConfigName = 'osm-mesh-config';
 
 export interface TranslateOptions {
   /** DNS suffix of service hostnames (default `cluster.local`). */
@@ -124,7 +124,8 @@ function settingsOf(meshConfig: K8sMeshConfig | undefined): MeshSettings {
   const strings = (v: unknown): string[] => (Array.isArray(v) ? uniqueSorted(v.filter(isString)) : []);
   const ports = (v: unknown): number[] => (Array.isArray(v) ? uniqueSortedNumbers(v.filter(isPort)) : []);
   const validity = meshConfig?.spec?.certificate?.serviceCertValidityDuration;
-  const validitySeconds = typeof validity === 'string' ? parseGoDuration(validity) : undefined;
+  const validityMs = typeof validity === 'string' ? parseGoDuration(validity) : undefined;
+  const validitySeconds = validityMs === undefined ? undefined : validityMs / 1000;
   const logLevel = meshConfig?.spec?.sidecar?.logLevel;
   return {
     ...defaultMeshSettings,

@@ -8,11 +8,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import type { MeshModel } from '@osm/mesh-model';
+import { metricsAnnotation, type MeshModel } from '@osm/mesh-model';
 import { buildSnapshot, RESOURCE_TYPES } from '@osm/xds-snapshot';
 import { diffModels } from '../src/affected.ts';
 import type { K8sServicePort, KubeObjects } from '../src/kube-types.ts';
-import { metricsAnnotation, translate, Translator } from '../src/translate.ts';
+import { translate, Translator } from '../src/translate.ts';
 import { emptyObjects, httpRouteGroup, meshConfig, namespace, pod, service, serviceAccount, slice, tcpRoute, trafficSplit, trafficTarget } from './fixtures.ts';
 
 // ---- the world: fixed slots, each empty or holding a spec; a change replaces one slot (add, remove or modify)

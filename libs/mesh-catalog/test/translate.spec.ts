@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { outboundServices, readyEndpoints } from '@osm/mesh-model';
-import { parseGoDuration } from '../src/duration.ts';
 import { serviceIdentities, translate, Translator } from '../src/translate.ts';
 import { bookstore, emptyObjects, meshConfig, namespace, pod, service, slice } from './fixtures.ts';
 
@@ -211,20 +210,4 @@ describe('Translator', () => {
     // And the content is what a fresh translation gives.
     assert.deepEqual(third, translate({ ...objects, endpointSlices: slices }));
   });
-});
-
-describe('parseGoDuration', () => {
-  const table: [string, number | undefined][] = [
-    ['24h', 86400],
-    ['1h30m', 5400],
-    ['90s', 90],
-    ['1.5h', 5400],
-    ['500ms', 0.5],
-    ['0', 0],
-    ['', undefined],
-    ['10', undefined],
-    ['1d', undefined],
-    ['1h garbage', undefined],
-  ];
-  for (const [text, want] of table) it(`'${text}' -> ${want}`, () => assert.equal(parseGoDuration(text), want));
 });

@@ -49,3 +49,18 @@ export {
   trafficTargetsTo,
   type MeshModelParts,
 } from './model.ts';
+export { parseGoDuration } from './duration.ts';
+export {
+  ignoreLabel,
+  inboundPortExclusionAnnotation,
+  meshConfigApiVersion,
+  meshConfigName,
+  metricsAnnotation,
+  monitoredByLabel,
+  outboundIpRangeExclusionAnnotation,
+  outboundIpRangeInclusionAnnotation,
+  outboundPortExclusionAnnotation,
+  proxyUuidLabel,
+  serviceNameLabel,
+  sidecarInjectionAnnotation,
+} from './kube-names.ts';
