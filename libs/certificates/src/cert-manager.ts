@@ -5,11 +5,11 @@ import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import type { Clock } from '@osm/clock';
 import type { CertificateAuthority, IssueRequest, IssuedCertificate } from './authority.ts';
 import { CertificateError, fail, ok, type Result } from './errors.ts';
-import { commonNameOf, identityKey, validateSubject } from './identity.ts';
+import { commonNameOf, identityKey, profileOf, validateSubject, type CertificateProfile } from './identity.ts';
 import { nodeKeyGenerator, nodeRandomSource, type KeyGenerator, type RandomSource } from './keys.ts';
 import { pemBlocks, toPem } from './pem.ts';
 import { CA_BUNDLE_SECRET_NAME, CA_CERT_KEY, type LoadedRoot, type RootCAProvider, type SecretStore } from './providers.ts';
-import { buildCertificationRequest, DEFAULT_KEY_ALGORITHM, loadTrustAnchor, serialHex } from './x509.ts';
+import { buildCertificationRequest, DEFAULT_KEY_ALGORITHM, loadTrustAnchor, serialHex, type KeyAlgorithm } from './x509.ts';
 
 export interface IssuerRef {
   readonly name: string;
@@ -66,6 +66,16 @@ export interface CertManagerOptions {
 
 const sleep = (clock: Clock, ms: number): Promise<void> => new Promise((resolve) => clock.setTimer(resolve, ms));
 
+/** cert-manager's usage names for a profile (the same extended key usages as a locally issued certificate). */
+function usagesOf(profile: CertificateProfile, keyAlgorithm: KeyAlgorithm): string[] {
+  return [
+    'digital signature',
+    ...(keyAlgorithm === 'ecdsa-p256' ? [] : ['key encipherment']),
+    ...(profile.serverAuth ? ['server auth'] : []),
+    ...(profile.clientAuth ? ['client auth'] : []),
+  ];
+}
+
 export class CertManagerAuthority implements CertificateAuthority {
   readonly rootFingerprint: string;
   readonly trustBundlePem: string;
@@ -94,7 +104,7 @@ export class CertManagerAuthority implements CertificateAuthority {
       csrPem: toPem('CERTIFICATE REQUEST', csr),
       durationMs: request.validityMs,
       issuerRef: this.#options.issuerRef,
-      usages: keyAlgorithm === 'ecdsa-p256' ? ['digital signature', 'server auth', 'client auth'] : ['digital signature', 'key encipherment', 'server auth', 'client auth'],
+      usages: usagesOf(profileOf(request.subject, this.#options.trustDomain), keyAlgorithm),
     });
     const where = `CertificateRequest ${namespace}/${name}`;
     try {

@@ -7,8 +7,8 @@ export { CertManagerAuthority, CertManagerProvider } from './cert-manager.ts';
 export type { CertificateRequestClient, CertificateRequestSpec, CertificateRequestState, CertManagerOptions, IssuerRef } from './cert-manager.ts';
 export { CertificateError } from './errors.ts';
 export type { CertificateErrorCode, Result } from './errors.ts';
-export { commonNameOf, DEFAULT_TRUST_DOMAIN, identityKey, spiffeIdOf, validateSubject } from './identity.ts';
-export type { CertificateSubject } from './identity.ts';
+export { commonNameOf, DEFAULT_TRUST_DOMAIN, identityKey, profileOf, validateSubject } from './identity.ts';
+export type { CertificateProfile, CertificateSubject } from './identity.ts';
 export { nodeKeyGenerator, nodeRandomSource } from './keys.ts';
 export type { GeneratedKey, KeyGenerator, RandomSource } from './keys.ts';
 export { pemBlocks, toPem } from './pem.ts';
@@ -24,7 +24,7 @@ export {
 export type { BringYourOwnOptions, LoadedRoot, NewSecret, RootCAProvider, SecretKeys, SecretStore, StoredSecret, TresorOptions } from './providers.ts';
 export { DEFAULT_ROOT_COMMON_NAME, DEFAULT_ROOT_VALIDITY_MS, generateRootCA } from './root.ts';
 export type { RootCAOptions, RootCAPem } from './root.ts';
-export { DEFAULT_SERVICE_CERT_VALIDITY_MS, MIN_SERVICE_CERT_VALIDITY_MS, parseGoDuration, resolveServiceCertValidity } from './validity.ts';
+export { DEFAULT_SERVICE_CERT_VALIDITY_MS, MIN_SERVICE_CERT_VALIDITY_MS, resolveServiceCertValidity } from './validity.ts';
 export type { ResolvedValidity } from './validity.ts';
 export {
   buildCertificationRequest,

@@ -32,7 +32,30 @@ describe('leaf certificates', () => {
     });
     const cert = new X509Certificate(issued.certificatePem);
     assert.equal(cert.subject, 'CN=0b4a5c8e-1f2a-4c3d-9e8f-7a6b5c4d3e2f.sidecar.bookbuyer.shop.mesh.example');
-    assert.match(cert.subjectAltName ?? '', /URI:spiffe:\/\/mesh.example\/ns\/shop\/sa\/bookbuyer/);
+    // OSM's xDS-client form, never the workload's URI; client auth only.
+    assert.equal(cert.subjectAltName, 'DNS:0b4a5c8e-1f2a-4c3d-9e8f-7a6b5c4d3e2f.sidecar.bookbuyer.shop.mesh.example, URI:spiffe://mesh.example/0b4a5c8e-1f2a-4c3d-9e8f-7a6b5c4d3e2f/sidecar/bookbuyer/shop');
+    assert.doesNotMatch(cert.subjectAltName ?? '', /\/ns\/shop\/sa\/bookbuyer/);
+    assert.deepEqual(cert.keyUsage, ['1.3.6.1.5.5.7.3.2']);
+  });
+
+  it('service certificate: DNS SAN = CN, the workload SPIFFE URI, server and client auth', () => {
+    const { authority } = makeAuthority({ trustDomain: 'mesh.example' });
+    const cert = new X509Certificate(authority.issueSync({ subject: { kind: 'service', serviceAccount: 'bookbuyer', namespace: 'shop' }, validityMs: DAY }).certificatePem);
+    assert.equal(cert.subjectAltName, 'DNS:bookbuyer.shop.mesh.example, URI:spiffe://mesh.example/ns/shop/sa/bookbuyer');
+    assert.deepEqual(cert.keyUsage, ['1.3.6.1.5.5.7.3.1', '1.3.6.1.5.5.7.3.2']);
+  });
+
+  it('server certificate: its DNS names and IP addresses, server auth only', () => {
+    const { authority } = makeAuthority();
+    const issued = authority.issueSync({ subject: { kind: 'server', dnsNames: ['osm-controller.osm-system.svc', 'localhost'], ipAddresses: ['127.0.0.1', '::1'] }, validityMs: DAY });
+    const cert = new X509Certificate(issued.certificatePem);
+    assert.equal(cert.subject, 'CN=osm-controller.osm-system.svc');
+    assert.equal(cert.subjectAltName, 'DNS:osm-controller.osm-system.svc, DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1');
+    assert.deepEqual(cert.keyUsage, ['1.3.6.1.5.5.7.3.1']);
+    assert.ok(cert.checkHost('localhost'));
+    assert.ok(cert.checkIP('127.0.0.1'));
+    assert.throws(() => authority.issueSync({ subject: { kind: 'server', dnsNames: [] }, validityMs: DAY }), /dnsNames is empty/);
+    assert.throws(() => authority.issueSync({ subject: { kind: 'server', dnsNames: ['a'], ipAddresses: ['1.2.3'] }, validityMs: DAY }), /ipAddresses\[0\] "1.2.3" is not valid/);
   });
 
   it('private key matches the certificate and is ECDSA P-256 by default', () => {

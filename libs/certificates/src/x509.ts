@@ -4,7 +4,7 @@
 import { createHash, createPrivateKey, createPublicKey, sign, X509Certificate, type KeyObject } from 'node:crypto';
 import * as der from './der.ts';
 import { CertificateError, fail, ok, type Result } from './errors.ts';
-import { commonNameOf, spiffeIdOf, validateSubject, type CertificateSubject } from './identity.ts';
+import { commonNameOf, ipAddressBytes, profileOf, validateSubject, type CertificateProfile, type CertificateSubject } from './identity.ts';
 import { pemBlocks, toPem } from './pem.ts';
 
 export type KeyAlgorithm = 'ecdsa-p256' | 'rsa-2048' | 'rsa-3072' | 'rsa-4096';
@@ -90,7 +90,21 @@ const keyUsageLeafRsa = extension(OID.keyUsage, true, der.bitString(Buffer.from(
 const keyUsageCa = extension(OID.keyUsage, true, der.bitString(Buffer.from([0x86]), 1));
 const basicConstraintsLeaf = extension(OID.basicConstraints, true, der.sequence());
 const basicConstraintsCa = extension(OID.basicConstraints, true, der.sequence(der.boolean(true)));
-const extKeyUsageLeaf = extension(OID.extKeyUsage, false, der.sequence(der.oid(OID.serverAuth), der.oid(OID.clientAuth)));
+const extKeyUsage = (profile: CertificateProfile): Buffer =>
+  extension(OID.extKeyUsage, false, der.sequence(...(profile.serverAuth ? [der.oid(OID.serverAuth)] : []), ...(profile.clientAuth ? [der.oid(OID.clientAuth)] : [])));
+
+/** subjectAltName: dNSName [2], uniformResourceIdentifier [6], iPAddress [7]. */
+function subjectAltName(profile: CertificateProfile): Buffer {
+  return extension(
+    OID.subjectAltName,
+    false,
+    der.sequence(
+      ...profile.dnsNames.map((n) => der.implicitPrimitive(2, Buffer.from(n, 'ascii'))),
+      ...profile.uris.map((u) => der.implicitPrimitive(6, Buffer.from(u, 'ascii'))),
+      ...profile.ipAddresses.map((ip) => der.implicitPrimitive(7, ipAddressBytes(ip) ?? Buffer.alloc(0))),
+    ),
+  );
+}
 const version3 = der.explicit(0, der.smallInteger(2));
 
 /** SHA-1 of the subjectPublicKey bits (RFC 5280 4.2.1.2 method 1). */
@@ -143,8 +157,17 @@ export function createLeafTemplate(ca: SigningCA): LeafTemplate {
   const head = version3;
   const signatureAndIssuer = Buffer.concat([ca.signature.algorithmIdentifier, ca.subjectDer]);
   const authorityKeyId = ca.subjectKeyId ? extension(OID.authorityKeyId, false, der.sequence(der.implicitPrimitive(0, ca.subjectKeyId))) : Buffer.alloc(0);
-  const fixedEc = Buffer.concat([basicConstraintsLeaf, keyUsageLeafEc, extKeyUsageLeaf, authorityKeyId]);
-  const fixedRsa = Buffer.concat([basicConstraintsLeaf, keyUsageLeafRsa, extKeyUsageLeaf, authorityKeyId]);
+  // The constant extensions by key type and extended key usage (few combinations: encoded once each).
+  const fixed = new Map<string, Buffer>();
+  const fixedFor = (keyAlgorithm: KeyAlgorithm, profile: CertificateProfile): Buffer => {
+    const key = `${keyAlgorithm === 'ecdsa-p256'}|${profile.serverAuth}|${profile.clientAuth}`;
+    let parts = fixed.get(key);
+    if (!parts) {
+      parts = Buffer.concat([basicConstraintsLeaf, keyAlgorithm === 'ecdsa-p256' ? keyUsageLeafEc : keyUsageLeafRsa, extKeyUsage(profile), authorityKeyId]);
+      fixed.set(key, parts);
+    }
+    return parts;
+  };
   const caNotAfterSeconds = Math.floor(ca.notAfter / 1000) * 1000;
 
   return {
@@ -161,11 +184,7 @@ export function createLeafTemplate(ca: SigningCA): LeafTemplate {
       const notAfter = Math.min(Math.floor((request.now + request.validityMs) / 1000) * 1000, caNotAfterSeconds);
       const commonName = commonNameOf(request.subject, request.trustDomain);
       const serial = request.serial[0] === 0 && request.serial.every((b) => b === 0) ? Buffer.from([1]) : request.serial;
-      const san = extension(
-        OID.subjectAltName,
-        false,
-        der.sequence(der.implicitPrimitive(2, Buffer.from(commonName, 'ascii')), der.implicitPrimitive(6, Buffer.from(spiffeIdOf(request.subject, request.trustDomain), 'ascii'))),
-      );
+      const profile = profileOf(request.subject, request.trustDomain);
       const tbs = der.sequence(
         head,
         der.unsignedInteger(serial),
@@ -173,7 +192,7 @@ export function createLeafTemplate(ca: SigningCA): LeafTemplate {
         der.sequence(der.x509Time(notBefore), der.x509Time(notAfter)),
         encodeName([{ oid: OID.commonName, value: commonName }]),
         request.publicKeySpki,
-        der.explicit(3, der.sequence(request.keyAlgorithm === 'ecdsa-p256' ? fixedEc : fixedRsa, san)),
+        der.explicit(3, der.sequence(fixedFor(request.keyAlgorithm, profile), subjectAltName(profile))),
       );
       const certificate = signCertificate(tbs, ca.signature, ca.privateKey);
       return { der: certificate, pem: toPem('CERTIFICATE', certificate), commonName, serial: serialHex(serial), notBefore, notAfter };
@@ -321,18 +340,13 @@ export interface CsrRequest {
   readonly privateKey: KeyObject;
 }
 
-/** A PKCS#10 CSR (RFC 2986) with the mesh CN and the DNS and SPIFFE SANs requested as extensions. */
+/** A PKCS#10 CSR (RFC 2986) with the mesh CN and the subject's SANs (profileOf) requested as extensions. */
 export function buildCertificationRequest(request: CsrRequest): Buffer {
   validateSubject(request.subject, request.trustDomain);
   const scheme = signatureSchemeFor(request.privateKey);
   if (!scheme) throw new CertificateError('UnsupportedKey', 'CSR keys must be ECDSA or RSA');
   const commonName = commonNameOf(request.subject, request.trustDomain);
-  const san = extension(
-    OID.subjectAltName,
-    false,
-    der.sequence(der.implicitPrimitive(2, Buffer.from(commonName, 'ascii')), der.implicitPrimitive(6, Buffer.from(spiffeIdOf(request.subject, request.trustDomain), 'ascii'))),
-  );
-  const extensionRequest = der.sequence(der.oid('1.2.840.113549.1.9.14'), der.set(der.sequence(san)));
+  const extensionRequest = der.sequence(der.oid('1.2.840.113549.1.9.14'), der.set(der.sequence(subjectAltName(profileOf(request.subject, request.trustDomain)))));
   const info = der.sequence(der.smallInteger(0), encodeName([{ oid: OID.commonName, value: commonName }]), request.publicKeySpki, der.explicit(0, extensionRequest));
   return der.sequence(info, scheme.algorithmIdentifier, der.bitString(sign(scheme.hash, info, request.privateKey)));
 }
