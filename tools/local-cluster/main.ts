@@ -92,7 +92,7 @@ async function main(): Promise<void> {
 
   const bootstrap = spawn(
     process.execPath,
-    [caBootstrapMain, '--namespace', values.namespace, '--admin-address', '127.0.0.1', '--admin-port', String(adminPort), '--log-level', 'warn'],
+    [caBootstrapMain, '--osm-namespace', values.namespace, '--admin-address', '127.0.0.1', '--admin-port', String(adminPort), '--log-level', 'warn'],
     { env: { ...process.env, KUBECONFIG: api.kubeconfigPath }, stdio: ['ignore', 'inherit', 'inherit'] },
   );
   running.bootstrap = bootstrap;

@@ -3,12 +3,12 @@
 // stored input (a bad CA Secret) is reported once and leaves the component not ready.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
-import { BringYourOwnProvider, CertManagerProvider, resolveServiceCertValidity, TresorProvider, type LoadedRoot, type RootCAProvider } from '@osm/certificates';
-import { systemClock } from '@osm/clock';
+import { resolveServiceCertValidity, type LoadedRoot } from '@osm/certificates';
 import type { Logger } from '@osm/observability';
-import { KubeCertificateRequestClient } from './cert-manager.ts';
 import type { Flags } from './flags.ts';
-import { applyManifests, ensureMeshConfig, KubeSecretStore, MESH_CONFIG_NAME, readManifests, statusCode } from './kube.ts';
+import { rootCAProvider, statusCode } from '@osm/k8s-writes';
+import { meshConfigName } from '@osm/mesh-model';
+import { applyManifests, ensureMeshConfig, readManifests } from './kube.ts';
 
 export type Phase = 'starting' | 'applying-crds' | 'mesh-config' | 'root-ca' | 'ready' | 'failed';
 
@@ -35,18 +35,6 @@ async function retrying<T>(what: string, logger: Logger, signal: AbortSignal, fn
   }
 }
 
-export function makeProvider(flags: Flags, kubeConfig: KubeConfig): RootCAProvider {
-  const common = { store: new KubeSecretStore(kubeConfig), namespace: flags.namespace, trustDomain: flags.trustDomain, clock: systemClock };
-  switch (flags.caProvider) {
-    case 'tresor':
-      return new TresorProvider({ ...common, secretName: flags.caSecretName, rootValidityMs: flags.rootValidityMs });
-    case 'bring-your-own':
-      return new BringYourOwnProvider({ ...common, secretName: flags.caSecretName });
-    case 'cert-manager':
-      return new CertManagerProvider({ ...common, client: new KubeCertificateRequestClient(kubeConfig), issuerRef: flags.certManagerIssuer, trustSecretName: flags.caSecretName });
-  }
-}
-
 export async function runBootstrap(flags: Flags, kubeConfig: KubeConfig, logger: Logger, state: BootstrapState, signal: AbortSignal): Promise<void> {
   state.phase = 'applying-crds';
   state.reason = `applying the CRDs in ${flags.crdsDir}`;
@@ -63,23 +51,23 @@ export async function runBootstrap(flags: Flags, kubeConfig: KubeConfig, logger:
   logger.info({ crds: manifests.map((m) => m.metadata?.name) }, 'CRDs applied');
 
   state.phase = 'mesh-config';
-  state.reason = `ensuring MeshConfig ${flags.namespace}/${MESH_CONFIG_NAME}`;
+  state.reason = `ensuring MeshConfig ${flags.namespace}/${meshConfigName}`;
   // Right after a CRD is created the API answers 404 (not yet established) or 429 (storage not ready): retried.
   const meshConfig = await retrying('creating the default MeshConfig', logger, signal, () => ensureMeshConfig(kubeConfig, flags.namespace));
-  logger.info({ meshConfig: `${flags.namespace}/${MESH_CONFIG_NAME}`, created: meshConfig.created }, meshConfig.created ? 'default MeshConfig created' : 'MeshConfig exists; left as is');
+  logger.info({ meshConfig: `${flags.namespace}/${meshConfigName}`, created: meshConfig.created }, meshConfig.created ? 'default MeshConfig created' : 'MeshConfig exists; left as is');
   const certificateSpec = meshConfig.object.spec?.['certificate'] as Record<string, unknown> | undefined;
   const validity = resolveServiceCertValidity(certificateSpec?.['serviceCertValidityDuration']);
-  if (validity.problem) logger.error({ meshConfig: `${flags.namespace}/${MESH_CONFIG_NAME}`, field: 'spec.certificate.serviceCertValidityDuration' }, `MeshConfig ${flags.namespace}/${MESH_CONFIG_NAME}: ${validity.problem}`);
+  if (validity.problem) logger.error({ meshConfig: `${flags.namespace}/${meshConfigName}`, field: 'spec.certificate.serviceCertValidityDuration' }, `MeshConfig ${flags.namespace}/${meshConfigName}: ${validity.problem}`);
 
   state.phase = 'root-ca';
-  state.reason = `loading the root CA from Secret ${flags.namespace}/${flags.caSecretName}`;
-  const provider = makeProvider(flags, kubeConfig);
+  state.reason = `loading the root CA from Secret ${flags.namespace}/${flags.rootCa.secretName}`;
+  const provider = rootCAProvider(kubeConfig, flags.rootCa);
   const result = await retrying(`loading the root CA (${provider.kind})`, logger, signal, () => provider.load());
   if (!result.ok) {
     state.phase = 'failed';
     state.reason = result.error.message;
     logger.error(
-      { secret: `${flags.namespace}/${flags.caSecretName}`, provider: provider.kind, code: result.error.code },
+      { secret: `${flags.namespace}/${flags.rootCa.secretName}`, provider: provider.kind, code: result.error.code },
       `root CA not loaded: ${result.error.message}; staying not ready and leaving the Secret unchanged`,
     );
     return;

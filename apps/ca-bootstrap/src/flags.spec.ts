@@ -6,26 +6,30 @@ describe('parseFlags', () => {
   it('defaults: osm-system, Tresor, osm-ca-bundle, cluster.local, 87600h root, admin on 9091', () => {
     const flags = parseFlags([]);
     assert.equal(flags.namespace, 'osm-system');
-    assert.equal(flags.caProvider, 'tresor');
-    assert.equal(flags.caSecretName, 'osm-ca-bundle');
-    assert.equal(flags.trustDomain, 'cluster.local');
-    assert.equal(flags.rootValidityMs, 87600 * 3_600_000);
+    assert.equal(flags.rootCa.kind, 'tresor');
+    assert.equal(flags.rootCa.namespace, 'osm-system');
+    assert.equal(flags.rootCa.secretName, 'osm-ca-bundle');
+    assert.equal(flags.rootCa.trustDomain, 'cluster.local');
+    assert.equal(flags.rootCa.rootValidityMs, 87600 * 3_600_000);
     assert.equal(flags.adminPort, 9091);
     assert.match(flags.crdsDir, /deploy\/crds\/$/);
   });
 
   it('reads every flag', () => {
-    const flags = parseFlags(['--namespace', 'mesh', '--ca-provider', 'cert-manager', '--cert-manager-issuer-name', 'ca', '--cert-manager-issuer-kind', 'ClusterIssuer', '--admin-port', '0', '--root-validity', '1h', '--crds-dir', '/x']);
+    const flags = parseFlags(['--osm-namespace', 'mesh', '--certificate-manager', 'cert-manager', '--ca-bundle-secret-name', 'anchor', '--cert-manager-issuer-name', 'ca', '--cert-manager-issuer-kind', 'ClusterIssuer', '--admin-port', '0', '--root-validity', '1h', '--crds-dir', '/x']);
     assert.equal(flags.namespace, 'mesh');
-    assert.equal(flags.caProvider, 'cert-manager');
-    assert.deepEqual(flags.certManagerIssuer, { name: 'ca', kind: 'ClusterIssuer', group: 'cert-manager.io' });
+    assert.equal(flags.rootCa.kind, 'cert-manager');
+    assert.equal(flags.rootCa.namespace, 'mesh');
+    assert.equal(flags.rootCa.secretName, 'anchor');
+    assert.deepEqual(flags.rootCa.certManagerIssuer, { name: 'ca', kind: 'ClusterIssuer', group: 'cert-manager.io' });
     assert.equal(flags.adminPort, 0);
-    assert.equal(flags.rootValidityMs, 3_600_000);
+    assert.equal(flags.rootCa.rootValidityMs, 3_600_000);
     assert.equal(flags.crdsDir, '/x');
   });
 
   const bad: [string[], RegExp][] = [
-    [['--ca-provider', 'vault'], /--ca-provider "vault" is not valid: allowed values are tresor, bring-your-own, cert-manager/],
+    [['--certificate-manager', 'vault'], /--certificate-manager "vault" is not valid: allowed values are tresor, bring-your-own, cert-manager/],
+    [['--cert-manager-issuer-kind', 'Cluster'], /--cert-manager-issuer-kind "Cluster" is not valid: allowed values are Issuer, ClusterIssuer/],
     [['--admin-port', '70000'], /--admin-port "70000" is not valid: expected an integer 0-65535/],
     [['--root-validity', '10 years'], /--root-validity "10 years" is not valid/],
     [['--log-level', 'loud'], /--log-level: "loud" is not a log level; allowed: trace, debug, info/],

@@ -31,7 +31,7 @@ async function main(flags: Flags): Promise<void> {
   obs.metrics.observableGauge('osm_ca_root_expiry_timestamp_seconds', { help: 'When the loaded root CA expires (Unix seconds).' }, (observe) => {
     if (state.rootNotAfter !== undefined) observe(Math.floor(state.rootNotAfter / 1000));
   });
-  logger.info({ namespace: flags.namespace, provider: flags.caProvider, server: kubeConfig.getCurrentCluster()?.server }, 'ca-bootstrap starting');
+  logger.info({ namespace: flags.namespace, provider: flags.rootCa.kind, server: kubeConfig.getCurrentCluster()?.server }, 'ca-bootstrap starting');
 
   const abort = new AbortController();
   obs.shutdown.addStep('stop-bootstrap', () => abort.abort());

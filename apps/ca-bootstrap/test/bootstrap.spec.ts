@@ -21,8 +21,8 @@ import {
 } from '@osm/certificates';
 import { systemClock } from '@osm/clock';
 import { startKubeApiServer, type KubeApiServer } from '@osm/testing';
-import { KubeCertificateRequestClient } from '../src/cert-manager.ts';
-import { applyManifests, KubeSecretStore, readManifests } from '../src/kube.ts';
+import { KubeCertificateRequestClient, KubeSecretStore } from '@osm/k8s-writes';
+import { applyManifests, readManifests } from '../src/kube.ts';
 import { BootstrapProcess } from './process.ts';
 import { TestSigner } from './test-signer.ts';
 
@@ -41,7 +41,7 @@ let core: CoreV1Api;
 const running: BootstrapProcess[] = [];
 
 function start(namespace: string, ...args: string[]): BootstrapProcess {
-  const p = new BootstrapProcess(api.kubeconfigPath, ['--namespace', namespace, ...args]);
+  const p = new BootstrapProcess(api.kubeconfigPath, ['--osm-namespace', namespace, ...args]);
   running.push(p);
   return p;
 }
@@ -227,7 +227,7 @@ describe('ca-bootstrap against a real API server', () => {
       namespace,
       body: { metadata: { name: 'my-ca' }, data: { 'ca.crt': Buffer.from(toPem('CERTIFICATE', der)).toString('base64'), 'private.key': Buffer.from(privateKey.export({ type: 'pkcs8', format: 'pem' })).toString('base64') } },
     });
-    const p = start(namespace, '--ca-provider', 'bring-your-own', '--ca-secret-name', 'my-ca');
+    const p = start(namespace, '--certificate-manager', 'bring-your-own', '--ca-bundle-secret-name', 'my-ca');
     const ready = await p.settled();
     assert.equal(ready.msg, 'root CA ready');
     assert.equal(ready['secret'], `${namespace}/my-ca`);
@@ -236,9 +236,9 @@ describe('ca-bootstrap against a real API server', () => {
   });
 
   it('a bad flag is refused with a message naming it and the allowed values', async () => {
-    const p = start('x', '--ca-provider', 'vault');
+    const p = start('x', '--certificate-manager', 'vault');
     assert.equal(await p.exited, 2);
-    assert.match(p.stderr.join(''), /--ca-provider "vault" is not valid: allowed values are tresor, bring-your-own, cert-manager/);
+    assert.match(p.stderr.join(''), /--certificate-manager "vault" is not valid: allowed values are tresor, bring-your-own, cert-manager/);
   });
 
   describe('cert-manager provider (CertificateRequest CRD installed, signed by a small test signer)', () => {
@@ -289,8 +289,8 @@ describe('ca-bootstrap against a real API server', () => {
       assert.equal(left.items.length, 0);
     });
 
-    it('ca-bootstrap with --ca-provider cert-manager is ready with the issuer root as trust anchor', async () => {
-      const p = start(namespace, '--ca-provider', 'cert-manager');
+    it('ca-bootstrap with --certificate-manager cert-manager is ready with the issuer root as trust anchor', async () => {
+      const p = start(namespace, '--certificate-manager', 'cert-manager');
       const ready = await p.settled();
       assert.equal(ready.msg, 'root CA ready', JSON.stringify(ready));
       const anchor = signingCAFromSecret({ namespace, name: 'x', data: { 'ca.crt': Buffer.from(issuerCa.certificatePem), 'private.key': Buffer.from(issuerCa.privateKeyPem) } }, Date.now());

@@ -1,7 +1,7 @@
 // CertificateRequestClient over the Kubernetes API: cert-manager.io/v1 CertificateRequest objects.
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { CertificateRequestClient, CertificateRequestSpec, CertificateRequestState } from '@osm/certificates';
-import { statusCode } from './kube.ts';
+import { statusCode } from './errors.ts';
 
 const ref = { group: 'cert-manager.io', version: 'v1', plural: 'certificaterequests' } as const;
 
