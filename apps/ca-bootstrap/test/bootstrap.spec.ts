@@ -2,23 +2,13 @@
 // issued certificates checked by openssl, and rotation.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, type V1Secret } from '@kubernetes/client-node';
-import {
-  buildRootCertificate,
-  CertificateCache,
-  CertManagerProvider,
-  TresorProvider,
-  LocalCertificateAuthority,
-  signingCAFromSecret,
-  toPem,
-  type RotationEvent,
-} from '@osm/certificates';
+import { CertificateCache, CertManagerProvider, generateRootCA, LocalCertificateAuthority, signingCAFromSecret, TresorProvider, type RotationEvent } from '@osm/certificates';
 import { systemClock } from '@osm/clock';
 import { startKubeApiServer, type KubeApiServer } from '@osm/testing';
 import { KubeCertificateRequestClient, KubeSecretStore } from '@osm/k8s-writes';
@@ -51,6 +41,15 @@ async function createNamespace(name: string): Promise<void> {
 }
 
 const readSecret = (namespace: string, name = 'osm-ca-bundle'): Promise<V1Secret> => core.readNamespacedSecret({ namespace, name });
+
+/** A root CA as PEM, valid from `now` (less the clock-skew allowance) for `validityMs`. */
+const makeRoot = async (commonName: string, now: number, validityMs: number): Promise<{ cert: string; key: string }> => {
+  const root = await generateRootCA({ clock: { now: () => now }, commonName, validityMs });
+  return { cert: root.certificatePem, key: root.privateKeyPem };
+};
+const userRoot = await makeRoot('user-root', Date.now() - HOUR, 365 * DAY);
+const issuerRoot = await makeRoot('cert-manager-test-issuer', Date.now() - HOUR, DAY);
+const otherRoot = await makeRoot('other', Date.now() - HOUR, DAY);
 
 before(async () => {
   // No CRDs installed: the first ca-bootstrap processes must apply them.
@@ -164,14 +163,8 @@ describe('ca-bootstrap against a real API server', () => {
   });
 
   describe('bad input: stays not ready, one clear error naming the Secret, Secret byte-for-byte unchanged', () => {
-    const pem = (key: ReturnType<typeof generateKeyPairSync>['privateKey']): string => key.export({ type: 'pkcs8', format: 'pem' }).toString();
-    const root = (now: number, validityMs: number) => {
-      const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-      const der = buildRootCertificate({ commonName: 'user-root', privateKey, now, validityMs, serial: Buffer.from([7, 7, 7]) });
-      return { cert: toPem('CERTIFICATE', der), key: pem(privateKey) };
-    };
-    const good = root(Date.now() - HOUR, 365 * DAY);
-    const leaf = () => {
+    const good = userRoot;
+    const leaf = async () => {
       const loaded = signingCAFromSecret({ namespace: 'x', name: 'y', data: { 'ca.crt': Buffer.from(good.cert), 'private.key': Buffer.from(good.key) } }, Date.now());
       assert.ok(loaded.ok);
       const issued = new LocalCertificateAuthority({ ca: loaded.value, trustDomain: 'cluster.local', clock: systemClock }).issueSync({
@@ -180,18 +173,18 @@ describe('ca-bootstrap against a real API server', () => {
       });
       return { cert: issued.certificatePem, key: issued.privateKeyPem };
     };
-    const cases: { name: string; data: () => { cert: string; key: string }; message: RegExp }[] = [
-      { name: 'garbage PEM', data: () => ({ cert: 'this is not PEM', key: 'nor is this' }), message: /the CA certificate is not PEM/ },
-      { name: 'key that does not match the certificate', data: () => ({ cert: good.cert, key: root(Date.now(), DAY).key }), message: /private key does not match the certificate/ },
-      { name: 'expired root', data: () => root(Date.now() - 10 * DAY, DAY), message: /the CA certificate expired at/ },
-      { name: 'not-yet-valid root', data: () => root(Date.now() + DAY, 10 * DAY), message: /the CA certificate is not valid yet/ },
+    const cases: { name: string; data: () => Promise<{ cert: string; key: string }>; message: RegExp }[] = [
+      { name: 'garbage PEM', data: async () => ({ cert: 'this is not PEM', key: 'nor is this' }), message: /the CA certificate is not PEM/ },
+      { name: 'key that does not match the certificate', data: async () => ({ cert: good.cert, key: (await makeRoot('user-root', Date.now(), DAY)).key }), message: /private key does not match the certificate/ },
+      { name: 'expired root', data: () => makeRoot('user-root', Date.now() - 10 * DAY, DAY), message: /the CA certificate expired at/ },
+      { name: 'not-yet-valid root', data: () => makeRoot('user-root', Date.now() + DAY, 10 * DAY), message: /the CA certificate is not valid yet/ },
       { name: 'root that is not a CA', data: leaf, message: /is not a CA \(basicConstraints CA:TRUE is missing\)/ },
     ];
     cases.forEach((c, i) => {
       it(c.name, async () => {
         const namespace = `bad-${i}`;
         await createNamespace(namespace);
-        const { cert, key } = c.data();
+        const { cert, key } = await c.data();
         await core.createNamespacedSecret({
           namespace,
           body: { metadata: { name: 'osm-ca-bundle' }, data: { 'ca.crt': Buffer.from(cert).toString('base64'), 'private.key': Buffer.from(key).toString('base64') } },
@@ -221,11 +214,10 @@ describe('ca-bootstrap against a real API server', () => {
   it('bring-your-own: uses the named Secret', async () => {
     const namespace = 'byo';
     await createNamespace(namespace);
-    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-    const der = buildRootCertificate({ commonName: 'byo-root', privateKey, now: Date.now() - HOUR, validityMs: DAY, serial: Buffer.from([1]) });
+    const byo = await makeRoot('byo-root', Date.now() - HOUR, DAY);
     await core.createNamespacedSecret({
       namespace,
-      body: { metadata: { name: 'my-ca' }, data: { 'ca.crt': Buffer.from(toPem('CERTIFICATE', der)).toString('base64'), 'private.key': Buffer.from(privateKey.export({ type: 'pkcs8', format: 'pem' })).toString('base64') } },
+      body: { metadata: { name: 'my-ca' }, data: { 'ca.crt': Buffer.from(byo.cert).toString('base64'), 'private.key': Buffer.from(byo.key).toString('base64') } },
     });
     const p = start(namespace, '--certificate-manager', 'bring-your-own', '--ca-bundle-secret-name', 'my-ca');
     const ready = await p.settled();
@@ -243,11 +235,7 @@ describe('ca-bootstrap against a real API server', () => {
 
   describe('cert-manager provider (CertificateRequest CRD installed, signed by a small test signer)', () => {
     let signer: TestSigner;
-    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-    const issuerCa = {
-      certificatePem: toPem('CERTIFICATE', buildRootCertificate({ commonName: 'cert-manager-test-issuer', privateKey, now: Date.now() - HOUR, validityMs: DAY, serial: Buffer.from([9]) })),
-      privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-    };
+    const issuerCa = { certificatePem: issuerRoot.cert, privateKeyPem: issuerRoot.key };
     const namespace = 'cm';
 
     before(async () => {
@@ -334,7 +322,7 @@ describe('ca-bootstrap against a real API server', () => {
       const notAfter = /Not After : (.*)\n/.exec(s)?.[1] ?? '';
       assert.equal(Date.parse(notAfter) - Date.parse(notBefore), DAY);
       assert.match(text(bootstrap.certificatePem), /Subject: CN ?= ?9a2b3c4d-5e6f-4a1b-8c2d-3e4f5a6b7c8d\.sidecar\.bookstore\.shop\.cluster\.local\n/);
-      const other = verify(good().cert, service.certificatePem);
+      const other = verify(otherRoot.cert, service.certificatePem);
       assert.notEqual(other.status, 0, 'a different root does not verify it');
     });
 
@@ -360,8 +348,3 @@ describe('ca-bootstrap against a real API server', () => {
     });
   });
 });
-
-function good(): { cert: string } {
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-  return { cert: toPem('CERTIFICATE', buildRootCertificate({ commonName: 'other', privateKey, now: Date.now() - HOUR, validityMs: DAY, serial: Buffer.from([2]) })) };
-}

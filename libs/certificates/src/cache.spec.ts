@@ -5,14 +5,17 @@ import { FakeClock, settle } from '@osm/testing';
 import { countingRandom, makeSigningCA, T0 } from '../test/fixtures.ts';
 import { LocalCertificateAuthority, type IssueRequest, type IssuedCertificate } from './authority.ts';
 import { CertificateCache, renewalTime, type RotationEvent } from './cache.ts';
+import { CLOCK_SKEW_MS } from './x509.ts';
 
 const MIN = 60_000;
 const bookstore = { kind: 'service', serviceAccount: 'bookstore', namespace: 'shop' } as const;
 const bookbuyer = { kind: 'service', serviceAccount: 'bookbuyer', namespace: 'shop' } as const;
 
+const signingCA = await makeSigningCA();
+
 function setup(options: { validityMs?: number | (() => number); failNext?: { count: number } } = {}) {
   const clock = new FakeClock(T0);
-  const authority = new LocalCertificateAuthority({ ca: makeSigningCA(), trustDomain: 'cluster.local', clock, random: countingRandom() });
+  const authority = new LocalCertificateAuthority({ ca: signingCA, trustDomain: 'cluster.local', clock, random: countingRandom() });
   const requests: IssueRequest[] = [];
   const failNext = options.failNext ?? { count: 0 };
   const counting = {
@@ -174,10 +177,11 @@ describe('CertificateCache', () => {
     let validity = 10 * MIN;
     const { clock, cache } = setup({ validityMs: () => validity });
     const first = await cache.get(bookstore);
-    assert.equal(first.notAfter - first.notBefore, 10 * MIN);
+    // Lifetime = validity + the backdating for clock skew.
+    assert.equal(first.notAfter - first.notBefore, 10 * MIN + CLOCK_SKEW_MS);
     validity = 60 * MIN;
     await clock.advance(6 * MIN);
     const second = await cache.get(bookstore);
-    assert.equal(second.notAfter - second.notBefore, 60 * MIN);
+    assert.equal(second.notAfter - second.notBefore, 60 * MIN + CLOCK_SKEW_MS);
   });
 });

@@ -10,8 +10,8 @@ const commonNameOf = (pem: string): string => new X509Certificate(pem).subject.r
 describe('service accounts with dots (RFC 1123 subdomains)', () => {
   for (const trustDomain of ['cluster.local', 'mesh.example.com']) {
     for (const serviceAccount of ['build.bot', 'a.b.c', 'sidecar.x']) {
-      it(`a bootstrap certificate for ${serviceAccount} under ${trustDomain} parses back to its proxy`, () => {
-        const { authority } = makeAuthority({ trustDomain });
+      it(`a bootstrap certificate for ${serviceAccount} under ${trustDomain} parses back to its proxy`, async () => {
+        const { authority } = await makeAuthority({ trustDomain });
         const issued = authority.issueSync({ subject: { kind: 'bootstrap', proxyUuid: uuid, serviceAccount, namespace: 'ci' }, validityMs: DAY });
         const cn = commonNameOf(issued.certificatePem);
         assert.equal(cn, `${uuid}.sidecar.${serviceAccount}.ci.${trustDomain}`);
@@ -22,20 +22,20 @@ describe('service accounts with dots (RFC 1123 subdomains)', () => {
     }
   }
 
-  it('a service certificate for a dotted service account carries it whole in the SPIFFE URI', () => {
-    const { authority } = makeAuthority();
+  it('a service certificate for a dotted service account carries it whole in the SPIFFE URI', async () => {
+    const { authority } = await makeAuthority();
     const issued = authority.issueSync({ subject: { kind: 'service', serviceAccount: 'build.bot', namespace: 'ci' }, validityMs: DAY });
     assert.equal(new X509Certificate(issued.certificatePem).subjectAltName, 'DNS:build.bot.ci.cluster.local, URI:spiffe://cluster.local/ns/ci/sa/build.bot');
   });
 
-  it('a bootstrap CN is not read under another trust domain', () => {
-    const { authority } = makeAuthority({ trustDomain: 'mesh.example.com' });
+  it('a bootstrap CN is not read under another trust domain', async () => {
+    const { authority } = await makeAuthority({ trustDomain: 'mesh.example.com' });
     const issued = authority.issueSync({ subject: { kind: 'bootstrap', proxyUuid: uuid, serviceAccount: 'build.bot', namespace: 'ci' }, validityMs: DAY });
     assert.equal(parseProxyCertCommonName(commonNameOf(issued.certificatePem), 'cluster.local'), undefined);
   });
 
-  it('names that would make a CN unreadable are refused at issuance, naming the field', () => {
-    const { authority } = makeAuthority();
+  it('names that would make a CN unreadable are refused at issuance, naming the field', async () => {
+    const { authority } = await makeAuthority();
     const bootstrap = (serviceAccount: string, namespace: string, proxyUuid = uuid) => () =>
       authority.issueSync({ subject: { kind: 'bootstrap', proxyUuid, serviceAccount, namespace }, validityMs: DAY });
     assert.throws(bootstrap('a..b', 'ci'), /serviceAccount "a\.\.b" is not valid: expected a Kubernetes service account name \(RFC 1123 subdomain\)/);
