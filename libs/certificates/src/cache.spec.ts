@@ -53,6 +53,11 @@ describe('renewalTime', () => {
   for (const c of cases) {
     it(c.name, () => assert.equal(renewalTime({ notBefore: T0, notAfter: T0 + c.lifetime }, c.jitter), T0 + c.lifetime - c.remaining));
   }
+  it('counts the lifetime from issuance, not from the notBefore set back for clock skew', () => {
+    // Issued at T0 for 8 s, notBefore set back a minute: renewed half way through the 8 s, as without the backdating.
+    assert.equal(renewalTime({ notBefore: T0 - CLOCK_SKEW_MS, notAfter: T0 + 8000 }, 0, T0), T0 + 4000);
+    assert.equal(renewalTime({ notBefore: T0 - CLOCK_SKEW_MS, notAfter: T0 + 8000 }, 0), T0 - 26_000, 'without issuedAt it would renew before it was issued');
+  });
 });
 
 describe('CertificateCache', () => {
@@ -171,6 +176,16 @@ describe('CertificateCache', () => {
     await clock.advance(6 * MIN);
     assert.deepEqual(seen, ['service:shop/bookstore']);
     assert.match(String(errors[0]?.error), /listener broke/);
+  });
+
+  it('a short-lived certificate (backdated notBefore) is served until half its lifetime, not renewed on every get', async () => {
+    const { clock, cache, requests } = setup({ validityMs: 8000 });
+    const first = await cache.get(bookstore);
+    await clock.advance(3000);
+    assert.equal(await cache.get(bookstore), first);
+    assert.equal(requests.length, 1);
+    await clock.advance(2000);
+    assert.notEqual(await cache.get(bookstore), first, 'renewed once half of the 8 s had passed');
   });
 
   it('reads the validity at each issuance', async () => {
