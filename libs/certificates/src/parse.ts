@@ -19,7 +19,7 @@ interface Parsed {
 }
 
 /** Every CERTIFICATE block of `pem`, parsed; `what` names the field in messages ("the CA certificate"). */
-function parseCertificates(pem: string, what: string): Result<Parsed[]> {
+function parseCertificates(pem: string, what: string): Result<[Parsed, ...Parsed[]]> {
   const blocks = pemBlocks(pem).filter((b) => b.label === 'CERTIFICATE');
   if (blocks.length === 0) return fail('InvalidCertificate', `${what} is not PEM: no "-----BEGIN CERTIFICATE-----" block found`);
   const out: Parsed[] = [];
@@ -34,7 +34,7 @@ function parseCertificates(pem: string, what: string): Result<Parsed[]> {
       return fail('InvalidCertificate', `${what}${blocks.length > 1 ? ` (certificate ${i + 1} of ${blocks.length})` : ''} could not be parsed: ${(err as Error).message}`, err);
     }
   }
-  return ok(out);
+  return ok(out as [Parsed, ...Parsed[]]);
 }
 
 /** How certificates are named in messages. */
@@ -68,9 +68,7 @@ function checkValidity(cert: x509.X509Certificate, now: number, what: string): R
 export function loadSigningCA(certificatePem: string, privateKeyPem: string, now: number): Result<SigningCA> {
   const parsed = parseCertificates(certificatePem, 'the CA certificate');
   if (!parsed.ok) return parsed;
-  const [first] = parsed.value;
-  if (!first) return fail('InvalidCertificate', 'the CA certificate is empty');
-  const { der, cert } = first;
+  const [{ der, cert }] = parsed.value;
   let privateKey: KeyObject;
   try {
     privateKey = createPrivateKey(privateKeyPem);
@@ -123,7 +121,6 @@ export function loadTrustAnchor(certificatePem: string, now: number): Result<Tru
     if (!usable.ok) return usable;
   }
   const [first] = parsed.value;
-  if (!first) return fail('InvalidCertificate', 'the CA certificate is empty');
   return ok({
     certificatePem: parsed.value.map((p) => toPem('CERTIFICATE', p.der)).join(''),
     fingerprint: sha256Hex(first.der),
@@ -178,7 +175,6 @@ export async function checkIssuedCertificate(check: IssuedCertificateCheck): Pro
   const parsed = parseCertificates(check.certificatePem, 'the issued certificate');
   if (!parsed.ok) return parsed;
   const [leaf, ...rest] = parsed.value;
-  if (!leaf) return fail('InvalidCertificate', 'the issued certificate is empty');
   const cert = leaf.cert;
   const wrong = (code: CertificateErrorCode, message: string): Result<CheckedCertificate> => fail(code, `the issued certificate ${nameOf(cert)} ${message}`);
 
