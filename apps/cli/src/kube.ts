@@ -31,9 +31,14 @@ export function kubeError(what: string, err: unknown): CliError {
   return new CliError(code === 404 ? 'not-found' : 'kube', `${what}: ${code ? `HTTP ${code}: ` : ''}${message}`, { cause: err });
 }
 
-export async function serverVersion(kc: KubeConfig): Promise<string> {
+/**
+ * The server's Kubernetes version for the chart's Capabilities.KubeVersion; undefined for a build that
+ * does not know its version (v0.0.0 from source, as in tests), which leaves Helm's default.
+ */
+export async function serverVersion(kc: KubeConfig): Promise<string | undefined> {
   try {
-    return (await kc.makeApiClient(VersionApi).getCode()).gitVersion;
+    const { gitVersion } = await kc.makeApiClient(VersionApi).getCode();
+    return /^v1\.\d+\./.test(gitVersion) ? gitVersion : undefined;
   } catch (err) {
     throw kubeError(`cannot reach the Kubernetes API at ${kc.getCurrentCluster()?.server}`, err);
   }

@@ -73,7 +73,7 @@ export async function uninstall(argv: readonly string[], io: Io): Promise<void> 
   // Everything any values could have rendered for this mesh name and namespace.
   const everything = ['osmController', 'injector'].flatMap((c) => [`osm.${c}.autoScale.enable=true`, `osm.${c}.enablePodDisruptionBudget=true`]);
   const helm = await helmBinary(io.progress);
-  const rendered = parseManifests(await renderChart(helm, { meshName, namespace, kubeVersion, set: [...everything, 'osm.serviceMonitor.enable=true', 'osm.prometheusRule.enable=true'] }));
+  const rendered = parseManifests(await renderChart(helm, { meshName, namespace, ...(kubeVersion ? { kubeVersion } : {}), set: [...everything, 'osm.serviceMonitor.enable=true', 'osm.prometheusRule.enable=true'] }));
   const crds = rendered.filter((o) => o.kind === 'CustomResourceDefinition');
   const owned = installOrder(rendered.filter((o) => o.kind !== 'CustomResourceDefinition')).reverse();
   const outcomes = await remove(kc, owned, io);

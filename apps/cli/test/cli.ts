@@ -13,11 +13,14 @@ export interface Run {
   readonly stderr: string;
 }
 
-export function osm(args: readonly string[], env: Record<string, string> = {}): Promise<Run> {
+/** Runs `osm args...`; `onStderr` sees stderr as it comes (to act on a progress line). */
+export function osm(args: readonly string[], env: Record<string, string> = {}, onStderr?: (text: string) => void): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [main, ...args], { env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+    const child = execFile(process.execPath, [main, ...args], { env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
     });
+    let seen = '';
+    if (onStderr) child.stderr?.on('data', (chunk: Buffer | string) => onStderr((seen += String(chunk))));
   });
 }
 
