@@ -6,7 +6,6 @@ import { createServer } from 'node:http';
 import { request } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import type { KubernetesObject } from '@kubernetes/client-node';
 import { serverSideApply } from '@osm/k8s-writes';
 import { KubeRest, startKubeApiServer, type KubeApiServer } from '@osm/testing';
 import { renderChart } from '../src/helm.ts';
