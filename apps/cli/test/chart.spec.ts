@@ -5,6 +5,7 @@ import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import { chartDir, runHelm } from '../src/helm.ts';
 import { warnings } from '../src/manifests.ts';
 import { find, osm, render, testHelm } from './cli.ts';
@@ -178,6 +179,27 @@ describe('chart deploy/chart/osm', () => {
       assert.match(out, /alert: OsmControllerDown/);
     });
   });
+
+  it('with cert-manager, every component may manage CertificateRequests in its namespace and gets the issuer flags', async () => {
+    const objects = await render(['osm.certificateProvider.kind=cert-manager', 'osm.certmanager.issuerName=mesh-ca', 'osm.certmanager.issuerKind=ClusterIssuer']);
+    for (const name of ['osm-controller', 'osm-injector', 'osm-bootstrap']) {
+      const role = find(objects, 'Role', name) as KubernetesObject & { rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] };
+      assert.ok(role.rules.some((r) => r.apiGroups.includes('cert-manager.io') && r.resources.includes('certificaterequests') && r.verbs.includes('create')), name);
+      const args = (find(objects, 'Deployment', name).spec?.['template'] as Template).spec.containers[0]?.args ?? [];
+      assert.ok(args.includes('--certificate-manager=cert-manager') && args.includes('--cert-manager-issuer-name=mesh-ca') && args.includes('--cert-manager-issuer-kind=ClusterIssuer'), `${name}: ${args.join(' ')}`);
+    }
+    const tresor = await render();
+    assert.ok(!JSON.stringify(tresor.filter((o) => o.kind === 'Role')).includes('cert-manager.io'), 'no CertificateRequest rights with Tresor');
+  });
+
+  for (const command of [['--help'], ['install', '--help'], ['uninstall', 'mesh', '--help'], ['namespace', '--help'], ['namespace', 'add', '--help'], ['proxy', 'get', '--help'], ['version', '--help']]) {
+    it(`osm ${command.join(' ')} prints its usage`, async () => {
+      const { code, stdout, stderr } = await osm(command, { KUBECONFIG: '/nonexistent' });
+      assert.equal(code, 0, stderr);
+      assert.match(stdout, /Usage:\n {2}osm /);
+      assert.match(stdout, /-h, --help|osm COMMAND --help/);
+    });
+  }
 
   const refused: [string, RegExp][] = [
     ['osm.osmController.autoScale.maxReplicas=11', /osm\.osmController\.autoScale\.maxReplicas: 11 is above the maximum 10 \(allowed range: 1-10\)/],

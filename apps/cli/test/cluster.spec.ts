@@ -81,6 +81,13 @@ describe('osm install, osm namespace, osm version, osm uninstall mesh', () => {
     '/apis/config.openservicemesh.io/v1alpha2/namespaces/osm-system/meshconfigs/osm-mesh-config',
   ];
 
+  it('install with a value out of range applies nothing', async () => {
+    const { code, stderr } = await osm(['install', '--osm-namespace', 'refused-system', '--set', 'osm.injector.autoScale.maxReplicas=11'], env());
+    assert.equal(code, 2);
+    assert.equal(stderr, 'Error: invalid values: osm.injector.autoScale.maxReplicas: 11 is above the maximum 10 (allowed range: 1-10)\n');
+    assert.ok(!(await exists('/api/v1/namespaces/refused-system')), 'not even the namespace');
+  });
+
   it('install without a kubelet times out with a clear message, after applying everything', async () => {
     const { code, stdout, stderr } = await osm(['install', '--timeout', '3s', '--set', 'osm.osmController.autoScale.enable=true', '--set', 'osm.osmController.enablePodDisruptionBudget=true'], env());
     assert.equal(code, 1, stderr);
