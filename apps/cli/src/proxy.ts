@@ -96,8 +96,8 @@ export async function proxy(argv: readonly string[], io: Io): Promise<void> {
     throw kubeError(`Could not get pod ${pod}`, err);
   }
   if (!labels[proxyUuidLabel]) throw new CliError('refused', `Pod ${pod} is not a part of the mesh: it has no ${proxyUuidLabel} label`);
-  const query_ = `pod=${encodeURIComponent(pod)}`;
-  const body = controllerUrl ? await fromUrl(controllerUrl, query_) : await fromReplicas(kc, stringFlag(p.values, 'osm-namespace'), query_, pod);
+  const podQuery = `pod=${encodeURIComponent(pod)}`;
+  const body = controllerUrl ? await fromUrl(controllerUrl, podQuery) : await fromReplicas(kc, stringFlag(p.values, 'osm-namespace'), podQuery, pod);
   const pretty = `${JSON.stringify(JSON.parse(body) as unknown, null, 2)}\n`;
   const file = stringFlag(p.values, 'file');
   if (file) writeFileSync(file, pretty);

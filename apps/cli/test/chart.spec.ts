@@ -1,7 +1,7 @@
 // The chart as Helm renders it (no cluster): lint, the defaults a broken template would lose, HPA and
 // PDB from their values, warnings, the optional monitoring objects, and values refused by the schema.
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, lstatSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -156,13 +156,15 @@ describe('chart deploy/chart/osm', () => {
   });
 
   describe('PrometheusRule from deploy/prometheus/rules.yaml', () => {
-    // A copy of the chart whose files/prometheus is a real folder, so the test controls the rules file.
+    // A copy of the chart whose files/prometheus is a folder of its own (not the link into deploy/), so
+    // the test controls the rules file and never touches the repository's.
     const copy = mkdtempSync(join(tmpdir(), 'osm-chart-'));
     after(() => rmSync(copy, { recursive: true, force: true }));
     const renderCopy = async (rules: string | undefined): Promise<string> => {
       rmSync(join(copy, 'osm'), { recursive: true, force: true });
-      cpSync(chartDir, join(copy, 'osm'), { recursive: true, dereference: true });
-      rmSync(join(copy, 'osm/files/prometheus/rules.yaml'), { force: true });
+      cpSync(chartDir, join(copy, 'osm'), { recursive: true, filter: (src) => src !== join(chartDir, 'files/prometheus') });
+      mkdirSync(join(copy, 'osm/files/prometheus'));
+      assert.ok(!lstatSync(join(copy, 'osm/files/prometheus')).isSymbolicLink());
       if (rules !== undefined) writeFileSync(join(copy, 'osm/files/prometheus/rules.yaml'), rules);
       const { code, stdout, stderr } = await runHelm(await testHelm(), ['template', 'osm', join(copy, 'osm'), '--set', 'osm.prometheusRule.enable=true', '--show-only', 'templates/prometheusrule.yaml']);
       return code === 0 ? stdout : stderr;
