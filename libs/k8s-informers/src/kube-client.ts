@@ -69,7 +69,15 @@ export function kubeListWatchClient(kubeConfig: KubeConfig, options: KubeListWat
   return {
     async list(path: string, r: ListRequest, signal: AbortSignal): Promise<ListPage> {
       const { req, res: pending } = await open(
-        path + query({ labelSelector: r.labelSelector, fieldSelector: r.fieldSelector, limit: r.limit, continue: r.continueToken }),
+        path +
+          query({
+            labelSelector: r.labelSelector,
+            fieldSelector: r.fieldSelector,
+            limit: r.limit,
+            continue: r.continueToken,
+            resourceVersion: r.resourceVersion,
+            resourceVersionMatch: r.resourceVersionMatch,
+          }),
         signal,
       );
       // A list page that stops arriving mid-body fails instead of hanging the informer.
