@@ -4,7 +4,9 @@
 // range is a /24, so services after the first 200 are headless (clusterIP None). Then N namespaces
 // (--join, default 50) of a few pods each join the mesh in a burst (their label written 32 at a time)
 // and leave it again: the time until the informers hold (and then dropped) exactly their objects,
-// and how many cluster-wide lists and watch starts the joins caused.
+// how many cluster-wide lists and watch starts the joins caused, and how long a change to a pod
+// already in the mesh takes to reach the informer while the namespaces join (a pod relabelled
+// again and again, from each write's return until the informer holds it).
 import { request } from 'node:https';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -181,6 +183,7 @@ export const informers: Benchmark = {
       const leaveMs: number[] = [];
       const joinLists: number[] = [];
       const joinWatches: number[] = [];
+      const changeMs: number[] = [];
       let synced = { pods: 0, services: 0, proxies: 0 };
       for (let run = 0; run < runs; run++) {
         const before = heapUsed();
@@ -201,17 +204,32 @@ export const informers: Benchmark = {
           const count = (key: 'lists' | 'watches'): number => namespaced.reduce((sum, inf) => sum + inf.stats()[key], 0);
           const [lists0, watches0] = [count('lists'), count('watches')];
           const holds = (n: number): boolean => mesh.pods.size === pods + n * joinPods && mesh.serviceAccounts.size === services + n;
+          let probing = true;
+          const probe = async (): Promise<void> => {
+            for (let i = 0; probing; i++) {
+              const written = await rest.patch(`/api/v1/namespaces/${nsOf(0)}/pods/svc-0-0`, { metadata: { labels: { probe: `${run}-${i}` } } });
+              const rv = (written['metadata'] as { resourceVersion?: string }).resourceVersion;
+              const t = performance.now();
+              await until('the relabelled pod', () => mesh.pods.get(`${nsOf(0)}/svc-0-0`)?.metadata.resourceVersion === rv);
+              changeMs.push(performance.now() - t);
+            }
+          };
+          const changesBefore = changeMs.length;
+          const probed = probe();
           await bounded(label('osm'), concurrency, joining, () => undefined);
           const joinStart = performance.now();
           await until('the joined namespaces', () => holds(joining));
           joinMs.push(performance.now() - joinStart);
+          probing = false;
+          await probed;
+          const changes = changeMs.slice(changesBefore);
           joinLists.push(count('lists') - lists0);
           joinWatches.push(count('watches') - watches0);
           await bounded(label(null), concurrency, joining, () => undefined);
           const leaveStart = performance.now();
           await until('the namespaces to leave', () => holds(0));
           leaveMs.push(performance.now() - leaveStart);
-          progress(`  ${joining} namespaces joined ${(joinMs.at(-1) ?? 0).toFixed(0)} ms after the last label write (${joinLists.at(-1)} cluster-wide lists, ${joinWatches.at(-1)} watch starts), left in ${(leaveMs.at(-1) ?? 0).toFixed(0)} ms`);
+          progress(`  ${joining} namespaces joined ${(joinMs.at(-1) ?? 0).toFixed(0)} ms after the last label write (${joinLists.at(-1)} cluster-wide lists, ${joinWatches.at(-1)} watch starts; meanwhile ${changes.length} changes to a pod in the mesh arrived after ${median(changes).toFixed(0)} ms median, ${Math.max(...changes).toFixed(0)} ms at most), left in ${(leaveMs.at(-1) ?? 0).toFixed(0)} ms`);
         }
         mesh.stop();
         syncMs.push(ms);
@@ -232,6 +250,8 @@ export const informers: Benchmark = {
               { name: `join_burst_${joining}_cluster_lists`, value: median(joinLists), unit: 'lists' },
               { name: `join_burst_${joining}_watch_starts`, value: median(joinWatches), unit: 'watches' },
               { name: `leave_burst_${joining}_ms`, value: median(leaveMs), unit: 'ms' },
+              { name: 'change_during_join_p50_ms', value: median(changeMs), unit: 'ms' },
+              { name: 'change_during_join_max_ms', value: Math.max(...changeMs), unit: 'ms' },
             ]
           : []),
         { name: 'create_objects_s', value: createSeconds, unit: 's' },
