@@ -123,7 +123,8 @@ func runADS(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
-	fmt.Fprintf(stderr, "envoy-check ads: %d resources from %s (control plane %q)\n", len(collected.Lines), opts.Server, collected.ControlPlane)
+	summary, _ := json.Marshal(map[string]any{"server": opts.Server, "resources": len(collected.Lines), "controlPlane": collected.ControlPlane})
+	fmt.Fprintf(stderr, "envoy-check ads: %s\n", summary)
 	problems := append(collected.Problems, check.Lines(collected.Lines)...)
 	return report(problems, stdout, stderr)
 }
