@@ -8,11 +8,14 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
 	cache "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
+	"github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 
+	"github.com/osm-ts/osm-ts/tools/xds-go/internal/check"
 	"github.com/osm-ts/osm-ts/tools/xds-go/internal/resources"
 )
 
@@ -60,9 +63,12 @@ func load(path string) (*loaded, error) {
 		if !filepath.IsAbs(file) {
 			file = filepath.Join(filepath.Dir(path), file)
 		}
-		snapshot, n, err := snapshotFrom(file)
+		snapshot, n, dropped, err := snapshotFrom(file)
 		if err != nil {
 			return nil, fmt.Errorf("snapshot %q: %w", key, err)
+		}
+		if len(dropped) > 0 {
+			fmt.Fprintf(os.Stderr, "warn: snapshot %q: dropped %d resources that no cluster or listener refers to (Envoy never requests them; go-control-plane's ADS cache would not answer their type): %s\n", key, len(dropped), strings.Join(dropped, ", "))
 		}
 		out.snapshots[key] = snapshot
 		out.resources += n
@@ -72,30 +78,66 @@ func load(path string) (*loaded, error) {
 
 // snapshotFrom decodes a file of pre-encoded resources into go-control-plane's types, one version
 // per type (the hash of that type's resources), so a reload re-sends only the types that changed.
-func snapshotFrom(file string) (*cache.Snapshot, int, error) {
+// It returns the names it dropped (see unreferenced).
+func snapshotFrom(file string) (*cache.Snapshot, int, []string, error) {
 	f, err := os.Open(file)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, nil, err
 	}
 	defer f.Close()
 	lines, err := resources.Read(f)
 	if err != nil {
-		return nil, 0, fmt.Errorf("%s: %w", file, err)
+		return nil, 0, nil, fmt.Errorf("%s: %w", file, err)
 	}
-	byType := map[types.ResponseType][]types.Resource{}
-	hashes := map[types.ResponseType][]string{}
+	type decoded struct {
+		typeURL, name string
+		msg           types.Resource
+		value         []byte
+	}
+	var all []decoded
 	for _, line := range lines {
-		t := cache.GetResponseType(line.TypeURL)
-		if t == types.UnknownType {
-			return nil, 0, fmt.Errorf("%s: %s is not an xDS resource type", file, line.TypeURL)
+		if cache.GetResponseType(line.TypeURL) == types.UnknownType {
+			return nil, 0, nil, fmt.Errorf("%s: %s is not an xDS resource type", file, line.TypeURL)
 		}
 		msg, err := resources.Decode(line)
 		if err != nil {
-			return nil, 0, fmt.Errorf("%s: %s %q: %w", file, resources.TypeName(line.TypeURL), line.Name, err)
+			return nil, 0, nil, fmt.Errorf("%s: %s %q: %w", file, resources.TypeName(line.TypeURL), line.Name, err)
 		}
-		sum := sha256.Sum256(line.Value)
-		byType[t] = append(byType[t], msg)
-		hashes[t] = append(hashes[t], resources.NameOf(msg)+"="+hex.EncodeToString(sum[:]))
+		all = append(all, decoded{line.TypeURL, resources.NameOf(msg), msg, line.Value})
+	}
+	// In ADS mode go-control-plane's cache answers a subscription by name (EDS, RDS, SDS) only when
+	// it names every resource of that type in the snapshot, so a resource no cluster or listener
+	// refers to, which Envoy never asks for, would stall the whole type. Envoy would never receive
+	// it from any server; dropping it keeps what each proxy receives the same.
+	referenced := map[string]map[string]bool{}
+	for _, d := range all {
+		if d.typeURL != resource.ClusterType && d.typeURL != resource.ListenerType {
+			continue
+		}
+		for typeURL, names := range check.Subscriptions(d.typeURL, d.msg) {
+			if referenced[typeURL] == nil {
+				referenced[typeURL] = map[string]bool{}
+			}
+			for _, n := range names {
+				referenced[typeURL][n] = true
+			}
+		}
+	}
+	byType := map[types.ResponseType][]types.Resource{}
+	hashes := map[types.ResponseType][]string{}
+	var dropped []string
+	for _, d := range all {
+		switch d.typeURL {
+		case resource.EndpointType, resource.RouteType, resource.SecretType:
+			if !referenced[d.typeURL][d.name] {
+				dropped = append(dropped, resources.TypeName(d.typeURL)+" "+d.name)
+				continue
+			}
+		}
+		t := cache.GetResponseType(d.typeURL)
+		sum := sha256.Sum256(d.value)
+		byType[t] = append(byType[t], d.msg)
+		hashes[t] = append(hashes[t], d.name+"="+hex.EncodeToString(sum[:]))
 	}
 	// Every type gets a version, an empty one too: the cache never answers a type without one, and
 	// a wildcard subscription (CDS, LDS) must be answered even when there is nothing to send.
@@ -109,7 +151,7 @@ func snapshotFrom(file string) (*cache.Snapshot, int, error) {
 		}
 		snapshot.Resources[t] = cache.NewResources(hex.EncodeToString(h.Sum(nil))[:32], items)
 	}
-	return snapshot, len(lines), nil
+	return snapshot, len(lines) - len(dropped), dropped, nil
 }
 
 // nodeHash maps a node to its snapshot key: its own entry in the manifest, else the default.

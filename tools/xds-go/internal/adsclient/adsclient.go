@@ -12,6 +12,8 @@ import (
 	"net"
 	"os"
 	"slices"
+	"strings"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -111,7 +113,7 @@ func Collect(ctx context.Context, opts Options) (Result, error) {
 	defer cancel()
 	stream, err := discoveryv3.NewAggregatedDiscoveryServiceClient(conn).StreamAggregatedResources(streamCtx)
 	if err != nil {
-		return Result{}, fmt.Errorf("opening the ADS stream to %s: %w", opts.Server, err)
+		return Result{}, fmt.Errorf("opening the ADS stream to %s: %w%s", opts.Server, err, refusal(ctx, opts.Server, cfg, err))
 	}
 	s := &session{
 		stream: stream,
@@ -155,11 +157,33 @@ func Collect(ctx context.Context, opts Options) (Result, error) {
 			if ctx.Err() != nil {
 				return s.incomplete(), ErrIncomplete
 			}
-			return s.finish(), fmt.Errorf("ADS stream to %s failed: %w", opts.Server, err)
+			return s.finish(), fmt.Errorf("ADS stream to %s failed: %w%s", opts.Server, err, refusal(ctx, opts.Server, cfg, err))
 		case <-ctx.Done():
 			return s.incomplete(), ErrIncomplete
 		}
 	}
+}
+
+// refusal explains a failed stream when the server refused the TLS connection. With TLS 1.3 the
+// server checks the client certificate after the client's side of the handshake is done, so gRPC
+// only sees a closed connection; a bare TLS connection that reads once receives the server's alert.
+func refusal(ctx context.Context, server string, cfg *tls.Config, failure error) string {
+	if strings.Contains(failure.Error(), "remote error") {
+		return "" // gRPC saw the alert itself
+	}
+	dialer := &tls.Dialer{Config: cfg}
+	probeCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	conn, err := dialer.DialContext(probeCtx, "tcp", server)
+	if err != nil {
+		return fmt.Sprintf(" (TLS: %v)", err)
+	}
+	defer conn.Close()
+	_ = conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, err := conn.Read(make([]byte, 1)); err != nil && strings.Contains(err.Error(), "remote error") {
+		return fmt.Sprintf(" (the server refused the TLS connection: %v)", err)
+	}
+	return ""
 }
 
 func (s *session) request(typeURL string) error {
