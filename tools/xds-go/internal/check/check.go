@@ -106,7 +106,7 @@ func Lines(lines []resources.Line) []Problem {
 // bootstrap, the universe is its static resources and the references are resolved as Envoy does
 // at start-up.
 func checkUniverse(universe []decoded, bootstrap *bootstrapv3.Bootstrap) []Problem {
-	c := newCollector()
+	c := &collector{}
 	for _, d := range universe {
 		c.resource(d.typeURL, d.name, d.msg)
 	}
@@ -117,7 +117,7 @@ func checkUniverse(universe []decoded, bootstrap *bootstrapv3.Bootstrap) []Probl
 
 func checkBootstrap(b decoded) []Problem {
 	bootstrap := b.msg.(*bootstrapv3.Bootstrap)
-	c := newCollector()
+	c := &collector{}
 	c.resource(b.typeURL, b.name, bootstrap)
 	static := bootstrap.GetStaticResources()
 	var universe []decoded
@@ -159,7 +159,7 @@ func consistent(universe []decoded) []Problem {
 // Subscriptions returns the names, by type URL, that a resource makes Envoy subscribe to over ADS
 // (EDS of its EDS clusters, RDS of its connection managers, SDS of its TLS contexts).
 func Subscriptions(typeURL string, msg proto.Message) map[string][]string {
-	c := newCollector()
+	c := &collector{}
 	c.resource(typeURL, "", msg)
 	out := map[string][]string{}
 	for _, r := range c.refs {

@@ -80,8 +80,6 @@ type collector struct {
 	at       Problem
 }
 
-func newCollector() *collector { return &collector{} }
-
 func (c *collector) report(typeURL, name, field, rule, message string) {
 	c.problems = append(c.problems, Problem{TypeURL: typeURL, Name: name, Field: field, Rule: rule, Message: message})
 }
@@ -98,7 +96,7 @@ func (c *collector) refer(kind refKind, name, source, wants, field string) {
 
 func (c *collector) resource(typeURL, name string, msg proto.Message) {
 	c.at = Problem{TypeURL: typeURL, Name: name}
-	w := &walker{at: c.at, report: c.here, inspect: c.inspect}
+	w := &walker{report: c.here, inspect: c.inspect}
 	w.resource(msg)
 }
 

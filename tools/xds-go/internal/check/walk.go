@@ -16,7 +16,6 @@ import (
 // and on every message packed in an Any (PGV does not look inside an Any, Envoy does when it loads
 // the config), and calls inspect for every message on the way, with its path in proto field names.
 type walker struct {
-	at      Problem // typeUrl and name of the resource being walked
 	report  func(field, rule, message string)
 	inspect func(m proto.Message, path string)
 }
