@@ -93,8 +93,9 @@ func run() error {
 	var current atomic.Pointer[loaded]
 	current.Store(first)
 
+	// Errors only: the cache warns on every subscription by name that does not yet name all of a
+	// type's resources, which is how Envoy subscribes (SDS grows after LDS), once per proxy.
 	logger := log.LoggerFuncs{
-		WarnFunc:  func(f string, a ...any) { fmt.Fprintf(os.Stderr, "warn: "+f+"\n", a...) },
 		ErrorFunc: func(f string, a ...any) { fmt.Fprintf(os.Stderr, "error: "+f+"\n", a...) },
 	}
 	snapshots := cache.NewSnapshotCache(true, nodeHash{current: current.Load}, logger)
