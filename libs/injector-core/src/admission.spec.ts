@@ -39,7 +39,8 @@ describe('readAdmissionReview', () => {
   const denials: [string, Record<string, unknown>, RegExp][] = [
     ['a Service', { kind: { group: '', version: 'v1', kind: 'Service' } }, /request.kind .* admits only Pods/],
     ['no object', { object: null }, /request.object: expected the Pod being created/],
-    ['no namespace', { namespace: '' }, /request.namespace: expected the pod's namespace/],
+    ['no namespace', { namespace: '' }, /request.namespace "" is not valid: expected the pod's namespace/],
+    ['a namespace that is no name', { namespace: 'a,b=c' }, /request.namespace "a,b=c" is not valid/],
     ['containers not a list', { object: { spec: { containers: 'app' } } }, /request.object.spec.containers: expected a list of containers/],
     ['a container without a name', { object: { spec: { containers: [{}] } } }, /request.object.spec.containers\[0\].name: expected a string/],
     ['labels not strings', { object: { ...pod, metadata: { labels: { a: 1 } } } }, /request.object.metadata.labels: expected a map of strings/],

@@ -23,6 +23,7 @@ export type ReviewReading =
   /** A review that cannot be admitted: deny it with this message. */
   | { readonly ok: false; readonly uid: string; readonly message: string };
 
+const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Reads a parsed JSON body as an AdmissionReview for creating a pod. */
@@ -44,7 +45,7 @@ export function readAdmissionReview(body: unknown): ReviewReading {
   const operation = request['operation'];
   if (typeof operation !== 'string') return deny('request.operation: expected a string such as CREATE');
   const namespace = request['namespace'];
-  if (typeof namespace !== 'string' || namespace === '') return deny("request.namespace: expected the pod's namespace");
+  if (typeof namespace !== 'string' || !NAMESPACE.test(namespace)) return deny(`request.namespace ${JSON.stringify(namespace)} is not valid: expected the pod's namespace (a DNS label)`);
   if (request['object'] === undefined || request['object'] === null) return deny('request.object: expected the Pod being created');
   const pod = validatePod(request['object']);
   if (!pod.ok) return deny(pod.message);

@@ -4,6 +4,7 @@ export { injectPod, type InjectInput, type InjectorOptions, type InjectResult, t
 export { readAdmissionReview, admissionReview, ADMISSION_API_VERSION, type Admission, type AdmissionRequest, type ReviewReading } from './admission.ts';
 export { sidecarSettings, defaultSidecarSettings, type SidecarSettings, type SettingsResult } from './settings.ts';
 export { envoyBootstrap, type ControllerAddress } from './bootstrap.ts';
+export { mutatingWebhookConfiguration, FAILURE_POLICIES, type FailurePolicy, type WebhookConfigInput } from './webhook-config.ts';
 export { bootstrapSecretData, bootstrapSecretLabels, type BootstrapCertificate } from './secret.ts';
 export type { Namespace, Pod } from './types.ts';
 export {
@@ -11,6 +12,7 @@ export {
   APP_INSTANCE_LABEL,
   APP_NAME_LABEL,
   APP_NAME_VALUE,
+  BOOTSTRAP_ADOPTED_LABEL,
   BOOTSTRAP_SECRET_PREFIX,
   INJECTOR_PORT,
   SYSTEM_NAMESPACES,

@@ -24,6 +24,12 @@ export function bootstrapSecretName(proxyUuid: string): string {
   return `${BOOTSTRAP_SECRET_PREFIX}${proxyUuid}`;
 }
 
+/**
+ * Label the injector sets on a bootstrap Secret once it has made the Secret's pod its owner (so that
+ * Kubernetes' garbage collector deletes it with the pod); Secrets without it are the ones to check.
+ */
+export const BOOTSTRAP_ADOPTED_LABEL = 'openservicemesh.io/bootstrap-adopted';
+
 /** The bootstrap Secret's keys (OSM's file names, pkg/envoy/bootstrap/config.go). */
 export const BOOTSTRAP_FILE = 'bootstrap.yaml';
 export const TLS_SDS_FILE = 'tls_certificate_sds_secret.yaml';

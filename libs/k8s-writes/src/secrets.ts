@@ -40,4 +40,19 @@ export class KubeSecretStore implements SecretStore {
       throw err;
     }
   }
+
+  /**
+   * Deletes the Secret if it still is the object with `uid` (a precondition, so a Secret re-created
+   * under the same name is never deleted by mistake): 'deleted', or 'absent' when it is gone or replaced.
+   */
+  async delete(namespace: string, name: string, uid: string): Promise<'deleted' | 'absent'> {
+    try {
+      await this.#core.deleteNamespacedSecret({ name, namespace, body: { preconditions: { uid } } });
+      return 'deleted';
+    } catch (err) {
+      const code = statusCode(err);
+      if (code === 404 || code === 409) return 'absent';
+      throw err;
+    }
+  }
 }
