@@ -205,7 +205,8 @@ describe('one injector behind the API server', () => {
       ['empty', postWebhook(port, rootPem, ''), 400, /the body is empty/],
       ['not an AdmissionReview', postWebhook(port, rootPem, '{"hello":"world"}'), 400, /kind undefined is not valid: expected AdmissionReview/],
       ['an unknown API version', postWebhook(port, rootPem, JSON.stringify({ apiVersion: 'admission.k8s.io/v1beta1', kind: 'AdmissionReview', request: { uid: 'x' } })), 400, /apiVersion "admission.k8s.io\/v1beta1" is not supported/],
-      ['oversized', postWebhook(port, rootPem, Buffer.alloc(5 * 1024 * 1024, 0x20)), 413, /larger than/],
+      ['oversized (declared)', rawPost(port, 'content-length: 5242880', ''), 413, /larger than 4194304 bytes/],
+      ['oversized (streamed)', rawPost(port, 'transfer-encoding: chunked', `500001\r\n${' '.repeat(0x500001)}\r\n`), 413, /larger than 4194304 bytes/],
       ['wrong content type', postWebhook(port, rootPem, '{}', { 'content-type': 'text/plain' }), 415, /expected application\/json/],
       ['GET', postWebhook(port, rootPem, '', {}, 'GET'), 405, /expected POST/],
       ['another path', postWebhook(port, rootPem, '{}', { 'content-type': 'application/json' }, 'POST', '/validate'), 404, /the webhook is at \/mutate-pod-creation/],
@@ -213,7 +214,9 @@ describe('one injector behind the API server', () => {
     for (const [what, call, status, message] of cases) {
       const r = await call;
       assert.equal(r.status, status, `${what}: ${JSON.stringify(r.body)}`);
-      assert.match(JSON.stringify(r.body), message, what);
+      const answer = (typeof r.body === 'string' ? JSON.parse(r.body) : r.body) as Json;
+      assert.equal(answer['code'], status, what);
+      assert.match(String(answer['message']), message, what);
     }
     const noPod = await postWebhook(port, rootPem, review({ uid: 'u-1', kind: { group: '', version: 'v1', kind: 'Pod' }, operation: 'CREATE', namespace: 'bookstore' }));
     assert.equal(noPod.status, 200);
@@ -274,6 +277,22 @@ describe('one injector behind the API server', () => {
     assert.match(response, /"uid":"in-flight","allowed":true/);
   });
 });
+
+/**
+ * A request written by hand over TLS (headers, then whatever body), for bodies the server refuses before
+ * reading them all: the status and body of the answer, whatever happens to the rest of the upload.
+ */
+async function rawPost(port: number, header: string, body: string): Promise<{ status: number; body: unknown }> {
+  const socket = tlsConnect({ host: '127.0.0.1', port, ca: rootPem, servername: 'localhost' });
+  socket.on('error', () => undefined);
+  let response = '';
+  socket.setEncoding('utf8').on('data', (c: string) => (response += c));
+  await new Promise((resolve) => socket.once('secureConnect', resolve));
+  socket.write(`POST /mutate-pod-creation HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n${header}\r\n\r\n${body}`);
+  await new Promise((resolve) => socket.once('close', resolve));
+  const [head = '', text = ''] = response.split('\r\n\r\n');
+  return { status: Number(/^HTTP\/1.1 (\d+)/.exec(head)?.[1]), body: text };
+}
 
 /** A TCP proxy sending each new connection to the next backend in turn. */
 function roundRobin(backends: () => number[]): Promise<{ port: number; server: Server }> {
