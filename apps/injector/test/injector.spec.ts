@@ -109,6 +109,21 @@ describe('one injector behind the API server', () => {
     assert.equal((parse(data['bootstrap.yaml'] ?? '') as Json)['node'].id, uuid);
   });
 
+  it('takes the sidecar images from MeshConfig once it names them', async () => {
+    await rest.create('/apis/config.openservicemesh.io/v1alpha2/namespaces/osm-system/meshconfigs', {
+      apiVersion: 'config.openservicemesh.io/v1alpha2',
+      kind: 'MeshConfig',
+      metadata: { name: 'osm-mesh-config' },
+      spec: { sidecar: { envoyImage: 'registry.example.com/envoy:v1.30', initContainerImage: 'registry.example.com/init:v2', logLevel: 'debug' } },
+    });
+    let n = 0;
+    await eventually('new pods to use the MeshConfig images', async () => {
+      const pod = (await createPod('bookstore', podBody(`images-${n++}`), '?dryRun=All')).body as Json;
+      const envoy = (pod['spec'].containers as Json[]).find((c) => c['name'] === 'envoy');
+      return envoy?.['image'] === 'registry.example.com/envoy:v1.30' && (pod['spec'].initContainers as Json[])[0]?.['image'] === 'registry.example.com/init:v2' && envoy['args'][1] === 'debug';
+    }, 20_000);
+  });
+
   it('leaves pods it must not mesh untouched, and writes no Secret for them', async () => {
     await namespace('plain', {}, {});
     await namespace('kube-public-ish', {}, { 'openservicemesh.io/monitored-by': 'other-mesh' });
