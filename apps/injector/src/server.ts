@@ -90,6 +90,10 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   server.on('tlsClientError', (err) => log.debug({ err: err.message }, 'TLS handshake failed'));
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
+  // Idle keep-alive connections are closed by the client, never by us: the API server's client keeps
+  // them up to 90 s, and a server closing first races with a request sent on the closing connection
+  // (seen under load as "connection reset by peer" failing a pod creation).
+  server.keepAliveTimeout = 120_000;
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
