@@ -4,11 +4,14 @@
 // and fuzzing, two replicas behind one configuration, and a graceful SIGTERM.
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
+import { createServer as createHttpsServer } from 'node:https';
 import { connect as tlsConnect } from 'node:tls';
 import { createServer as createTcpServer, connect as tcpConnect, type Server } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { parse } from 'yaml';
+import { generateRootCA, LocalCertificateAuthority, loadSigningCA } from '@osm/certificates';
+import { systemClock } from '@osm/clock';
 import { startKubeApiServer, eventually, KubeRest, type KubeApiServer } from '@osm/testing';
 import { freePort, InjectorProcess, postWebhook } from './process.ts';
 
@@ -122,6 +125,56 @@ describe('one injector behind the API server', () => {
       const envoy = (pod['spec'].containers as Json[]).find((c) => c['name'] === 'envoy');
       return envoy?.['image'] === 'registry.example.com/envoy:v1.30' && (pod['spec'].initContainers as Json[])[0]?.['image'] === 'registry.example.com/init:v2' && envoy['args'][1] === 'debug';
     }, 20_000);
+  });
+
+  it('reinvoked after a later webhook changed the pod, it adds nothing twice', async () => {
+    // A second webhook (named to run after ours) that annotates every pod: the API server then calls ours again.
+    const pem = await generateRootCA({ clock: systemClock });
+    const signing = loadSigningCA(pem.certificatePem, pem.privateKeyPem, Date.now());
+    assert.ok(signing.ok);
+    const cert = new LocalCertificateAuthority({ ca: signing.value, trustDomain: 'cluster.local', clock: systemClock }).issueSync({ subject: { kind: 'server', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] }, validityMs: 3_600_000 });
+    const annotator = createHttpsServer({ cert: cert.certificatePem, key: cert.privateKeyPem }, (req, res) => {
+      let body = '';
+      req.setEncoding('utf8').on('data', (c: string) => (body += c));
+      req.on('end', () => {
+        const uid = (JSON.parse(body) as Json)['request'].uid as string;
+        const patch = Buffer.from(JSON.stringify([{ op: 'add', path: '/metadata/annotations/test~1annotated', value: 'yes' }])).toString('base64');
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid, allowed: true, patchType: 'JSONPatch', patch } }));
+      });
+    });
+    await new Promise<void>((resolve) => annotator.listen(0, '127.0.0.1', resolve));
+    after(() => annotator.close());
+    await namespace('reinvoked');
+    await rest.create('/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations', {
+      metadata: { name: 'zz-annotate' },
+      webhooks: [
+        {
+          name: 'annotate.test.local',
+          clientConfig: { url: `https://127.0.0.1:${(annotator.address() as { port: number }).port}/`, caBundle: Buffer.from(pem.certificatePem).toString('base64') },
+          rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'] }],
+          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'reinvoked' } },
+          sideEffects: 'None',
+          admissionReviewVersions: ['v1'],
+          reinvocationPolicy: 'Never',
+        },
+      ],
+    });
+    const calls = (): Promise<number> => injector.metric('osm_admission_webhook_response_total{kind="Pod",success="true"}');
+    let pod: Json = {};
+    let n = 0;
+    await eventually('the annotating webhook to be called', async () => {
+      pod = (await createPod('reinvoked', podBody(`reinvoked-${n++}`, {}, { annotations: { keep: 'me' } }))).body as Json;
+      return pod['metadata']?.annotations?.['test/annotated'] === 'yes';
+    }, 20_000);
+    const before = await calls();
+    pod = (await createPod('reinvoked', podBody('counted', {}, { annotations: { keep: 'me' } }))).body as Json;
+    assert.equal(pod['metadata'].annotations['test/annotated'], 'yes');
+    assert.equal((await calls()) - before, 2, 'called, then reinvoked');
+    assert.deepEqual((pod['spec'].containers as Json[]).map((c) => c['name']), ['app', 'envoy']);
+    assert.deepEqual((pod['spec'].initContainers as Json[]).map((c) => c['name']), ['osm-init']);
+    assert.equal((pod['spec'].volumes as Json[]).filter((v) => v['name'] === 'envoy-bootstrap-config-volume').length, 1);
+    await rest.delete('/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/zz-annotate');
   });
 
   it('leaves pods it must not mesh untouched, and writes no Secret for them', async () => {
