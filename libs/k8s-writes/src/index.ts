@@ -3,6 +3,7 @@
 export { statusCode } from './errors.ts';
 export { KubeSecretStore, KubeWriteError } from './secrets.ts';
 export { serverSideApply, type ApplyOptions } from './apply.ts';
+export { deleteObjects, mergePatch, type DeleteOutcome } from './delete.ts';
 export { KubeEventRecorder, type EventRecorder, type EventType, type InvolvedObject, type KubeEventRecorderOptions } from './events.ts';
 export { KubeCertificateRequestClient } from './cert-manager.ts';
 export {
