@@ -37,7 +37,8 @@ async function createPods(rest: KubeRest, namespace: string, prefix: string, cou
     while (next < count) {
       const i = next++;
       const started = performance.now();
-      const r = await rest.call('POST', `/api/v1/namespaces/${namespace}/pods`, pod(`${prefix}-${i}`));
+      // A failed creation (an error answer, or the connection dropped) is counted, not fatal.
+      const r = await rest.call('POST', `/api/v1/namespaces/${namespace}/pods`, pod(`${prefix}-${i}`)).catch((err: unknown) => ({ status: 0, body: { message: (err as Error).message } }));
       if (r.status === 201) {
         latencies.push(performance.now() - started);
       } else {
