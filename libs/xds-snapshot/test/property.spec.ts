@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { defaultHostnames, keyOf, meshModel } from '@osm/mesh-model';
+import { keyOf, meshModel } from '@osm/mesh-model';
 import type { Endpoint, MeshModel, MeshService, Protocol, Proxy, ServiceIdentity } from '@osm/mesh-model';
 import { buildSnapshot, checkConsistency, describeMissing, referencesOf, ResourceCache } from '../src/index.ts';
 import type { Snapshot } from '../src/index.ts';
@@ -28,7 +28,6 @@ const serviceArb = (namespace: string, name: string, index: number): fc.Arbitrar
     ports: fc.array(portArb, { minLength: 1, maxLength: 3 }),
     // Mostly ClusterIP services, some headless (their endpoint IPs go into the outbound filter chains).
     clusterIps: fc.constantFrom([`10.96.${NAMESPACES.indexOf(namespace)}.${index}`], [`10.96.${NAMESPACES.indexOf(namespace)}.${index}`], []),
-    hostnames: fc.constant(defaultHostnames(namespace, name)),
     identities: fc.array(identityArb, { maxLength: 2 }),
   });
 
@@ -44,7 +43,7 @@ const meshArb: fc.Arbitrary<MeshModel> = fc
       services,
       endpoints: fc.array(fc.record({ service: ref, endpoints: fc.array(endpointArb, { maxLength: 4 }) }), { maxLength: 8 }),
       proxies: fc.uniqueArray(
-        fc.record({ uuid: fc.constantFrom('p1', 'p2', 'p3', 'p4'), identity: identityArb, podName: fc.constant('pod'), services: fc.array(ref, { maxLength: 3 }) }),
+        fc.record({ uuid: fc.constantFrom('p1', 'p2', 'p3', 'p4'), identity: identityArb, podName: fc.constant('pod'), services: fc.array(ref, { maxLength: 3 }), prometheusScrape: fc.boolean() }),
         { minLength: 1, maxLength: 4, selector: (p) => p.uuid },
       ),
       groups: fc.uniqueArray(fc.record({ namespace: fc.constantFrom(...NAMESPACES), name: fc.constantFrom('g1', 'g2'), matches: fc.uniqueArray(match, { maxLength: 3, selector: (m) => m.name }) }), { maxLength: 3, selector: keyOf }),
@@ -63,13 +62,12 @@ const meshArb: fc.Arbitrary<MeshModel> = fc
         fc.record({ namespace: fc.constantFrom(...NAMESPACES), name: fc.constantFrom('s1', 's2'), apexService: fc.constantFrom(...NAMES), backends: fc.array(fc.record({ service: fc.constantFrom(...NAMES), weight: fc.integer({ min: 0, max: 100 }) }), { maxLength: 3 }) }),
         { maxLength: 3, selector: keyOf },
       ),
-      metrics: fc.subarray(NAMESPACES),
     });
   })
   .map((m) =>
     meshModel({
       settings: { permissiveMode: m.permissive, enableEgress: m.egress },
-      namespaces: NAMESPACES.map((name) => ({ name, metricsEnabled: m.metrics.includes(name) })),
+      namespaces: NAMESPACES.map((name) => ({ name })),
       services: m.services,
       // Unique by service, as the catalog's map is.
       endpoints: [...new Map(m.endpoints.map((e) => [keyOf(e.service), e])).values()],
@@ -109,7 +107,7 @@ function shuffler(seed: number) {
   return (model: MeshModel): MeshModel => ({
     settings: { ...model.settings },
     namespaces: map(model.namespaces, (n) => n),
-    services: map(model.services, (s) => ({ ...s, ports: list(s.ports), clusterIps: list(s.clusterIps), hostnames: list(s.hostnames), identities: ids(s.identities) })),
+    services: map(model.services, (s) => ({ ...s, ports: list(s.ports), clusterIps: list(s.clusterIps), identities: ids(s.identities) })),
     endpoints: map(model.endpoints, (e) => list(e)),
     proxies: map(model.proxies, (p) => ({ ...p, services: list(p.services) })),
     trafficTargets: map(model.trafficTargets, (t) => ({ ...t, sources: list(t.sources), rules: list(t.rules.map((r) => ({ ...r, matches: list(r.matches) }))) })),
@@ -192,10 +190,9 @@ describe('snapshot properties', () => {
           assert.deepEqual([...sb.types.endpoints.resources.keys()], [...sa.types.endpoints.resources.keys()], 'same EDS names');
           for (const name of diff) assert.ok(name.startsWith(`${key}|`), `${name} changed but only ${key} endpoints did`);
           assert.equal(sb.types.endpoints.version !== sa.types.endpoints.version, diff.length > 0, 'EDS type version changes exactly when an EDS resource did');
-          const uniquePorts = new Set(svc.ports.map((p) => p.port)).size === svc.ports.length;
-          if (op === 'add' && uniquePorts && before.every((e) => e.ip !== ip || e.port !== port)) {
-            // A new ready endpoint on the first port's pod port shows in that port's cluster, wherever the proxy has it.
-            const cluster = `${key}|${svc.ports[0]?.port}`;
+          if (op === 'add' && before.every((e) => e.ip !== ip || e.port !== port)) {
+            // A new ready endpoint on the first port's pod port shows in that pod port's cluster, wherever the proxy has it.
+            const cluster = `${key}|${port}`;
             if (sa.types.endpoints.resources.has(cluster)) assert.ok(diff.includes(cluster), `${cluster} should have changed for ${uuid}`);
           }
         }
