@@ -169,12 +169,6 @@ function tcpAllowedBy(model: MeshModel, tt: TrafficTarget, targetPort: number): 
   return false;
 }
 
-function dedupeMatches(matches: Iterable<HttpMatch>): HttpMatch[] {
-  const byKey = new Map<string, HttpMatch>();
-  for (const m of matches) byKey.set(matchKey(m), m);
-  return [...byKey.entries()].sort((a, b) => compareStrings(a[0], b[0])).map(([, m]) => m);
-}
-
 function domainsFor(hostnames: readonly string[], port: number): string[] {
   const all: string[] = [];
   for (const h of hostnames) all.push(h, `${h}:${port}`);

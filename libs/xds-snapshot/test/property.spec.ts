@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { keyOf } from '@osm/mesh-model';
-import type { Endpoint, MeshModel, MeshService, Protocol, Proxy, ServiceIdentity } from '@osm/mesh-model';
+import type { Endpoint, MeshModel, MeshService, ServiceIdentity } from '@osm/mesh-model';
 import { buildSnapshot, checkConsistency, describeMissing, referencesOf, ResourceCache } from '../src/index.ts';
 import type { Snapshot } from '../src/index.ts';
 import { meshArb } from './arbitraries.ts';
