@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { envoy, unpackAny } from '@osm/envoy-api';
-import { defaultHostnames, meshModel, type Endpoint, type MeshModel, type MeshService, type Proxy, type ServiceIdentity } from '@osm/mesh-model';
+import { meshModel, type Endpoint, type MeshModel, type MeshService, type Proxy, type ServiceIdentity } from '@osm/mesh-model';
 import { buildSnapshot, RESOURCE_TYPES, type Snapshot } from '@osm/xds-snapshot';
 import { LocalCertificateAuthority } from '../src/authority.ts';
 import type { CertificateSubject } from '../src/identity.ts';
@@ -33,7 +33,6 @@ const svc = (namespace: string, name: string, ip: string, port: number, protocol
   name,
   ports: [{ name: `${protocol}-${name}`, port, targetPort: port, protocol }],
   clusterIps: [ip],
-  hostnames: defaultHostnames(namespace, name),
   identities,
 });
 const ep = (ip: string, port: number): Endpoint => ({ ip, port, ready: true });
@@ -43,6 +42,7 @@ const proxy = (n: number, identity: ServiceIdentity, services: string[]): Proxy 
   namespace: identity.namespace,
   podName: `${identity.name}-${n}`,
   services: services.map((name) => ({ namespace: identity.namespace, name })),
+  prometheusScrape: false,
 });
 const proxies = {
   bookbuyer: proxy(1, ids.bookbuyer, []),
