@@ -37,6 +37,14 @@ export function spiffeId(identity: ServiceIdentity, trustDomain: string): string
   return `spiffe://${trustDomain}/ns/${identity.namespace}/sa/${identity.name}`;
 }
 
+/**
+ * The URI SAN prefix of every workload (service) certificate of a trust domain: `spiffe://<td>/ns/`.
+ * A bootstrap certificate's URI (`spiffe://<td>/<uuid>/sidecar/<sa>/<ns>`) never starts with it.
+ */
+export function workloadSpiffePrefix(trustDomain: string): string {
+  return `spiffe://${trustDomain}/ns/`;
+}
+
 /** xDS client (bootstrap) certificate CN: `<uuid>.sidecar.<sa>.<ns>.<trustDomain>`. */
 export function proxyCertCommonName(proxy: ProxyIdentity, trustDomain: string): string {
   return `${proxy.uuid}.sidecar.${proxy.identity.name}.${proxy.identity.namespace}.${trustDomain}`;

@@ -35,6 +35,7 @@ export {
   proxyCertCommonName,
   sameName,
   spiffeId,
+  workloadSpiffePrefix,
 } from './identity.ts';
 export { PROTOCOLS, isProtocol, protocolOfPort } from './protocol.ts';
 export { hostnamesForClient } from './hostnames.ts';
