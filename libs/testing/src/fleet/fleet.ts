@@ -36,6 +36,8 @@ export interface FleetOptions {
   readonly keepResources?: boolean;
   /** How often processes report changed statuses; default 50 ms. */
   readonly statusIntervalMs?: number;
+  /** Extra Node flags for the simulator processes (e.g. `--cpu-prof`, `--max-old-space-size=4096`). */
+  readonly nodeOptions?: readonly string[];
   readonly logger?: FleetLogger;
 }
 
@@ -150,11 +152,12 @@ class SimulatorProcess {
   readonly exited: Promise<void>;
   running = true;
 
-  constructor(index: number, uuids: readonly string[]) {
+  constructor(index: number, uuids: readonly string[], nodeOptions: readonly string[]) {
     this.index = index;
     this.uuids = uuids;
     // Raise the soft limit on open files to the hard one: each proxy holds a connection.
-    this.child = spawn('/bin/sh', ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@"', process.execPath, '--disable-warning=ExperimentalWarning', workerPath], {
+    const argv = [process.execPath, '--disable-warning=ExperimentalWarning', ...nodeOptions, workerPath];
+    this.child = spawn('/bin/sh', ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@"', ...argv], {
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       serialization: 'advanced',
     });
@@ -193,7 +196,7 @@ export class Fleet {
     for (let i = 0; i < count; i++) {
       const specs = options.proxies.slice(i * per, (i + 1) * per);
       if (specs.length === 0) break;
-      const p = new SimulatorProcess(i, specs.map((s) => s.uuid));
+      const p = new SimulatorProcess(i, specs.map((s) => s.uuid), options.nodeOptions ?? []);
       specs.forEach((s, j) => {
         this.#where.set(s.uuid, { process: p, index: j });
         this.#statuses.set(s.uuid, initialStatus(s.uuid, i));

@@ -64,7 +64,9 @@ export interface WireStatus {
   readonly types: readonly WireTypeStatus[];
 }
 
+/** A resource a proxy holds (the shape the Envoy checks of tools/xds-go take). */
 export interface HeldResource {
+  readonly typeUrl: string;
   readonly name: string;
   /** Delta only: the resource's version. */
   readonly version?: string;

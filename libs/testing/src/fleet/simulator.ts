@@ -1,6 +1,5 @@
-// A simulator process: runs its share of the fleet's proxies, each an ADS client over mTLS with its own
-// connection, and reports their status to the parent. Started by fleet.ts; exits when the parent goes.
-import { fileURLToPath } from 'node:url';
+// A simulator process (entry: worker.ts): runs its share of the fleet's proxies, each an ADS client
+// over mTLS with its own connection, and reports their status to the parent; exits when the parent goes.
 import { Client, connectivityState, credentials, type ChannelCredentials, type ChannelOptions, type ClientDuplexStream, type StatusObject } from '@grpc/grpc-js';
 import { envoy } from '@osm/envoy-api';
 import { compileNackRules, rejectFor, type CompiledRule } from './nack-rules.ts';
@@ -288,13 +287,13 @@ class SimulatedProxy {
   held(): Record<string, HeldResource[]> {
     const out: Record<string, HeldResource[]> = {};
     for (const t of this.session.types()) {
-      out[t.typeUrl] = t.held.map((r) => ({ name: r.name, ...(t.heldVersions ? { version: t.heldVersions.get(r.name) ?? '' } : {}), bytes: r.bytes ?? new Uint8Array(0) }));
+      out[t.typeUrl] = t.held.map((r) => ({ typeUrl: r.typeUrl, name: r.name, ...(t.heldVersions ? { version: t.heldVersions.get(r.name) ?? '' } : {}), bytes: r.bytes ?? new Uint8Array(0) }));
     }
     return out;
   }
 }
 
-function main(): void {
+export function main(): void {
   let worker: Worker | undefined;
   // The parent is gone (it exited or was killed): nothing of the fleet may outlive it.
   process.on('disconnect', () => process.exit(0));
@@ -330,5 +329,3 @@ function main(): void {
     }
   });
 }
-
-if (process.argv[1] === fileURLToPath(import.meta.url)) main();
