@@ -7,3 +7,4 @@ export { FakeClock, settle } from './fake-clock.ts';
 export { startFleet, FleetError, DEFAULT_SERVER_NAME, type Fleet, type FleetOptions, type FleetLogger, type ProxyStatus, type TypeStatus } from './fleet/fleet.ts';
 export type { SimulatedProxySpec, HeldResource } from './fleet/ipc.ts';
 export type { NackRule } from './fleet/nack-rules.ts';
+export { checkEnvoyBootstrap, checkEnvoyOverAds, checkEnvoyResources, formatEnvoyProblems, startXdsReference, XdsGoError, xdsGoBinaries, type AdsCheckOptions, type EnvoyAdsReport, type EnvoyCheckReport, type EnvoyProblem, type EnvoyResource, type EnvoyResources, type XdsReference, type XdsReferenceOptions, type XdsReferenceSnapshots } from './xds-go.ts';
