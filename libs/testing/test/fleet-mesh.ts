@@ -5,8 +5,8 @@
 // bookbuyer calls bookstore, bookstore calls bookwarehouse (SMI); `open: true` adds a TrafficTarget
 // that lets bookbuyer call bookwarehouse too (the policy change of the tests).
 import { certCommonName, defaultHostnames, meshModel, proxyCertCommonName, type MeshModel, type MeshService, type Proxy, type ServiceIdentity, type TrafficTarget } from '@osm/mesh-model';
-import { buildSnapshot, ResourceCache, type Snapshot } from '@osm/xds-snapshot';
-import { DEFAULT_SERVER_NAME, type SimulatedProxySpec } from '../src/index.ts';
+import { buildSnapshot, RESOURCE_TYPES, ResourceCache, TYPE_URLS, type Snapshot } from '@osm/xds-snapshot';
+import { DEFAULT_SERVER_NAME, type ProxyStatus, type SimulatedProxySpec } from '../src/index.ts';
 import { TestCa } from '../src/pki.ts';
 
 type Pem = { readonly cert: string; readonly key: string };
@@ -124,3 +124,33 @@ export async function proxySpecs(pki: MeshPki, proxies: readonly Proxy[]): Promi
     }),
   );
 }
+
+/** The wildcard types: a proxy holds all of their resources. */
+export const WILDCARD: ReadonlySet<string> = new Set([TYPE_URLS.clusters, TYPE_URLS.listeners]);
+
+/**
+ * Whether a proxy holds its snapshot: all of its clusters and listeners, and exactly the endpoints,
+ * routes and secrets it subscribed to, all from the snapshot (a snapshot may carry a resource nothing
+ * refers to, e.g. the inbound root of a proxy without inbound listeners, which Envoy never asks for).
+ * With `versions`, every type's version is the snapshot's too (a server that versions the same content
+ * its own way, or delta, says false).
+ */
+export function holds(status: ProxyStatus | undefined, snapshot: Snapshot | undefined, versions = true): boolean {
+  if (!status || !snapshot) return false;
+  return RESOURCE_TYPES.every((t) => {
+    const set = snapshot.types[t];
+    const got = status.types[set.typeUrl];
+    if (!got) return set.resources.size === 0 || !WILDCARD.has(set.typeUrl);
+    const want = WILDCARD.has(set.typeUrl) ? [...set.resources.keys()].sort() : got.subscribed;
+    return (!versions || got.version === set.version) && JSON.stringify(got.names) === JSON.stringify(want) && want.every((n) => set.resources.has(n));
+  });
+}
+
+export const holdsAll =
+  (snapshots: ReadonlyMap<string, Snapshot>, versions = true) =>
+  (statuses: readonly ProxyStatus[]): boolean =>
+    statuses.every((s) => holds(s, snapshots.get(s.uuid), versions));
+
+/** The proxies whose snapshot differs between `before` and `after`. */
+export const changedProxies = (before: ReadonlyMap<string, Snapshot>, after: ReadonlyMap<string, Snapshot>): Set<string> =>
+  new Set([...after].filter(([uuid, snap]) => RESOURCE_TYPES.some((t) => snap.types[t].version !== before.get(uuid)?.types[t].version)).map(([uuid]) => uuid));

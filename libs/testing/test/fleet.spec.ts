@@ -14,14 +14,13 @@ import { envoy } from '@osm/envoy-api';
 import type { Proxy } from '@osm/mesh-model';
 import { RESOURCE_TYPES, TYPE_URLS, type ResourceType, type Snapshot } from '@osm/xds-snapshot';
 import { eventually, startFleet, type Fleet, type ProxyStatus } from '../src/index.ts';
-import { bookstoreModel, bookstoreProxies, meshPki, proxySpecs, roleOf, Snapshots, type MeshPki } from './fleet-mesh.ts';
+import { bookstoreModel, bookstoreProxies, changedProxies, holds, holdsAll, meshPki, proxySpecs, roleOf, Snapshots, WILDCARD, type MeshPki } from './fleet-mesh.ts';
 
 const { AggregatedDiscoveryServiceService, DiscoveryResponse, DeltaDiscoveryResponse } = envoy.service.discovery.v3;
 type DiscoveryRequest = envoy.service.discovery.v3.DiscoveryRequest;
 type DeltaDiscoveryRequest = envoy.service.discovery.v3.DeltaDiscoveryRequest;
 
 const typeOf = new Map(RESOURCE_TYPES.map((t) => [TYPE_URLS[t], t]));
-const WILDCARD = new Set([TYPE_URLS.clusters, TYPE_URLS.listeners]);
 
 interface LoggedRequest {
   readonly uuid: string;
@@ -185,30 +184,6 @@ class StandInAdsServer {
   }
 }
 
-/**
- * Whether a proxy holds exactly its snapshot: every type's version (SotW), and the resources it holds
- * are all of the snapshot's for CDS and LDS, and exactly those it subscribed to for the others (a
- * snapshot may carry a resource nothing refers to, e.g. the inbound root of a proxy without inbound
- * listeners, which Envoy never asks for).
- */
-function holds(status: ProxyStatus | undefined, snapshot: Snapshot | undefined, mode: 'sotw' | 'delta' = 'sotw'): boolean {
-  if (!status || !snapshot) return false;
-  return RESOURCE_TYPES.every((t) => {
-    const set = snapshot.types[t];
-    const got = status.types[set.typeUrl];
-    if (!got) return set.resources.size === 0 || !WILDCARD.has(set.typeUrl);
-    const want = WILDCARD.has(set.typeUrl) ? [...set.resources.keys()].sort() : got.subscribed;
-    const versionOk = mode === 'delta' || got.version === set.version;
-    return versionOk && JSON.stringify(got.names) === JSON.stringify(want) && want.every((n) => set.resources.has(n));
-  });
-}
-
-const holdsAll = (fleet: Fleet, snapshots: ReadonlyMap<string, Snapshot>, mode: 'sotw' | 'delta' = 'sotw') => (statuses: readonly ProxyStatus[]) =>
-  statuses.every((s) => holds(s, snapshots.get(s.uuid), mode));
-
-const changedProxies = (before: ReadonlyMap<string, Snapshot>, after: ReadonlyMap<string, Snapshot>): Set<string> =>
-  new Set([...after].filter(([uuid, snap]) => RESOURCE_TYPES.some((t) => snap.types[t].version !== before.get(uuid)?.types[t].version)).map(([uuid]) => uuid));
-
 describe('fleet simulator against a stand-in ADS server (SotW, mTLS, 2 processes)', () => {
   const N = 60;
   let pki: MeshPki;
@@ -240,7 +215,7 @@ describe('fleet simulator against a stand-in ADS server (SotW, mTLS, 2 processes
   });
 
   it('connects every proxy, spread over both servers, and each holds exactly its snapshot', async () => {
-    const statuses = await fleet.waitFor('every proxy to hold its snapshot', holdsAll(fleet, closed));
+    const statuses = await fleet.waitFor('every proxy to hold its snapshot', holdsAll(closed));
     assert.equal(new Set(fleet.pids()).size, 2);
     assert.ok(statuses.every((s) => s.connected && s.connects === 1 && s.nacks === 0 && s.replica === (s.server === a.address ? 'stand-in-a' : 'stand-in-b')));
     assert.deepEqual(new Set(statuses.map((s) => s.replica)), new Set(['stand-in-a', 'stand-in-b']));
@@ -356,9 +331,9 @@ describe('fleet simulator, incremental (delta) ADS', () => {
     await server.start();
     const fleet = await startFleet({ servers: [server.address], rootPem: pki.rootPem, proxies: await proxySpecs(pki, proxies), mode: 'delta', backoff: { baseMs: 100, maxMs: 500 } });
     try {
-      await fleet.waitFor('every proxy to hold its snapshot', holdsAll(fleet, closed, 'delta'));
+      await fleet.waitFor('every proxy to hold its snapshot', holdsAll(closed, false));
       server.set(opened);
-      await fleet.waitFor('every proxy to hold the new snapshot', holdsAll(fleet, opened, 'delta'));
+      await fleet.waitFor('every proxy to hold the new snapshot', holdsAll(opened, false));
       const responses = fleet.statuses().map((s) => Object.values(s.types).reduce((n, t) => n + t.responses, 0));
       const before = server.requests.length;
       server.kill();
