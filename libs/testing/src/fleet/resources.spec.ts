@@ -10,11 +10,11 @@ import { parseSotwResponse } from './wire.ts';
 
 const { DiscoveryResponse } = envoy.service.discovery.v3;
 
-function responseBytes(snapshot: Snapshot, type: ResourceType, nonce: string): Buffer {
+function responseBytes(snapshot: Snapshot, type: ResourceType, nonce: string, reversed = false): Buffer {
   const set = snapshot.types[type];
-  return Buffer.from(
-    DiscoveryResponse.encode(DiscoveryResponse.fromPartial({ versionInfo: set.version, typeUrl: set.typeUrl, nonce, resources: [...set.resources.values()].map((r) => ({ typeUrl: r.typeUrl, value: r.bytes })) })).finish(),
-  );
+  const resources = [...set.resources.values()].map((r) => ({ typeUrl: r.typeUrl, value: r.bytes }));
+  if (reversed) resources.reverse();
+  return Buffer.from(DiscoveryResponse.encode(DiscoveryResponse.fromPartial({ versionInfo: set.version, typeUrl: set.typeUrl, nonce, resources })).finish());
 }
 
 describe('ResourceDecoder', () => {
@@ -65,6 +65,15 @@ describe('ResourceDecoder', () => {
     assert.equal(decoder.decoded, decoded);
     assert.deepEqual(listA.resources.map((r) => r.name), [...bookbuyer.types.clusters.resources.keys()]);
     assert.equal(listA.problem, undefined);
+  });
+
+  it('gives the same list for the same resources in another order (go-control-plane sends Go map order)', () => {
+    const decoder = new ResourceDecoder();
+    const a = parseSotwResponse(responseBytes(bookbuyer, 'secrets', '1'));
+    const b = parseSotwResponse(responseBytes(bookbuyer, 'secrets', '2', true));
+    assert.ok(a.resourceCount > 1);
+    assert.notDeepEqual(b.resources, a.resources);
+    assert.equal(decoder.list(b.typeUrl, b.resources), decoder.list(a.typeUrl, a.resources));
   });
 
   it('keeps a copy of the bytes only when asked', () => {

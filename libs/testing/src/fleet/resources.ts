@@ -70,7 +70,7 @@ export class NameTable {
 }
 
 const NO_REFS: References = { routes: [], clusters: [], endpoints: [], secrets: [] };
-const digest = (bytes: Uint8Array): string => hash('sha1', bytes, 'base64');
+const digest = (data: Uint8Array | string): string => hash('sha1', data, 'base64');
 
 export interface ResourceDecoderOptions {
   /** Keep each resource's bytes (for config dumps and external checkers). Default false. */
@@ -94,7 +94,10 @@ export class ResourceDecoder {
 
   /** One resource from its Any's type URL and value. */
   decode(typeUrl: string, value: Uint8Array): DecodedResource {
-    const key = `${typeUrl}\n${digest(value)}`;
+    return this.#resolve(`${typeUrl}\n${digest(value)}`, typeUrl, value);
+  }
+
+  #resolve(key: string, typeUrl: string, value: Uint8Array): DecodedResource {
     let resource = this.#resources.get(key);
     if (!resource) {
       resource = this.#decode(typeUrl, value);
@@ -103,15 +106,29 @@ export class ResourceDecoder {
     return resource;
   }
 
-  /** The resources of a SotW response of type `typeUrl` (their field encodings, as `parseSotwResponse` returns them). */
+  /**
+   * The resources of a SotW response of type `typeUrl` (their field encodings, as `parseSotwResponse`
+   * returns them). Equal contents give the same list object, also in another order: go-control-plane
+   * sends a type's resources in Go's random map order, a new order for every proxy.
+   */
   list(typeUrl: string, resources: Uint8Array): DecodedList {
-    const key = `${typeUrl}\n${digest(resources)}`;
-    let list = this.#lists.get(key);
+    const runKey = `${typeUrl}\n${digest(resources)}`;
+    let list = this.#lists.get(runKey);
     if (!list) {
       const decoded: DecodedResource[] = [];
-      forEachAny(resources, (anyType, value) => decoded.push(this.decode(anyType, value)));
-      list = { resources: decoded, problem: problemOf(typeUrl, decoded) };
-      this.#lists.set(key, list);
+      const keys: string[] = [];
+      forEachAny(resources, (anyType, value) => {
+        const key = `${anyType}\n${digest(value)}`;
+        keys.push(key);
+        decoded.push(this.#resolve(key, anyType, value));
+      });
+      const contentKey = `${typeUrl}\n${digest(keys.sort().join('\n'))}`;
+      list = this.#lists.get(contentKey);
+      if (!list) {
+        list = { resources: decoded, problem: problemOf(typeUrl, decoded) };
+        this.#lists.set(contentKey, list);
+      }
+      this.#lists.set(runKey, list);
     }
     return list;
   }
