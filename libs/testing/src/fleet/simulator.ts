@@ -1,5 +1,6 @@
 // A simulator process (entry: worker.ts): runs its share of the fleet's proxies, each an ADS client
 // over mTLS with its own connection, and reports their status to the parent; exits when the parent goes.
+import { isIPv4, isIPv6 } from 'node:net';
 import { Client, connectivityState, credentials, type ChannelCredentials, type ChannelOptions, type ClientDuplexStream, type StatusObject } from '@grpc/grpc-js';
 import { envoy } from '@osm/envoy-api';
 import { compileNackRules, rejectFor, type CompiledRule } from './nack-rules.ts';
@@ -121,6 +122,17 @@ function credentialsFor(root: Buffer, spec: SimulatedProxySpec): ChannelCredenti
 
 type Stream = ClientDuplexStream<AdsRequest, AdsResponse>;
 
+/**
+ * The grpc-js target of `host:port`: an IP address goes to grpc-js's IP resolver, since its default DNS
+ * resolver sets up a resolver channel for every new channel, the largest cost of a connect after TLS.
+ */
+function channelTarget(address: string): string {
+  const host = address.slice(0, address.lastIndexOf(':'));
+  if (isIPv4(host)) return `ipv4:${address}`;
+  if (host.startsWith('[') && isIPv6(host.slice(1, -1))) return `ipv6:${address}`;
+  return address;
+}
+
 class SimulatedProxy {
   readonly #worker: Worker;
   readonly index: number;
@@ -185,7 +197,7 @@ class SimulatedProxy {
     this.attempts++;
     this.server = this.#worker.pickServer();
     // A new connection per attempt: behind a Kubernetes Service each new connection may land on another replica.
-    const client = new Client(this.server, this.#credentials, this.#worker.channelOptions);
+    const client = new Client(channelTarget(this.server), this.#credentials, this.#worker.channelOptions);
     const path = this.session.mode === 'sotw' ? ADS.streamAggregatedResources.path : ADS.deltaAggregatedResources.path;
     const stream: Stream = client.makeBidiStreamRequest(path, this.#serialize, this.#deserialize);
     this.#client = client;
