@@ -102,13 +102,13 @@ describe('fleet simulator against go-control-plane (xds-reference), 240 proxies 
     await fleet.waitFor('every proxy back, holding the closed config', (st) => st.every((s) => s.connected && s.connects === 2 && holds(s, closed.get(s.uuid), false)), 120_000);
     await fleet.sync();
     // go-control-plane sends wildcard types again on a new stream (it does not know what the proxy
-    // holds), so a reconnect is checked by versions: the same as before, except for the proxy that
-    // NACKed the last change, which now has it.
+    // holds), so a reconnect is checked by versions: the same as before. (The proxy that NACKed may
+    // have taken the config before the kill, as go-control-plane answers each NACK with it again, or
+    // after the reconnect: it holds the closed config, as waited for above.)
     for (const s of fleet.statuses()) {
       if (s.uuid === victim) continue;
       const was = before.get(s.uuid) as ProxyStatus;
       for (const [url, t] of Object.entries(s.types)) assert.equal(t.version, was.types[url]?.version, `${s.uuid} ${url}`);
     }
-    assert.notEqual(fleet.status(victim)?.types[TYPE_URLS.clusters]?.version, before.get(victim)?.types[TYPE_URLS.clusters]?.version);
   });
 });
