@@ -374,6 +374,26 @@ describe('fleet simulator, refusals and process hygiene', () => {
     }
   });
 
+  it('a simulator process that dies fails the waits and leaves its proxies disconnected', async () => {
+    const pki = await meshPki();
+    const proxies = bookstoreProxies(2);
+    const server = new StandInAdsServer(pki, await new Snapshots(pki).build(bookstoreModel(proxies)), 'stand-in');
+    await server.start();
+    const fleet = await startFleet({ servers: [server.address], rootPem: pki.rootPem, proxies: await proxySpecs(pki, proxies), processes: 2 });
+    try {
+      await fleet.waitFor('both proxies connected', (st) => st.every((s) => s.connected));
+      const waiting = fleet.waitFor('something that never happens', () => false);
+      const [victim] = fleet.pids();
+      process.kill(victim as number, 'SIGKILL');
+      await assert.rejects(waiting, { name: 'FleetError', code: 'ProcessExited' });
+      assert.deepEqual(fleet.statuses().map((s) => s.connected), [false, true]);
+      assert.match(fleet.statuses()[0]?.lastError ?? '', /simulator process 0 .* exited with SIGKILL/);
+    } finally {
+      await fleet.stop();
+      server.kill();
+    }
+  });
+
   it('killing the parent with SIGKILL leaves no simulator process behind', async () => {
     const pki = await meshPki();
     const proxies = bookstoreProxies(4);

@@ -235,6 +235,12 @@ export class Fleet {
         const err = new FleetError('ProcessExited', `simulator process ${p.index} (pid ${p.child.pid}) exited with ${p.child.exitCode ?? p.child.signalCode}`);
         reject(err);
         for (const reply of p.replies.values()) reply({ t: 'stopped' });
+        // Its proxies are gone with it: their last reports must not say otherwise.
+        for (const uuid of p.uuids) {
+          const s = this.#statuses.get(uuid);
+          if (s?.connected) this.#statuses.set(uuid, { ...s, connected: false, lastError: err.message });
+        }
+        this.#scheduleCheck();
         if (this.#stopping) return;
         this.#log.error({ process: p.index, pid: p.child.pid, code: p.child.exitCode, signal: p.child.signalCode }, 'fleet simulator process exited');
         for (const w of this.#waiters) w.reject(err);
