@@ -31,6 +31,7 @@ interface LoggedRequest {
   readonly initialVersions: Readonly<Record<string, string>>;
   readonly error: string | undefined;
   readonly stream: number;
+  readonly node: boolean;
 }
 
 /** STAND-IN ADS server (see the file comment): SotW and delta, a response only when something changed. */
@@ -121,7 +122,7 @@ class StandInAdsServer {
       call,
       (req, stream) => {
         if (req.node) uuid = req.node.id;
-        this.requests.push({ uuid, typeUrl: req.typeUrl, version: req.versionInfo, nonce: req.responseNonce, names: req.resourceNames, initialVersions: {}, error: req.errorDetail?.message, stream });
+        this.requests.push({ uuid, typeUrl: req.typeUrl, version: req.versionInfo, nonce: req.responseNonce, names: req.resourceNames, initialVersions: {}, error: req.errorDetail?.message, stream, node: req.node !== undefined });
         if (req.errorDetail) return;
         const names = WILDCARD.has(req.typeUrl) ? undefined : new Set(req.resourceNames);
         subscribed.set(req.typeUrl, names);
@@ -165,7 +166,7 @@ class StandInAdsServer {
       call,
       (req, stream) => {
         if (req.node) uuid = req.node.id;
-        this.requests.push({ uuid, typeUrl: req.typeUrl, version: '', nonce: req.responseNonce, names: req.resourceNamesSubscribe, initialVersions: req.initialResourceVersions, error: req.errorDetail?.message, stream });
+        this.requests.push({ uuid, typeUrl: req.typeUrl, version: '', nonce: req.responseNonce, names: req.resourceNamesSubscribe, initialVersions: req.initialResourceVersions, error: req.errorDetail?.message, stream, node: req.node !== undefined });
         if (req.errorDetail) return;
         if (!subscribed.has(req.typeUrl)) {
           subscribed.set(req.typeUrl, WILDCARD.has(req.typeUrl) && req.resourceNamesSubscribe.length === 0 ? undefined : new Set());
@@ -237,6 +238,7 @@ describe('fleet simulator against a stand-in ADS server (SotW, mTLS, 2 processes
     const uuid = proxies[0]?.uuid as string;
     const mine = [...a.requests, ...b.requests].filter((r) => r.uuid === uuid);
     assert.equal(mine[0]?.typeUrl, TYPE_URLS.clusters);
+    assert.deepEqual(mine.map((r) => r.node), mine.map((_, i) => i === 0));
     const firstLds = mine.findIndex((r) => r.typeUrl === TYPE_URLS.listeners);
     const edsAck = mine.findIndex((r) => r.typeUrl === TYPE_URLS.endpoints && r.version !== '');
     assert.ok(edsAck >= 0 && edsAck < firstLds, 'LDS is requested only after EDS was accepted');
