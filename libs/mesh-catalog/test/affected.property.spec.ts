@@ -288,19 +288,19 @@ describe('affected proxies (property)', () => {
         // As the catalog does: one translator across batches (unchanged parts are the same objects) ...
         const translator = new Translator();
         let objects = objectsOf(world, intern);
-        let model = translator.translate(objects);
+        let model = translator.translate(objects).model;
         let versions = snapshotVersions(model);
         for (const [i, batch] of batches.entries()) {
           world = batch.reduce(applyChange, world);
           const nextObjects = objectsOf(world, intern);
-          const nextModel = translator.translate(nextObjects);
+          const nextModel = translator.translate(nextObjects).model;
           const nextVersions = snapshotVersions(nextModel);
           const changed = changedSnapshots(versions, nextVersions);
           steps++;
           if (changed.length > 0) stepsWithChanges++;
           assert.deepEqual(notAffected(model, nextModel, changed), [], `batch ${i}: proxies with a changed snapshot but not affected`);
           // ... and two independent translations (no shared objects: every comparison is by value).
-          assert.deepEqual(notAffected(translate(objects), translate(nextObjects), changed), [], `batch ${i}: the same, from fresh translations`);
+          assert.deepEqual(notAffected(translate(objects).model, translate(nextObjects).model, changed), [], `batch ${i}: the same, from fresh translations`);
           [objects, model, versions] = [nextObjects, nextModel, nextVersions];
         }
       }),
@@ -323,7 +323,8 @@ describe('affected proxies: split backends serve the apex', () => {
     o.services.push(service('shop', 'web', { app: 'web' }, http, '10.96.0.1'), service('shop', 'web-v1', { app: 'web-v1' }, http, '10.96.0.2'));
     o.pods.push(pod('shop', 'web-v1-0', { app: 'web-v1', 'osm-proxy-uuid': 'u-v1' }, 'web-v1', '10.1.0.1'));
     o.endpointSlices.push(slice('shop', 'web-v1-abc', 'web-v1', [{ ip: '10.1.0.1', pod: 'web-v1-0' }], [{ name: 'http-web', port: 8080 }]));
-    o.trafficTargets.push(trafficTarget('shop', 'client-to-web-v1', 'web-v1', [{ ns: 'shop', sa: 'client' }], [{ kind: 'HTTPRouteGroup', name: 'routes' }]));
+    // The rule names its match: a rule without matches grants nothing (OSM), and then there is no route to serve.
+    o.trafficTargets.push(trafficTarget('shop', 'client-to-web-v1', 'web-v1', [{ ns: 'shop', sa: 'client' }], [{ kind: 'HTTPRouteGroup', name: 'routes', matches: ['all'] }]));
     o.httpRouteGroups.push(httpRouteGroup('shop', 'routes', [{ name: 'all', methods: ['GET'] }]));
     o.trafficSplits.push(trafficSplit('shop', 'web-split', 'web', [{ service: 'web-v1', weight: 100 }]));
     o.meshConfigs.push(meshConfig({ traffic: { enablePermissiveTrafficPolicyMode: false } }));
@@ -337,10 +338,10 @@ describe('affected proxies: split backends serve the apex', () => {
   ];
   for (const [name, change] of cases) {
     it(`${name}: the backend's proxy (not behind the apex, not a client) is affected`, () => {
-      const before = translate(shop());
+      const before = translate(shop()).model;
       const objects = shop();
       change(objects);
-      const after = translate(objects);
+      const after = translate(objects).model;
       assert.notEqual(snapshotVersions(after).get('u-v1'), snapshotVersions(before).get('u-v1'), 'the backend proxy snapshot changes');
       assert.deepEqual(diffModels(before, after).affectedProxies, ['u-v1']);
     });

@@ -78,7 +78,7 @@ describe('mesh catalog against a real API server', () => {
   };
   const until = (what: string, check: (m: MeshModel) => boolean): Promise<void> => eventually(what, () => check(model()));
   const settled = async (): Promise<void> => {
-    await eventually('the model to equal a fresh list', async () => modelText(catalog.model()) === modelText(translate(await freshObjects())), 60_000);
+    await eventually('the model to equal a fresh list', async () => modelText(catalog.model()) === modelText(translate(await freshObjects()).model), 60_000);
   };
 
   before(async () => {
@@ -101,8 +101,6 @@ describe('mesh catalog against a real API server', () => {
     // Namespace
     await rest.create('/api/v1/namespaces', { metadata: { name: 'shop', labels: monitored } });
     await until('namespace added', (m) => m.namespaces.has('shop'));
-    await rest.patch('/api/v1/namespaces/shop', { metadata: { annotations: { 'openservicemesh.io/metrics': 'enabled' } } });
-    await until('namespace updated', (m) => m.namespaces.get('shop')?.metricsEnabled === true);
     await rest.create('/api/v1/namespaces', { metadata: { name: 'shortlived', labels: monitored } });
     await until('second namespace added', (m) => m.namespaces.has('shortlived'));
     await rest.delete('/api/v1/namespaces/shortlived');
@@ -133,6 +131,8 @@ describe('mesh catalog against a real API server', () => {
     await until('proxy added', (m) => m.proxies.get('u-web-1')?.services.length === 0);
     await rest.patch('/api/v1/namespaces/shop/pods/web-1', { metadata: { labels: { app: 'web' } } });
     await until('proxy updated', (m) => m.proxies.get('u-web-1')?.services[0]?.name === 'web' && m.services.get('shop/web')?.identities[0]?.name === 'web');
+    await rest.patch('/api/v1/namespaces/shop/pods/web-1', { metadata: { annotations: { 'prometheus.io/scrape': 'true' } } });
+    await until('proxy follows its pod\'s prometheus.io/scrape', (m) => m.proxies.get('u-web-1')?.prometheusScrape === true);
     await rest.create('/api/v1/namespaces/shop/pods', podBody('shop', 'web-2', { 'osm-proxy-uuid': 'u-web-2', app: 'web' }, 'web'));
     await until('second proxy added', (m) => m.proxies.has('u-web-2'));
     await rest.ok('DELETE', '/api/v1/namespaces/shop/pods/web-2', { gracePeriodSeconds: 0 });
@@ -147,10 +147,11 @@ describe('mesh catalog against a real API server', () => {
     await until('endpoints deleted', (m) => m.endpoints.get('shop/web')?.length === 0);
 
     // TrafficTarget
-    await rest.create(`${smi.trafficTargets}/namespaces/shop/traffictargets`, ttBody('shop', 'tt', 'web', [{ ns: 'shop', sa: 'client' }]));
+    // (A TrafficTarget without rules is invalid in OSM and left out: each one here names a rule.)
+    await rest.create(`${smi.trafficTargets}/namespaces/shop/traffictargets`, ttBody('shop', 'tt', 'web', [{ ns: 'shop', sa: 'client' }], [{ kind: 'HTTPRouteGroup', name: 'routes', matches: ['get'] }]));
     await until('traffic target added', (m) => m.trafficTargets.get('shop/tt')?.sources[0]?.name === 'client');
-    await rest.patch(`${smi.trafficTargets}/namespaces/shop/traffictargets/tt`, { spec: { rules: [{ kind: 'HTTPRouteGroup', name: 'routes', matches: ['get'] }] } });
-    await until('traffic target updated', (m) => m.trafficTargets.get('shop/tt')?.rules[0]?.name === 'routes');
+    await rest.patch(`${smi.trafficTargets}/namespaces/shop/traffictargets/tt`, { spec: { rules: [{ kind: 'HTTPRouteGroup', name: 'other-routes', matches: ['get'] }] } });
+    await until('traffic target updated', (m) => m.trafficTargets.get('shop/tt')?.rules[0]?.name === 'other-routes');
     await rest.delete(`${smi.trafficTargets}/namespaces/shop/traffictargets/tt`);
     await until('traffic target deleted', (m) => !m.trafficTargets.has('shop/tt'));
 
@@ -182,10 +183,11 @@ describe('mesh catalog against a real API server', () => {
     const mc = { apiVersion: 'config.openservicemesh.io/v1alpha2', kind: 'MeshConfig', metadata: { namespace: 'osm-system', name: 'osm-mesh-config' }, spec: { traffic: { enablePermissiveTrafficPolicyMode: false } } };
     await rest.create(`${smi.config}/namespaces/osm-system/meshconfigs`, { ...mc, spec: { certificate: { serviceCertValidityDuration: '1h' } } });
     await until('mesh config added', (m) => m.settings.serviceCertValiditySeconds === 3600);
-    await rest.patch(`${smi.config}/namespaces/osm-system/meshconfigs/osm-mesh-config`, { spec: { traffic: { enablePermissiveTrafficPolicyMode: true } } });
-    await until('mesh config updated', (m) => m.settings.permissiveMode);
+    await rest.patch(`${smi.config}/namespaces/osm-system/meshconfigs/osm-mesh-config`, { spec: { traffic: { enablePermissiveTrafficPolicyMode: false } } });
+    await until('mesh config updated', (m) => !m.settings.permissiveMode);
     await rest.delete(`${smi.config}/namespaces/osm-system/meshconfigs/osm-mesh-config`);
-    await until('mesh config deleted', (m) => !m.settings.permissiveMode && m.settings.serviceCertValiditySeconds === 86400);
+    // Without a MeshConfig, OSM's chart defaults apply: permissive mode on, 24 h certificates.
+    await until('mesh config deleted', (m) => m.settings.permissiveMode && m.settings.serviceCertValiditySeconds === 86400);
 
     // Objects outside the mesh never appear.
     await rest.create('/api/v1/namespaces', { metadata: { name: 'outside' } });
@@ -208,7 +210,9 @@ describe('mesh catalog against a real API server', () => {
       await rest.create(`/api/v1/namespaces/${ns}/pods`, podBody(ns, `${ns}-1`, { app: ns, 'osm-proxy-uuid': `u-${ns}` }, ns));
       await rest.create('/apis/discovery.k8s.io/v1/namespaces/' + ns + '/endpointslices', sliceBody(ns, `${ns}-a`, ns, [{ ip: '10.2.0.1' }]));
     }
-    await rest.create(`${smi.trafficTargets}/namespaces/store/traffictargets`, ttBody('store', 'buyer-to-store', 'store', [{ ns: 'buyer', sa: 'buyer' }]));
+    // SMI mode: who talks to whom follows the TrafficTarget.
+    await rest.create(`${smi.config}/namespaces/osm-system/meshconfigs`, { apiVersion: 'config.openservicemesh.io/v1alpha2', kind: 'MeshConfig', metadata: { namespace: 'osm-system', name: 'osm-mesh-config' }, spec: { traffic: { enablePermissiveTrafficPolicyMode: false } } });
+    await rest.create(`${smi.trafficTargets}/namespaces/store/traffictargets`, ttBody('store', 'buyer-to-store', 'store', [{ ns: 'buyer', sa: 'buyer' }], [{ kind: 'HTTPRouteGroup', name: 'routes', matches: ['get'] }]));
     await settled();
     const from = batches.length;
     await rest.patch('/apis/discovery.k8s.io/v1/namespaces/store/endpointslices/store-a', { endpoints: [{ addresses: ['10.2.0.1'] }, { addresses: ['10.2.0.2'] }] });
