@@ -4,7 +4,7 @@
 // the CNs are the mesh's.)
 // bookbuyer calls bookstore, bookstore calls bookwarehouse (SMI); `open: true` adds a TrafficTarget
 // that lets bookbuyer call bookwarehouse too (the policy change of the tests).
-import { certCommonName, defaultHostnames, meshModel, proxyCertCommonName, type MeshModel, type MeshService, type Proxy, type ServiceIdentity, type TrafficTarget } from '@osm/mesh-model';
+import { certCommonName, meshModel, proxyCertCommonName, type MeshModel, type MeshService, type Proxy, type ServiceIdentity, type TrafficTarget } from '@osm/mesh-model';
 import { buildSnapshot, RESOURCE_TYPES, ResourceCache, TYPE_URLS, type Snapshot } from '@osm/xds-snapshot';
 import { DEFAULT_SERVER_NAME, type ProxyStatus, type SimulatedProxySpec } from '../src/index.ts';
 import { TestCa } from '../src/pki.ts';
@@ -41,7 +41,6 @@ const service = (id: ServiceIdentity, clusterIp: string): MeshService => ({
   name: id.name,
   ports: [{ name: 'http', port: 14001, targetPort: 14001, protocol: 'http' }],
   clusterIps: [clusterIp],
-  hostnames: defaultHostnames(id.namespace, id.name),
   identities: [id],
 });
 
@@ -61,7 +60,7 @@ export function bookstoreProxies(n: number): Proxy[] {
   return Array.from({ length: n }, (_, i) => {
     const role = roles[i % roles.length] as Role;
     const identity = ids[role];
-    return { uuid: proxyUuid(i), identity, namespace: identity.namespace, podName: `${role}-${i}`, services: role === 'bookbuyer' ? [] : [identity] };
+    return { uuid: proxyUuid(i), identity, namespace: identity.namespace, podName: `${role}-${i}`, services: role === 'bookbuyer' ? [] : [identity], prometheusScrape: false };
   });
 }
 

@@ -3,7 +3,7 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { envoy, packAny } from '@osm/envoy-api';
-import { TYPE_URLS, type ResourceType, type Snapshot } from '@osm/xds-snapshot';
+import { SERVICE_CERT, TYPE_URLS, type ResourceType, type Snapshot } from '@osm/xds-snapshot';
 import { bookstoreModel, bookstoreProxies, meshPki, Snapshots } from '../../test/fleet-mesh.ts';
 import { GenerationalMap, ResourceDecoder } from './resources.ts';
 import { parseSotwResponse } from './wire.ts';
@@ -36,7 +36,7 @@ describe('ResourceDecoder', () => {
     assert.equal(c.name, 'bookstore/bookstore|14001');
     assert.equal(c.error, undefined);
     assert.deepEqual(c.refs.endpoints, ['bookstore/bookstore|14001']);
-    assert.deepEqual([...c.refs.secrets].sort(), ['root-cert-for-mtls-outbound:bookstore/bookstore', 'service-cert:bookbuyer/bookbuyer']);
+    assert.deepEqual([...c.refs.secrets].sort(), ['root-cert-for-mtls-outbound:bookstore/bookstore', SERVICE_CERT]);
     const listener = [...bookstore.types.listeners.resources.values()].find((r) => r.name === 'inbound-listener');
     assert.ok(listener);
     const l = decoder.decode(listener.typeUrl, listener.bytes);
