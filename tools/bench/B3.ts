@@ -21,7 +21,7 @@ import { buildSnapshot, checkConsistency, ResourceCache } from '@osm/xds-snapsho
 import type { SnapshotInputs } from '@osm/xds-snapshot';
 import type { Benchmark, BenchResult } from './types.ts';
 
-const PODS = 10;
+export const PODS = 10;
 const NAMESPACES = 20;
 
 const median = (values: readonly number[]): number => {
@@ -34,7 +34,8 @@ const ip = (n: number): string => `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n &
 /** Callers per service in SMI mode: service i may be called by the identities of services i+1 .. i+CALLERS. */
 const CALLERS = 20;
 
-function mesh(services: number, mode: 'permissive' | 'smi'): { model: MeshModel; proxies: Proxy[] } {
+/** The benchmark mesh: `services` services in 20 namespaces, PODS pods (proxies) each; also used by the fleet benchmark. */
+export function mesh(services: number, mode: 'permissive' | 'smi'): { model: MeshModel; proxies: Proxy[] } {
   const svcs: MeshService[] = [];
   const endpoints: { service: { namespace: string; name: string }; endpoints: Endpoint[] }[] = [];
   const proxies: Proxy[] = [];
@@ -99,7 +100,7 @@ function mesh(services: number, mode: 'permissive' | 'smi'): { model: MeshModel;
   return { model, proxies };
 }
 
-const inputsFor = (p: Proxy, cache: ResourceCache): SnapshotInputs => ({
+export const inputsFor = (p: Proxy, cache: ResourceCache): SnapshotInputs => ({
   certificate: { certificateChain: `chain of ${keyOf(p.identity)}`, privateKey: `key of ${keyOf(p.identity)}` },
   trustBundle: 'mesh roots',
   cache,

@@ -1,7 +1,11 @@
-// Test-only helpers: a real kube-apiserver with etcd on loopback, and the binaries it runs.
+// Test-only helpers: a real kube-apiserver with etcd on loopback, the binaries it runs, and a fleet
+// of simulated Envoy sidecars (the load generator of the HA tests and benchmarks).
 export { startKubeApiServer, loadCrds, type KubeApiServer, type KubeApiServerOptions } from './kube-api-server.ts';
 export { controlPlaneBinaries, pinnedVersions, type ControlPlaneBinaries } from './binaries.ts';
 export { KubeRest, compactEtcd, etcdRevision, eventually } from './kube-rest.ts';
 export { FakeClock, settle } from './fake-clock.ts';
 export { opensslSignCsr } from './openssl-signer.ts';
+export { startFleet, FleetError, DEFAULT_SERVER_NAME, type Fleet, type FleetOptions, type FleetLogger, type ProxyStatus, type TypeStatus } from './fleet/fleet.ts';
+export type { SimulatedProxySpec, HeldResource } from './fleet/ipc.ts';
+export type { NackRule } from './fleet/nack-rules.ts';
 export { checkEnvoyBootstrap, checkEnvoyOverAds, checkEnvoyResources, formatEnvoyProblems, startXdsReference, XdsGoError, xdsGoBinaries, type AdsCheckOptions, type EnvoyAdsReport, type EnvoyCheckReport, type EnvoyProblem, type EnvoyResource, type EnvoyResources, type XdsReference, type XdsReferenceOptions, type XdsReferenceSnapshots } from './xds-go.ts';

@@ -7,13 +7,19 @@ import { setTimeout as sleep } from 'node:timers/promises';
 const live = new Set<ChildProcess>();
 let exitHookInstalled = false;
 
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // 'exit' handlers run synchronously, so nothing started here outlives a failing test run.
-  process.on('exit', () => {
-    for (const child of live) child.kill('SIGKILL');
-  });
+/** SIGKILLs `child` when this process exits, however it exits (unless the child has ended first). */
+export function killOnExit(child: ChildProcess): void {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    // 'exit' handlers run synchronously, so nothing started here outlives a failing test run.
+    process.on('exit', () => {
+      for (const c of live) c.kill('SIGKILL');
+    });
+  }
+  live.add(child);
+  const forget = (): void => void live.delete(child);
+  child.once('exit', forget);
+  child.once('error', forget);
 }
 
 export class ManagedProcess {
@@ -41,23 +47,18 @@ export class ManagedProcess {
 
   start(): void {
     if (this.#child) throw new Error(`${this.name} is already running`);
-    installExitHook();
     const log = openSync(this.logFile, 'a');
     const child = spawn(this.#command, this.#args, { stdio: ['ignore', log, log] });
     closeSync(log);
     this.#child = child;
-    live.add(child);
+    killOnExit(child);
     this.#exited = new Promise((resolve) => {
-      child.once('exit', () => {
-        live.delete(child);
+      const ended = (): void => {
         if (this.#child === child) this.#child = undefined;
         resolve();
-      });
-      child.once('error', () => {
-        live.delete(child);
-        if (this.#child === child) this.#child = undefined;
-        resolve();
-      });
+      };
+      child.once('exit', ended);
+      child.once('error', ended);
     });
   }
 
