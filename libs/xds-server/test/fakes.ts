@@ -12,6 +12,7 @@ import type { AdsSessionHandle, AdsStream, PeerIdentity } from '../src/stream.ts
 import type { AdsLimits } from '../src/session.ts';
 
 const { DiscoveryResponse, DeltaDiscoveryResponse, DiscoveryRequest, DeltaDiscoveryRequest } = envoy.service.discovery.v3;
+const { Node } = envoy.config.core.v3;
 export type Response = envoy.service.discovery.v3.DiscoveryResponse;
 export type DeltaResponse = envoy.service.discovery.v3.DeltaDiscoveryResponse;
 export type Request = envoy.service.discovery.v3.DiscoveryRequest;
@@ -127,12 +128,15 @@ export function testService(options: { limits?: Partial<AdsLimits>; directory?: 
 /** Lets the session's asynchronous verification finish. */
 export const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-export function request(type: ResourceType, fields: Partial<Request> = {}, proxy: Proxy = proxyA): Request {
-  return DiscoveryRequest.fromPartial({ node: { id: proxy.uuid }, typeUrl: TYPE_URLS[type], ...fields });
+/** Request fields a test sets; node.id defaults to the proxy's uuid. */
+export type Fields<R> = Omit<Partial<R>, 'node'> & { readonly node?: { readonly id: string } };
+
+export function request(type: ResourceType, fields: Fields<Request> = {}, proxy: Proxy = proxyA): Request {
+  return { ...DiscoveryRequest.fromPartial({}), typeUrl: TYPE_URLS[type], ...fields, node: Node.fromPartial({ id: fields.node?.id ?? proxy.uuid }) };
 }
 
-export function deltaRequest(type: ResourceType, fields: Partial<DeltaRequest> = {}, proxy: Proxy = proxyA): DeltaRequest {
-  return DeltaDiscoveryRequest.fromPartial({ node: { id: proxy.uuid }, typeUrl: TYPE_URLS[type], ...fields });
+export function deltaRequest(type: ResourceType, fields: Fields<DeltaRequest> = {}, proxy: Proxy = proxyA): DeltaRequest {
+  return { ...DeltaDiscoveryRequest.fromPartial({}), typeUrl: TYPE_URLS[type], ...fields, node: Node.fromPartial({ id: fields.node?.id ?? proxy.uuid }) };
 }
 
 export type SotwHandle = AdsSessionHandle<Request>;
