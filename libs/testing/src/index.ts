@@ -3,3 +3,4 @@ export { startKubeApiServer, loadCrds, type KubeApiServer, type KubeApiServerOpt
 export { controlPlaneBinaries, pinnedVersions, type ControlPlaneBinaries } from './binaries.ts';
 export { KubeRest, compactEtcd, etcdRevision, eventually } from './kube-rest.ts';
 export { FakeClock, settle } from './fake-clock.ts';
+export { AdsTestStream, type ClientTls } from './ads-stream.ts';

@@ -13,7 +13,8 @@
 // - Shutdown: stop accepting, GOAWAY on every connection, end every stream with UNAVAILABLE so the
 //   proxies reconnect to another replica, and force-close what is left after the grace period.
 import * as grpc from '@grpc/grpc-js';
-import { createServer, type AddressInfo, type Server as NetServer } from 'node:net';
+import { once } from 'node:events';
+import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { envoy } from '@osm/envoy-api';
 import type { Logger } from '@osm/observability';
 import { XdsError, type XdsErrorCode } from './errors.ts';
@@ -154,7 +155,12 @@ export async function startAdsServer(options: AdsServerOptions): Promise<AdsServ
   });
   const credentials = new RotatingServerCredentials(options.tls);
   const injector = server.createConnectionInjector(credentials);
-  const listener: NetServer = createServer((socket) => injector.injectConnection(socket));
+  const sockets = new Set<Socket>();
+  const listener: NetServer = createServer((socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    injector.injectConnection(socket);
+  });
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error): void => reject(new XdsError('Unavailable', `ADS server cannot listen on ${options.host}:${options.port}: ${err.message}`, { cause: err }));
     listener.once('error', onError);
@@ -180,10 +186,13 @@ export async function startAdsServer(options: AdsServerOptions): Promise<AdsServ
           resolve();
         }, graceMs);
         timer.unref();
-        // GOAWAY on every connection first, so a proxy whose stream ends opens a new connection.
+        // GOAWAY on every connection first, so a proxy whose stream ends opens a new connection. Done
+        // once every connection is closed, so the streams' statuses have left before the process exits.
         server.tryShutdown(() => {
-          clearTimeout(timer);
-          resolve();
+          void Promise.all([...sockets].map((socket) => once(socket, 'close'))).then(() => {
+            clearTimeout(timer);
+            resolve();
+          });
         });
         const streams = service.closeAll(new XdsError('Unavailable', 'the controller is shutting down: reconnect to another replica'));
         log.info({ streams, graceMs }, 'ADS server draining');

@@ -6,11 +6,11 @@ import * as grpc from '@grpc/grpc-js';
 import { systemClock } from '@osm/clock';
 import { generateRootCA, LocalCertificateAuthority, loadSigningCA, type IssuedCertificate } from '@osm/certificates';
 import type { Proxy } from '@osm/mesh-model';
+import { AdsTestStream, type ClientTls } from '@osm/testing';
 import { TYPE_URLS } from '@osm/xds-snapshot';
 import { AdsService } from '../src/service.ts';
 import { CertificateProxyVerifier } from '../src/identity.ts';
 import { startAdsServer, type AdsServer } from '../src/grpc.ts';
-import { AdsTestStream, type ClientTls } from './client.ts';
 import { bookSnapshot, captureLogger, MapDirectory, proxyA, proxyB, TRUST_DOMAIN } from './fakes.ts';
 
 const SERVER_NAME = 'osm-controller.osm-system.svc.cluster.local';

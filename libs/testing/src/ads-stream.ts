@@ -1,6 +1,6 @@
-// Test-only: one ADS stream from a grpc-js client with mTLS, for tests where the socket and the TLS
-// handshake are the point (refusals, shutdown, a client that stops reading). Not a proxy simulator:
-// it sends what the test tells it and records what comes back.
+// Test-only: one raw ADS stream from a grpc-js client with mTLS, for tests where the socket, the TLS
+// handshake or a malformed request is the point (refusals, garbage, shutdown, a client that stops
+// reading). Not a simulated proxy: it sends exactly what the test writes and records what comes back.
 import * as grpc from '@grpc/grpc-js';
 import { envoy } from '@osm/envoy-api';
 
