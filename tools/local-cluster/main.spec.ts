@@ -23,8 +23,8 @@ async function freePort(): Promise<number> {
 it('npm start runs a local control plane and stops it on SIGTERM', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'osm-local-cluster-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
-  const adminPort = await freePort();
-  const child = spawn(process.execPath, [main, '--namespace', 'osm-test-system', '--kubeconfig', join(dir, 'kubeconfig'), '--admin-port', String(adminPort)], {
+  const [adminPort, adsPort, controllerAdminPort] = [await freePort(), await freePort(), await freePort()];
+  const child = spawn(process.execPath, [main, '--namespace', 'osm-test-system', '--kubeconfig', join(dir, 'kubeconfig'), '--admin-port', String(adminPort), '--ads-port', String(adsPort), '--controller-admin-port', String(controllerAdminPort)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
@@ -49,6 +49,8 @@ it('npm start runs a local control plane and stops it on SIGTERM', async () => {
   });
   assert.ok(meshConfig, 'default MeshConfig created');
   assert.equal((await fetch(`http://127.0.0.1:${adminPort}/readyz`)).status, 200);
+  assert.match(output, new RegExp(`ADS .* at 127\\.0\\.0\\.1:${adsPort}`), 'the controller\'s ADS address is printed');
+  assert.equal((await fetch(`http://127.0.0.1:${controllerAdminPort}/readyz`)).status, 200, 'the controller is ready');
 
   child.kill('SIGTERM');
   assert.equal(await exited, 0);
@@ -56,4 +58,5 @@ it('npm start runs a local control plane and stops it on SIGTERM', async () => {
   assert.equal(existsSync(kubeconfig), false, 'kubeconfig removed on stop');
   await assert.rejects(core.readNamespace({ name: 'osm-test-system' }), 'the API server is gone');
   await assert.rejects(fetch(`http://127.0.0.1:${adminPort}/livez`), 'ca-bootstrap is gone');
+  await assert.rejects(fetch(`http://127.0.0.1:${controllerAdminPort}/livez`), 'the controller is gone');
 });

@@ -1,7 +1,7 @@
 // The main command (`npm start`): a local control plane on loopback, no cluster needed.
 // Starts a real kube-apiserver with etcd, creates the control-plane namespace, runs ca-bootstrap
-// against it (CRDs, default MeshConfig, shared root CA), and runs until SIGINT/SIGTERM.
-// Later issues add the controller and the injector on top of it.
+// against it (CRDs, default MeshConfig, shared root CA), then the controller (ADS for the sidecars),
+// and runs until SIGINT/SIGTERM. The injector joins with its issue.
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -13,29 +13,33 @@ import { startKubeApiServer } from '@osm/testing';
 
 const defaultKubeconfig = fileURLToPath(new URL('../../.local/kubeconfig', import.meta.url));
 const caBootstrapMain = fileURLToPath(new URL('../../apps/ca-bootstrap/src/main.ts', import.meta.url));
+const controllerMain = fileURLToPath(new URL('../../apps/controller/src/main.ts', import.meta.url));
 
 const help = `usage: npm start [-- --namespace <name>] [-- --kubeconfig <path>] [-- --admin-port <port>]
 
 Starts a local Kubernetes API server (kube-apiserver + etcd on 127.0.0.1), creates the control-plane
 namespace, runs ca-bootstrap against it (CRDs, default MeshConfig osm-mesh-config, the shared root CA
-in Secret osm-ca-bundle), writes a kubeconfig (an admin client), and runs until Ctrl-C (SIGINT) or
-SIGTERM, then stops everything it started.
+in Secret osm-ca-bundle), runs the controller (it serves the sidecars' Envoy config over ADS with
+mTLS), writes a kubeconfig (an admin client), and runs until Ctrl-C (SIGINT) or SIGTERM, then stops
+everything it started.
 
 options:
   --namespace <name>   control-plane namespace (default: osm-system)
   --kubeconfig <path>  where to write the kubeconfig (default: .local/kubeconfig)
   --admin-port <port>  ca-bootstrap's admin port on 127.0.0.1 (default: 9091)
+  --ads-port <port>    the controller's ADS port on 127.0.0.1 (default: 15128)
+  --controller-admin-port <port>  the controller's admin port on 127.0.0.1 (default: 9093)
   -h, --help           show this help`;
 
-/** Polls ca-bootstrap's /readyz until it answers 200; returns its body. */
-async function waitReady(url: string, exited: () => boolean): Promise<string> {
+/** Polls a component's /readyz until it answers 200; returns its body. */
+async function waitReady(url: string, exited: () => boolean, component = 'ca-bootstrap'): Promise<string> {
   for (let i = 0; ; i++) {
-    if (exited()) throw new Error('ca-bootstrap exited before it was ready (its log is above)');
+    if (exited()) throw new Error(`${component} exited before it was ready (its log is above)`);
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
       const body = await res.text();
       if (res.status === 200) return body;
-      if (i > 0 && i % 50 === 0) console.log(`waiting for ca-bootstrap: ${body}`);
+      if (i > 0 && i % 50 === 0) console.log(`waiting for ${component}: ${body}`);
     } catch {
       // not listening yet
     }
@@ -51,6 +55,8 @@ async function main(): Promise<void> {
       namespace: { type: 'string', default: 'osm-system' },
       kubeconfig: { type: 'string', default: defaultKubeconfig },
       'admin-port': { type: 'string', default: '9091' },
+      'ads-port': { type: 'string', default: '15128' },
+      'controller-admin-port': { type: 'string', default: '9093' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -58,20 +64,25 @@ async function main(): Promise<void> {
     console.log(help);
     return;
   }
-  const adminPort = Number(values['admin-port']);
-  if (!Number.isInteger(adminPort) || adminPort < 1 || adminPort > 65535) {
-    throw new Error(`--admin-port ${JSON.stringify(values['admin-port'])} is not valid: expected an integer 1-65535`);
-  }
+  const port = (flag: 'admin-port' | 'ads-port' | 'controller-admin-port'): number => {
+    const n = Number(values[flag]);
+    if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`--${flag} ${JSON.stringify(values[flag])} is not valid: expected an integer 1-65535`);
+    return n;
+  };
+  const adminPort = port('admin-port');
+  const adsPort = port('ads-port');
+  const controllerAdminPort = port('controller-admin-port');
   const kubeconfig = resolve(values.kubeconfig);
   // ca-bootstrap applies the CRDs itself, as it does in a cluster.
   const api = await startKubeApiServer({ installCrds: false, progress: (line) => console.log(line) });
   // Set once ca-bootstrap is spawned; a signal may arrive before that.
-  const running: { bootstrap?: ReturnType<typeof spawn> } = {};
+  const running: { bootstrap?: ReturnType<typeof spawn>; controller?: ReturnType<typeof spawn> } = {};
   let bootstrapExited = false;
   const shutdown = async (reason: string, code: number): Promise<void> => {
     if (stopping) return;
     stopping = true;
     console.log(`${reason}: stopping the local control plane`);
+    await stopChild(running.controller);
     const { bootstrap } = running;
     if (bootstrap && !bootstrapExited) {
       const ended = new Promise((done) => bootstrap.once('exit', done));
@@ -112,8 +123,43 @@ async function main(): Promise<void> {
       '  point kubectl (or any client) at it:',
       `    export KUBECONFIG=${kubeconfig}`,
       `    kubectl -n ${values.namespace} get meshconfigs,secrets`,
-      'Press Ctrl-C to stop.',
     ].join('\n'),
+  );
+
+  // ---- controller (issue 13): ADS for the sidecars, on loopback.
+  const controller = startController(values.namespace, api.kubeconfigPath, adsPort, controllerAdminPort);
+  running.controller = controller;
+  let controllerExited = false;
+  controller.once('exit', (code, signal) => {
+    controllerExited = true;
+    if (!stopping) void shutdown(`controller exited (${signal ?? code})`, 1);
+  });
+  await waitReady(`http://127.0.0.1:${controllerAdminPort}/readyz`, () => controllerExited, 'the controller');
+  console.log(
+    [
+      `  controller: ADS (xDS over gRPC, mTLS with a bootstrap certificate from the mesh root) at 127.0.0.1:${adsPort}`,
+      `    admin http://127.0.0.1:${controllerAdminPort}/readyz, /metrics, /debug/proxies, /debug/config_dump?pod=<namespace>/<name>`,
+    ].join('\n'),
+  );
+  // ---- end of the controller block
+
+  console.log('Press Ctrl-C to stop.');
+}
+
+/** SIGTERM to a child we started, resolved once it exited. */
+async function stopChild(child: ReturnType<typeof spawn> | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const ended = new Promise((done) => child.once('exit', done));
+  child.kill('SIGTERM');
+  await ended;
+}
+
+/** The controller against the local API server, its ADS and admin servers on loopback. */
+function startController(namespace: string, kubeconfig: string, adsPort: number, adminPort: number): ReturnType<typeof spawn> {
+  return spawn(
+    process.execPath,
+    [controllerMain, '--osm-namespace', namespace, '--ads-address', '127.0.0.1', '--ads-port', String(adsPort), '--admin-address', '127.0.0.1', '--admin-port', String(adminPort), '--replica-id', 'osm-controller-local', '--log-level', 'warn'],
+    { env: { ...process.env, KUBECONFIG: kubeconfig }, stdio: ['ignore', 'inherit', 'inherit'] },
   );
 }
 
