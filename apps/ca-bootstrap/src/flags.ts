@@ -13,6 +13,7 @@ export interface Flags {
   readonly adminAddress: string;
   readonly adminPort: number;
   readonly logLevel: string;
+  readonly version: boolean;
 }
 
 export const usage = `usage: ca-bootstrap [flags]
@@ -21,7 +22,8 @@ export const usage = `usage: ca-bootstrap [flags]
 ${rootCaFlagsUsage}
   --admin-address ADDR    admin server address (default 0.0.0.0)
   --admin-port PORT       admin server port, 0 for any (default 9091)
-  --log-level LEVEL       trace | debug | info | warn | error | fatal | silent, or OSM's panic | disabled (default info)`;
+  --log-level LEVEL       trace | debug | info | warn | error | fatal | silent, or OSM's panic | disabled (default info)
+  --version               print the version and exit`;
 
 export class FlagError extends Error {
   override name = 'FlagError';
@@ -43,6 +45,7 @@ export function parseFlags(argv: readonly string[]): Flags {
         'admin-address': { type: 'string', default: '0.0.0.0' },
         'admin-port': { type: 'string', default: '9091' },
         'log-level': { type: 'string', default: 'info' },
+        version: { type: 'boolean', default: false },
       },
     });
   } catch (err) {
@@ -62,5 +65,5 @@ export function parseFlags(argv: readonly string[]): Flags {
   } catch (err) {
     throw new FlagError((err as Error).message);
   }
-  return { namespace, crdsDir: v['crds-dir'], rootCa: rootCa.options, adminAddress: v['admin-address'], adminPort, logLevel };
+  return { namespace, crdsDir: v['crds-dir'], rootCa: rootCa.options, adminAddress: v['admin-address'], adminPort, logLevel, version: v.version };
 }

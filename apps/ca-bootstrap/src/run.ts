@@ -49,6 +49,10 @@ try {
   process.stderr.write(`${err instanceof FlagError ? err.message : String(err)}\n`);
   process.exit(2);
 }
+if (flags.version) {
+  process.stdout.write(`ca-bootstrap ${pkg.version}\n`);
+  process.exit(0);
+}
 main(flags).catch((err: unknown) => {
   process.stderr.write(`ca-bootstrap: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);

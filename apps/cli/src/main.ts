@@ -1,1 +1,7 @@
-// Entry point of the cli app; see MISSION.md section 1. Its issue wires it up.
+#!/usr/bin/env node
+// Entry point of the osm command. Each command is a new process that loads the Kubernetes client:
+// cache the compiled code (in the temporary folder) before loading it.
+import { enableCompileCache } from 'node:module';
+
+enableCompileCache();
+await import('./cli.ts');

@@ -8,7 +8,7 @@ import { FakeClock } from '@osm/testing';
 import type { Snapshot } from '@osm/xds-snapshot';
 import { ProxyConfigs } from './configs.ts';
 
-const proxy = (uuid: string, sa: string): Proxy => ({ uuid, identity: { namespace: 'shop', name: sa }, namespace: 'shop', podName: `${sa}-${uuid}`, services: [] });
+const proxy = (uuid: string, sa: string): Proxy => ({ uuid, identity: { namespace: 'shop', name: sa }, namespace: 'shop', podName: `${sa}-${uuid}`, services: [], prometheusScrape: false });
 const web1 = proxy('u-web-1', 'web');
 const web2 = proxy('u-web-2', 'web');
 const db1 = proxy('u-db-1', 'db');
@@ -50,7 +50,6 @@ function harness(connected: string[]) {
       delete: (subject) => void deleted.push(subject.kind === 'service' ? `${subject.namespace}/${subject.serviceAccount}` : '?'),
     },
     trustBundlePem: 'root',
-    clusterDomain: 'cluster.local',
     logger: createLogger({ component: 'test', level: 'silent' }),
     clock: new FakeClock(),
   });

@@ -15,7 +15,6 @@ export interface ProxyConfigsOptions {
   readonly certificates: Pick<CertificateCache, 'get' | 'delete'>;
   /** The roots peers are verified against (the mesh root; old and new during a rotation). */
   readonly trustBundlePem: string;
-  readonly clusterDomain: string;
   readonly logger: Logger;
   readonly clock: Clock;
   /**
@@ -166,7 +165,6 @@ export class ProxyConfigs {
     return buildSnapshot(model, proxy, {
       certificate: { certificateChain: certificate.certificatePem, privateKey: certificate.privateKeyPem },
       trustBundle: this.#options.trustBundlePem,
-      clusterDomain: this.#options.clusterDomain,
       cache: this.#cache,
     });
   }

@@ -5,7 +5,7 @@ import { meshModel, type Proxy } from '@osm/mesh-model';
 import { FakeClock } from '@osm/testing';
 import { CatalogProxyDirectory } from './directory.ts';
 
-const proxy: Proxy = { uuid: 'u-1', identity: { namespace: 'shop', name: 'web' }, namespace: 'shop', podName: 'web-1', services: [] };
+const proxy: Proxy = { uuid: 'u-1', identity: { namespace: 'shop', name: 'web' }, namespace: 'shop', podName: 'web-1', services: [], prometheusScrape: false };
 const batch = (proxies: Proxy[]): CatalogBatch => ({ sequence: 1, model: meshModel({ proxies }), previous: undefined, identities: [], affectedProxies: [], allProxies: true, diff: undefined, changes: 0, problems: [] });
 
 describe('proxy directory over the catalog', () => {

@@ -97,7 +97,7 @@ async function main(flags: Flags): Promise<void> {
     // Streams are served only once the ADS server listens, below: configs exists by then.
     events: { ...metrics.ads, proxyConnected: (proxy) => configs.proxyConnected(proxy) },
   });
-  const configs = new ProxyConfigs({ service, certificates, trustBundlePem: root.authority.trustBundlePem, clusterDomain: flags.clusterDomain, logger: log, clock, publish: metrics.publish });
+  const configs = new ProxyConfigs({ service, certificates, trustBundlePem: root.authority.trustBundlePem, logger: log, clock, publish: metrics.publish });
   obs.admin.addReadinessCheck('snapshots', () => (configs.firstBuilt ? true : { ok: false, message: 'first snapshots not built yet' }));
   certificates.onRotate((event) => {
     if (event.subject.kind === 'service') configs.certificateRotated({ namespace: event.subject.namespace, name: event.subject.serviceAccount });

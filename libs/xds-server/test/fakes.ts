@@ -19,8 +19,8 @@ export type Request = envoy.service.discovery.v3.DiscoveryRequest;
 export type DeltaRequest = envoy.service.discovery.v3.DeltaDiscoveryRequest;
 
 export const TRUST_DOMAIN = 'cluster.local';
-export const proxyA: Proxy = { uuid: '11111111-1111-4111-8111-111111111111', identity: { namespace: 'shop', name: 'web' }, namespace: 'shop', podName: 'web-1', services: [] };
-export const proxyB: Proxy = { uuid: '22222222-2222-4222-8222-222222222222', identity: { namespace: 'shop', name: 'db' }, namespace: 'shop', podName: 'db-1', services: [] };
+export const proxyA: Proxy = { uuid: '11111111-1111-4111-8111-111111111111', identity: { namespace: 'shop', name: 'web' }, namespace: 'shop', podName: 'web-1', services: [], prometheusScrape: false };
+export const proxyB: Proxy = { uuid: '22222222-2222-4222-8222-222222222222', identity: { namespace: 'shop', name: 'db' }, namespace: 'shop', podName: 'db-1', services: [], prometheusScrape: false };
 export const cnOf = (p: Proxy): string => `${p.uuid}.sidecar.${p.identity.name}.${p.identity.namespace}.${TRUST_DOMAIN}`;
 export const peerOf = (p: Proxy): PeerIdentity => ({ commonName: cnOf(p), address: '127.0.0.1:1234' });
 
