@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { envoy } from '@osm/envoy-api';
-import { AdsTestStream, eventually, KubeRest, startKubeApiServer, type KubeApiServer } from '@osm/testing';
+import { AdsTestStream, checkEnvoyOverAds, eventually, formatEnvoyProblems, KubeRest, startKubeApiServer, type KubeApiServer } from '@osm/testing';
 import { referencesOf, TYPE_URLS, type ResourceType } from '@osm/xds-snapshot';
 import { bootstrapOf, createBookstore, testAuthority, trafficTarget, trafficTargetsPath, type Bookstore, type MeshPod } from './mesh.ts';
 import { ControllerProcess } from './process.ts';
@@ -124,6 +124,24 @@ describe('osm-controller against a real API server', () => {
     assert.ok(other.config?.['clusters'], 'any proxy of the mesh can be dumped');
     assert.equal((await controller.get('/debug/config_dump?pod=nowhere/nothing')).status, 404);
     assert.equal((await controller.get('/debug/config_dump')).status, 400);
+  });
+
+  it("passes the independent Go check (go-control-plane's ValidateAll, references resolved) for every bookstore proxy", async () => {
+    let secrets = 0;
+    for (const p of mesh.pods) {
+      const cert = mesh.bootstrap(p);
+      const report = await checkEnvoyOverAds({ server: ads, caPem: mesh.rootPem, certPem: cert.certificatePem, keyPem: cert.privateKeyPem, serverName: SERVER_NAME, nodeId: p.uuid });
+      assert.ok(report.ok, `${p.namespace}/${p.name}:\n${formatEnvoyProblems(report.problems)}`);
+      assert.equal(report.controlPlane, 'osm-controller-test-0');
+      // What it received is its own config: every cluster and listener of its dump, and of the rest only what they name.
+      const dump = await controller.json<{ config: Record<ResourceType, { resources: { name: string }[] }> }>(`/debug/config_dump?proxy=${p.uuid}`);
+      const received = (type: ResourceType): string[] => report.resources.filter((r) => r.typeUrl === TYPE_URLS[type]).map((r) => r.name).sort();
+      const dumped = (type: ResourceType): string[] => dump.config[type].resources.map((r) => r.name).sort();
+      for (const type of ['clusters', 'listeners'] as const) assert.deepEqual(received(type), dumped(type), `${p.name} ${type}`);
+      for (const type of ['endpoints', 'routes', 'secrets'] as const) for (const name of received(type)) assert.ok(dumped(type).includes(name), `${p.name} ${type} ${name}`);
+      secrets += received('secrets').length;
+    }
+    assert.ok(secrets > 0, 'the proxies that call or serve something received their certificates');
   });
 
   it('refuses another root, no certificate, a node id that does not match, another identity\'s secret and an unknown pod, while serving the rest', async () => {
