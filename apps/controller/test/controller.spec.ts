@@ -188,6 +188,23 @@ describe('osm-controller against a real API server', () => {
     assert.equal(mysqlStream.responses.length, 5);
   });
 
+  it('reports an object it cannot apply: a log line, a Warning Event on the object and the problems gauge', async () => {
+    await rest.create('/apis/split.smi-spec.io/v1alpha2/namespaces/bookstore/trafficsplits', {
+      apiVersion: 'split.smi-spec.io/v1alpha2',
+      kind: 'TrafficSplit',
+      metadata: { name: 'elsewhere' },
+      spec: { service: 'bookstore.bookwarehouse', backends: [{ service: 'bookstore-v1', weight: 1 }] },
+    });
+    await eventually('problem counted', async () => /osm_policy_problems\{kind="TrafficSplit",reason="InvalidApex"\} 1/.test((await controller.get('/metrics')).body));
+    await controller.waitForLog((l) => l.msg.startsWith('TrafficSplit bookstore/elsewhere cannot be applied'));
+    await eventually('Event recorded', async () => {
+      const events = (await rest.ok('GET', '/api/v1/namespaces/bookstore/events')) as { items: { involvedObject: { kind: string; name: string }; type: string; reason: string; message: string }[] };
+      return events.items.some((e) => e.involvedObject.kind === 'TrafficSplit' && e.involvedObject.name === 'elsewhere' && e.type === 'Warning' && e.reason === 'InvalidApex' && e.message.startsWith('spec.service:'));
+    });
+    await rest.delete('/apis/split.smi-spec.io/v1alpha2/namespaces/bookstore/trafficsplits/elsewhere');
+    await eventually('problem gone', async () => /osm_policy_problems\{kind="TrafficSplit",reason="InvalidApex"\} 0/.test((await controller.get('/metrics')).body));
+  });
+
   it('keeps a NACKed version from being sent again and counts the NACK in /metrics', async () => {
     const buyer = pod('bookbuyer');
     const s = open(buyer);
