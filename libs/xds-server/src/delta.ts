@@ -7,7 +7,7 @@ import type { envoy } from '@osm/envoy-api';
 import type { EncodedResource, ResourceType } from '@osm/xds-snapshot';
 import { TYPE_URLS } from '@osm/xds-snapshot';
 import { XdsError } from './errors.ts';
-import { select, Session, type Selection, type TypeStatus } from './session.ts';
+import { select, Session, typeStatus, type Selection, type TypeStatus } from './session.ts';
 import { isWildcardType, PUSH_ORDER, SHORT_NAMES } from './types.ts';
 import { encodeDeltaDiscoveryResponse } from './wire.ts';
 
@@ -113,15 +113,7 @@ export class DeltaSession extends Session<DeltaDiscoveryRequest> {
   }
 
   protected types(): TypeStatus[] {
-    return [...this.#types.values()].map((s) => ({
-      type: SHORT_NAMES[s.type],
-      typeUrl: TYPE_URLS[s.type],
-      subscribed: s.names ? s.names.size : 'wildcard',
-      ...(s.sent ? { sent: s.sent } : {}),
-      ...(s.acked ? { acked: s.acked } : {}),
-      nacks: s.nacks,
-      ...(s.lastNack ? { lastNack: s.lastNack } : {}),
-    }));
+    return [...this.#types.values()].map(typeStatus);
   }
 
   #withinLimit(type: ResourceType, count: number): boolean {

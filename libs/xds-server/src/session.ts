@@ -5,7 +5,7 @@ import type { Clock } from '@osm/clock';
 import type { Proxy, ServiceIdentity } from '@osm/mesh-model';
 import type { Logger } from '@osm/observability';
 import { keyOf, sameName } from '@osm/mesh-model';
-import { typeVersion, type EncodedResource, type ResourceSet, type ResourceType, type Snapshot } from '@osm/xds-snapshot';
+import { TYPE_URLS, typeVersion, type EncodedResource, type ResourceSet, type ResourceType, type Snapshot } from '@osm/xds-snapshot';
 import { XdsError } from './errors.ts';
 import type { ProxyVerifier } from './identity.ts';
 import type { AdsSessionHandle, AdsStream, PeerIdentity } from './stream.ts';
@@ -61,6 +61,26 @@ export interface TypeStatus {
   readonly acked?: { readonly version: string; readonly nonce: string };
   readonly nacks: number;
   readonly lastNack?: { readonly version: string; readonly nonce: string; readonly message: string };
+}
+
+/** The status of one type from a session's state (both protocols keep these fields). */
+export function typeStatus(state: {
+  readonly type: ResourceType;
+  readonly names: ReadonlySet<string> | undefined;
+  readonly sent: { readonly version: string; readonly nonce: string } | undefined;
+  readonly acked: { readonly version: string; readonly nonce: string } | undefined;
+  readonly nacks: number;
+  readonly lastNack: { readonly version: string; readonly nonce: string; readonly message: string } | undefined;
+}): TypeStatus {
+  return {
+    type: SHORT_NAMES[state.type],
+    typeUrl: TYPE_URLS[state.type],
+    subscribed: state.names ? state.names.size : 'wildcard',
+    ...(state.sent ? { sent: { version: state.sent.version, nonce: state.sent.nonce } } : {}),
+    ...(state.acked ? { acked: state.acked } : {}),
+    nacks: state.nacks,
+    ...(state.lastNack ? { lastNack: state.lastNack } : {}),
+  };
 }
 
 export interface StreamStatus {

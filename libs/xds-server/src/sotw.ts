@@ -7,7 +7,7 @@
 import type { envoy } from '@osm/envoy-api';
 import type { EncodedResource, ResourceType } from '@osm/xds-snapshot';
 import { TYPE_URLS } from '@osm/xds-snapshot';
-import { select, Session, union, type Selection, type TypeStatus } from './session.ts';
+import { select, Session, typeStatus, union, type Selection, type TypeStatus } from './session.ts';
 import { isWildcardType, PUSH_ORDER, SHORT_NAMES } from './types.ts';
 import { encodeDiscoveryResponse } from './wire.ts';
 
@@ -119,15 +119,7 @@ export class SotwSession extends Session<DiscoveryRequest> {
   }
 
   protected types(): TypeStatus[] {
-    return [...this.#types.values()].map((s) => ({
-      type: SHORT_NAMES[s.type],
-      typeUrl: TYPE_URLS[s.type],
-      subscribed: s.names ? s.names.size : 'wildcard',
-      ...(s.sent ? { sent: { version: s.sent.version, nonce: s.sent.nonce } } : {}),
-      ...(s.acked ? { acked: s.acked } : {}),
-      nacks: s.nacks,
-      ...(s.lastNack ? { lastNack: s.lastNack } : {}),
-    }));
+    return [...this.#types.values()].map(typeStatus);
   }
 
   #respond(state: TypeState, selection: Selection): boolean {
