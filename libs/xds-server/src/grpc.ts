@@ -181,8 +181,10 @@ export async function startAdsServer(options: AdsServerOptions): Promise<AdsServ
       stopping ??= new Promise<void>((resolve) => {
         listener.close();
         const timer = setTimeout(() => {
-          log.warn({ left: service.size }, 'ADS drain grace period over; closing the remaining connections');
+          log.warn({ streams: service.size, connections: sockets.size }, 'ADS drain grace period over; closing the remaining connections');
           server.forceShutdown();
+          // With channelz off grpc-js does not track its sessions, so forceShutdown leaves them open: close their sockets.
+          for (const socket of sockets) socket.destroy();
           resolve();
         }, graceMs);
         timer.unref();

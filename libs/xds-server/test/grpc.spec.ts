@@ -162,3 +162,37 @@ describe('ADS maximum connection age', () => {
     }
   });
 });
+
+describe('ADS shutdown with a stream that does not drain', () => {
+  it('closes the connection once the grace period is over', async () => {
+    const ca = await authority();
+    const serving = ca.issueSync({ subject: { kind: 'server', dnsNames: [SERVER_NAME] }, validityMs: 3_600_000 });
+    const { logger, logs } = captureLogger();
+    const service: AdsService = new AdsService({
+      replicaId: 'stuck',
+      logger,
+      verifier: new CertificateProxyVerifier({ trustDomain: TRUST_DOMAIN, directory: new MapDirectory(proxyA) }),
+      events: { proxyConnected: (p) => service.setSnapshot(bookSnapshot(p)) },
+    });
+    const server = await startAdsServer({ service, host: '127.0.0.1', port: 0, logger, tls: { certificatePem: serving.certificatePem, privateKeyPem: serving.privateKeyPem, trustBundlePem: ca.trustBundlePem } });
+    const c = bootstrap(ca, proxyA);
+    const s = new AdsTestStream(`127.0.0.1:${server.port}`, { rootPem: ca.trustBundlePem, certificatePem: c.certificatePem, privateKeyPem: c.privateKeyPem, serverName: SERVER_NAME });
+    try {
+      s.send({ node: { id: proxyA.uuid }, typeUrl: TYPE_URLS.clusters });
+      await s.waitFor(1);
+      s.pause();
+      // Enough to fill flow control and the transport's buffer, fewer than the limit that would close the stream.
+      for (let i = 0; i < 25; i++) {
+        service.setSnapshot(bookSnapshot(proxyA, { clusters: [`big=${String(i).repeat(100_000)}`] }));
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await server.shutdown(500);
+      assert.ok(logs.some((l) => l['msg'] === 'ADS drain grace period over; closing the remaining connections'), 'the stream did not drain on its own');
+      // Still not reading: only a closed connection can end the call now.
+      const status = await Promise.race([s.status, new Promise<undefined>((resolve) => setTimeout(resolve, 10_000))]);
+      assert.equal(status?.code, grpc.status.UNAVAILABLE, 'the connection was closed');
+    } finally {
+      s.close();
+    }
+  });
+});
