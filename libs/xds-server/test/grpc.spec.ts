@@ -189,7 +189,7 @@ describe('ADS shutdown with a stream that does not drain', () => {
       await server.shutdown(500);
       assert.ok(logs.some((l) => l['msg'] === 'ADS drain grace period over; closing the remaining connections'), 'the stream did not drain on its own');
       // Still not reading: only a closed connection can end the call now.
-      const status = await Promise.race([s.status, new Promise<undefined>((resolve) => setTimeout(resolve, 10_000))]);
+      const status = await Promise.race([s.status, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 10_000))]);
       assert.equal(status?.code, grpc.status.UNAVAILABLE, 'the connection was closed');
     } finally {
       s.close();
