@@ -80,8 +80,8 @@ export function podBody(pod: MeshPod, labels: Readonly<Record<string, string>>):
   };
 }
 
-/** Writes the demo with `perApp` pods of each app (6 apps); SMI mode, bookbuyer (not bookthief) may buy books. */
-export async function createBookstore(rest: KubeRest, perApp: number): Promise<Bookstore> {
+/** Writes the demo with `pods` pods of each app (a number for all six, or per app); SMI mode, bookbuyer (not bookthief) may buy books. */
+export async function createBookstore(rest: KubeRest, pods: number | Readonly<Record<string, number>>): Promise<Bookstore> {
   const authority = await testAuthority();
   await rest.create('/api/v1/namespaces', { metadata: { name: NAMESPACE } });
   await rest.create(`/api/v1/namespaces/${NAMESPACE}/secrets`, {
@@ -99,14 +99,15 @@ export async function createBookstore(rest: KubeRest, perApp: number): Promise<B
   for (const s of SERVICES) {
     await rest.create(`/api/v1/namespaces/${s.namespace}/services`, { metadata: { name: s.name }, spec: { selector: s.selector, ports: [{ ...s.port, targetPort: s.port.port }] } });
   }
-  const pods: MeshPod[] = [];
+  const all: MeshPod[] = [];
   APPS.forEach((a, ai) => {
-    for (let i = 0; i < perApp; i++) pods.push({ uuid: randomUUID(), app: a.app, namespace: a.namespace, name: `${a.app}-${i}`, serviceAccount: a.serviceAccount, ip: `10.1.${ai}.${i + 1}` });
+    const n = typeof pods === 'number' ? pods : (pods[a.app] ?? 0);
+    for (let i = 0; i < n; i++) all.push({ uuid: randomUUID(), app: a.app, namespace: a.namespace, name: `${a.app}-${i}`, serviceAccount: a.serviceAccount, ip: `10.1.${ai}.${i + 1}` });
   });
   const labelsOf = (pod: MeshPod): Readonly<Record<string, string>> => (APPS.find((a) => a.app === pod.app) as App).labels;
-  await Promise.all(pods.map((pod) => rest.create(`/api/v1/namespaces/${pod.namespace}/pods`, podBody(pod, labelsOf(pod)))));
+  await Promise.all(all.map((pod) => rest.create(`/api/v1/namespaces/${pod.namespace}/pods`, podBody(pod, labelsOf(pod)))));
   for (const s of SERVICES) {
-    const backing = pods.filter((p) => p.namespace === s.namespace && matches(labelsOf(p), s.selector));
+    const backing = all.filter((p) => p.namespace === s.namespace && matches(labelsOf(p), s.selector));
     await rest.create(`/apis/discovery.k8s.io/v1/namespaces/${s.namespace}/endpointslices`, {
       apiVersion: 'discovery.k8s.io/v1',
       kind: 'EndpointSlice',
@@ -144,7 +145,7 @@ export async function createBookstore(rest: KubeRest, perApp: number): Promise<B
     metadata: { name: 'bookstore-split' },
     spec: { service: 'bookstore', backends: [{ service: 'bookstore-v1', weight: 75 }, { service: 'bookstore-v2', weight: 25 }] },
   });
-  return { pods, rootPem: authority.certificatePem, ca: authority.ca, bootstrap: (pod) => bootstrapOf(authority.ca, pod) };
+  return { pods: all, rootPem: authority.certificatePem, ca: authority.ca, bootstrap: (pod) => bootstrapOf(authority.ca, pod) };
 }
 
 /** A TrafficTarget from `sources` to the destination service account, over the named route group's matches. */
