@@ -4,4 +4,5 @@ export { controlPlaneBinaries, pinnedVersions, type ControlPlaneBinaries } from 
 export { KubeRest, compactEtcd, etcdRevision, eventually } from './kube-rest.ts';
 export { FakeClock, settle } from './fake-clock.ts';
 export { AdsTestStream, type ClientTls } from './ads-stream.ts';
+export { opensslSignCsr } from './openssl-signer.ts';
 export { checkEnvoyBootstrap, checkEnvoyOverAds, checkEnvoyResources, formatEnvoyProblems, startXdsReference, XdsGoError, xdsGoBinaries, type AdsCheckOptions, type EnvoyAdsReport, type EnvoyCheckReport, type EnvoyProblem, type EnvoyResource, type EnvoyResources, type XdsReference, type XdsReferenceOptions, type XdsReferenceSnapshots } from './xds-go.ts';
