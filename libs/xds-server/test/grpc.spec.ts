@@ -2,6 +2,8 @@
 // working meanwhile, a client that stops reading, and a graceful shutdown.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { once } from 'node:events';
+import { connect } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { systemClock } from '@osm/clock';
 import { generateRootCA, LocalCertificateAuthority, loadSigningCA, type IssuedCertificate } from '@osm/certificates';
@@ -120,6 +122,20 @@ describe('ADS over grpc-js with mTLS', () => {
     const status = await s.status;
     assert.equal(status.code, grpc.status.RESOURCE_EXHAUSTED);
     assert.match(status.details, /did not read its responses/);
+  });
+
+  it('serves a renewed server certificate to new connections', async () => {
+    const peerSerial = async (): Promise<string> => {
+      const socket = connect({ host: '127.0.0.1', port: server.port, servername: SERVER_NAME, ca: ca.trustBundlePem, ALPNProtocols: ['h2'] });
+      await once(socket, 'secureConnect');
+      const serial = socket.getPeerCertificate().serialNumber;
+      socket.destroy();
+      return serial;
+    };
+    const renewed = ca.issueSync({ subject: { kind: 'server', dnsNames: [SERVER_NAME, 'localhost'], ipAddresses: ['127.0.0.1'] }, validityMs: 3_600_000 });
+    assert.notEqual((await peerSerial()).toLowerCase(), renewed.serial.toLowerCase());
+    server.updateTls({ certificatePem: renewed.certificatePem, privateKeyPem: renewed.privateKeyPem, trustBundlePem: ca.trustBundlePem });
+    assert.equal((await peerSerial()).toLowerCase(), renewed.serial.toLowerCase());
   });
 
   it('on shutdown ends every stream with UNAVAILABLE and stops accepting', async () => {
