@@ -23,9 +23,10 @@ async function freePort(): Promise<number> {
 it('npm start runs a local control plane and stops it on SIGTERM', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'osm-local-cluster-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
-  const adminPort = await freePort();
+  const [adminPort, adsPort, controllerAdminPort] = [await freePort(), await freePort(), await freePort()];
   const injectorPorts = ['--injector-port', String(await freePort()), '--injector-admin-port', String(await freePort())];
-  const child = spawn(process.execPath, [main, '--namespace', 'osm-test-system', '--kubeconfig', join(dir, 'kubeconfig'), '--admin-port', String(adminPort), ...injectorPorts], {
+  const controllerPorts = ['--ads-port', String(adsPort), '--controller-admin-port', String(controllerAdminPort)];
+  const child = spawn(process.execPath, [main, '--namespace', 'osm-test-system', '--kubeconfig', join(dir, 'kubeconfig'), '--admin-port', String(adminPort), ...controllerPorts, ...injectorPorts], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
@@ -50,6 +51,8 @@ it('npm start runs a local control plane and stops it on SIGTERM', async () => {
   });
   assert.ok(meshConfig, 'default MeshConfig created');
   assert.equal((await fetch(`http://127.0.0.1:${adminPort}/readyz`)).status, 200);
+  assert.match(output, new RegExp(`ADS .* at 127\\.0\\.0\\.1:${adsPort}`), 'the controller\'s ADS address is printed');
+  assert.equal((await fetch(`http://127.0.0.1:${controllerAdminPort}/readyz`)).status, 200, 'the controller is ready');
 
   // The injector (issue 9): a pod created in a meshed namespace comes back with the sidecar.
   await core.createNamespace({ body: { metadata: { name: 'demo', labels: { 'openservicemesh.io/monitored-by': 'osm' }, annotations: { 'openservicemesh.io/sidecar-injection': 'enabled' } } } });
@@ -63,4 +66,5 @@ it('npm start runs a local control plane and stops it on SIGTERM', async () => {
   assert.equal(existsSync(kubeconfig), false, 'kubeconfig removed on stop');
   await assert.rejects(core.readNamespace({ name: 'osm-test-system' }), 'the API server is gone');
   await assert.rejects(fetch(`http://127.0.0.1:${adminPort}/livez`), 'ca-bootstrap is gone');
+  await assert.rejects(fetch(`http://127.0.0.1:${controllerAdminPort}/livez`), 'the controller is gone');
 });

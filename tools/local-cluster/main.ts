@@ -1,8 +1,7 @@
 // The main command (`npm start`): a local control plane on loopback, no cluster needed.
 // Starts a real kube-apiserver with etcd, creates the control-plane namespace, runs ca-bootstrap
-// against it (CRDs, default MeshConfig, shared root CA), and runs until SIGINT/SIGTERM.
-// Then the injector, registered with the API server as its webhook by URL (issue 9); the controller
-// joins with its issue.
+// against it (CRDs, default MeshConfig, shared root CA), then the controller (ADS for the sidecars)
+// and the injector, registered with the API server as its webhook by URL, and runs until SIGINT/SIGTERM.
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -14,20 +13,24 @@ import { startKubeApiServer } from '@osm/testing';
 
 const defaultKubeconfig = fileURLToPath(new URL('../../.local/kubeconfig', import.meta.url));
 const caBootstrapMain = fileURLToPath(new URL('../../apps/ca-bootstrap/src/main.ts', import.meta.url));
+const controllerMain = fileURLToPath(new URL('../../apps/controller/src/main.ts', import.meta.url));
 const injectorMain = fileURLToPath(new URL('../../apps/injector/src/main.ts', import.meta.url));
 
 const help = `usage: npm start [-- --namespace <name>] [-- --kubeconfig <path>] [-- --admin-port <port>]
 
 Starts a local Kubernetes API server (kube-apiserver + etcd on 127.0.0.1), creates the control-plane
 namespace, runs ca-bootstrap against it (CRDs, default MeshConfig osm-mesh-config, the shared root CA
-in Secret osm-ca-bundle), runs the injector registered as the API server's webhook (pods created in
-meshed namespaces get the sidecar), writes a kubeconfig (an admin client), and runs until Ctrl-C
-(SIGINT) or SIGTERM, then stops everything it started.
+in Secret osm-ca-bundle), runs the controller (it serves the sidecars' Envoy config over ADS with
+mTLS) and the injector registered as the API server's webhook (pods created in meshed namespaces get
+the sidecar), writes a kubeconfig (an admin client), and runs until Ctrl-C (SIGINT) or SIGTERM, then
+stops everything it started.
 
 options:
   --namespace <name>   control-plane namespace (default: osm-system)
   --kubeconfig <path>  where to write the kubeconfig (default: .local/kubeconfig)
   --admin-port <port>  ca-bootstrap's admin port on 127.0.0.1 (default: 9091)
+  --ads-port <port>    the controller's ADS port on 127.0.0.1 (default: 15128)
+  --controller-admin-port <port>  the controller's admin port on 127.0.0.1 (default: 9093)
   --injector-port <port>        the injector's webhook port on 127.0.0.1 (default: 9090)
   --injector-admin-port <port>  the injector's admin port on 127.0.0.1 (default: 9092)
   -h, --help           show this help`;
@@ -56,6 +59,8 @@ async function main(): Promise<void> {
       namespace: { type: 'string', default: 'osm-system' },
       kubeconfig: { type: 'string', default: defaultKubeconfig },
       'admin-port': { type: 'string', default: '9091' },
+      'ads-port': { type: 'string', default: '15128' },
+      'controller-admin-port': { type: 'string', default: '9093' },
       'injector-port': { type: 'string', default: '9090' },
       'injector-admin-port': { type: 'string', default: '9092' },
       help: { type: 'boolean', short: 'h' },
@@ -65,25 +70,28 @@ async function main(): Promise<void> {
     console.log(help);
     return;
   }
-  const port = (flag: 'admin-port' | 'injector-port' | 'injector-admin-port'): number => {
+  const port = (flag: 'admin-port' | 'ads-port' | 'controller-admin-port' | 'injector-port' | 'injector-admin-port'): number => {
     const n = Number(values[flag]);
     if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`--${flag} ${JSON.stringify(values[flag])} is not valid: expected an integer 1-65535`);
     return n;
   };
   const adminPort = port('admin-port');
+  const adsPort = port('ads-port');
+  const controllerAdminPort = port('controller-admin-port');
   const injectorPort = port('injector-port');
   const injectorAdminPort = port('injector-admin-port');
   const kubeconfig = resolve(values.kubeconfig);
   // ca-bootstrap applies the CRDs itself, as it does in a cluster.
   const api = await startKubeApiServer({ installCrds: false, progress: (line) => console.log(line) });
   // Set once ca-bootstrap is spawned; a signal may arrive before that.
-  const running: { bootstrap?: ReturnType<typeof spawn>; injector?: ReturnType<typeof spawn> } = {};
+  const running: { bootstrap?: ReturnType<typeof spawn>; controller?: ReturnType<typeof spawn>; injector?: ReturnType<typeof spawn> } = {};
   let bootstrapExited = false;
   const shutdown = async (reason: string, code: number): Promise<void> => {
     if (stopping) return;
     stopping = true;
     console.log(`${reason}: stopping the local control plane`);
     await stopChild(running.injector);
+    await stopChild(running.controller);
     const { bootstrap } = running;
     if (bootstrap && !bootstrapExited) {
       const ended = new Promise((done) => bootstrap.once('exit', done));
@@ -127,8 +135,25 @@ async function main(): Promise<void> {
     ].join('\n'),
   );
 
+  // ---- controller (issue 13): ADS for the sidecars, on loopback.
+  const controller = startController(values.namespace, api.kubeconfigPath, adsPort, controllerAdminPort);
+  running.controller = controller;
+  let controllerExited = false;
+  controller.once('exit', (code, signal) => {
+    controllerExited = true;
+    if (!stopping) void shutdown(`controller exited (${signal ?? code})`, 1);
+  });
+  await waitReady(`http://127.0.0.1:${controllerAdminPort}/readyz`, () => controllerExited, 'the controller');
+  console.log(
+    [
+      `  controller: ADS (xDS over gRPC, mTLS with a bootstrap certificate from the mesh root) at 127.0.0.1:${adsPort}`,
+      `    admin http://127.0.0.1:${controllerAdminPort}/readyz, /metrics, /debug/proxies, /debug/config_dump?pod=<namespace>/<name>`,
+    ].join('\n'),
+  );
+  // ---- end of the controller block
+
   // ---- injector (issue 9): the sidecar-injecting webhook, registered with the local API server by URL.
-  const injector = startInjector(values.namespace, api.kubeconfigPath, injectorPort, injectorAdminPort);
+  const injector = startInjector(values.namespace, api.kubeconfigPath, injectorPort, injectorAdminPort, adsPort);
   running.injector = injector;
   let injectorExited = false;
   injector.once('exit', (code, signal) => {
@@ -159,8 +184,17 @@ async function stopChild(child: ReturnType<typeof spawn> | undefined): Promise<v
   await ended;
 }
 
-/** The injector against the local API server: the webhook registered by URL on loopback; sidecars dial a controller on 127.0.0.1:15128. */
-function startInjector(namespace: string, kubeconfig: string, port: number, adminPort: number): ReturnType<typeof spawn> {
+/** The controller against the local API server, its ADS and admin servers on loopback. */
+function startController(namespace: string, kubeconfig: string, adsPort: number, adminPort: number): ReturnType<typeof spawn> {
+  return spawn(
+    process.execPath,
+    [controllerMain, '--osm-namespace', namespace, '--ads-address', '127.0.0.1', '--ads-port', String(adsPort), '--admin-address', '127.0.0.1', '--admin-port', String(adminPort), '--replica-id', 'osm-controller-local', '--log-level', 'warn'],
+    { env: { ...process.env, KUBECONFIG: kubeconfig }, stdio: ['ignore', 'inherit', 'inherit'] },
+  );
+}
+
+/** The injector against the local API server: the webhook registered by URL on loopback; sidecars dial the local controller. */
+function startInjector(namespace: string, kubeconfig: string, port: number, adminPort: number, adsPort: number): ReturnType<typeof spawn> {
   return spawn(
     process.execPath,
     [
@@ -171,7 +205,7 @@ function startInjector(namespace: string, kubeconfig: string, port: number, admi
       '--webhook-url', `https://127.0.0.1:${port}/mutate-pod-creation`,
       '--admin-address', '127.0.0.1',
       '--admin-port', String(adminPort),
-      '--controller-address', '127.0.0.1:15128',
+      '--controller-address', `127.0.0.1:${adsPort}`,
       '--drain-delay', '0s',
       '--log-level', 'warn',
     ],

@@ -91,6 +91,18 @@ describe('admin server', () => {
     assert.equal((await fetch(`${admin.url}/version?pretty=1`)).status, 200);
   });
 
+  it("serves an app's JSON routes with their query, and refuses a taken path", async () => {
+    admin.addJsonRoute('/debug/echo', (query) => (query.has('missing') ? { status: 404, body: { error: 'no such thing' } } : { status: 200, body: { pod: query.get('pod') } }));
+    const ok = await fetch(`${admin.url}/debug/echo?pod=shop/web-1`);
+    assert.equal(ok.status, 200);
+    assert.deepEqual(await ok.json(), { pod: 'shop/web-1' });
+    assert.equal((await fetch(`${admin.url}/debug/echo?missing`)).status, 404);
+    assert.equal((await fetch(`${admin.url}/debug/echo`, { method: 'POST' })).status, 405);
+    assert.deepEqual(((await (await fetch(`${admin.url}/nope`)).json()) as { paths: string[] }).paths.slice(-1), ['/debug/echo']);
+    assert.throws(() => admin.addJsonRoute('/metrics', () => ({ status: 200, body: {} })), ObservabilityError);
+    assert.throws(() => admin.addJsonRoute('/debug/echo', () => ({ status: 200, body: {} })), ObservabilityError);
+  });
+
   it('fails readiness once shutting down but stays alive', async () => {
     admin.addReadinessCheck('caches', () => true);
     assert.equal((await readyz(admin)).status, 200);

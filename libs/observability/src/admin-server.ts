@@ -42,6 +42,9 @@ export interface AdminServerOptions {
   logger: Logger;
 }
 
+/** An app's own JSON endpoint on the admin port (e.g. a debug endpoint): the query in, a status and a JSON body out. */
+export type JsonRoute = (query: URLSearchParams) => { status: number; body: unknown } | Promise<{ status: number; body: unknown }>;
+
 export interface AdminServer {
   /** The port actually bound. */
   readonly port: number;
@@ -52,6 +55,8 @@ export interface AdminServer {
    * every check passes and at least one is registered.
    */
   addReadinessCheck(name: string, check: ReadinessCheck): () => void;
+  /** Serves GET `path` (e.g. `/debug/proxies`) with `route`; a path that is taken is an error. */
+  addJsonRoute(path: string, route: JsonRoute): void;
   /** From now on /readyz fails with the check `shutdown` (liveness is unaffected). */
   setShuttingDown(): void;
   /** Runs every check, as /readyz does. */
@@ -113,6 +118,13 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     const failing = report.checks.filter((c) => !c.ok).map((c) => c.name);
     sendJson(res, report.ready ? 200 : 503, { status: report.ready ? 'ready' : 'not ready', ...(failing.length > 0 ? { failing } : {}), checks: report.checks });
   };
+  const appRoutes = new Map<string, JsonRoute>();
+  const served =
+    (route: JsonRoute, query: URLSearchParams): Route =>
+    async (res) => {
+      const { status, body } = await route(query);
+      sendJson(res, status, body);
+    };
   const routes: Record<string, Route> = {
     '/livez': live,
     '/readyz': ready,
@@ -124,8 +136,9 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
-    const route = routes[path];
-    if (route === undefined) return sendJson(res, 404, { error: `no such path: ${path}`, paths: Object.keys(routes) });
+    const appRoute = appRoutes.get(path);
+    const route = routes[path] ?? (appRoute ? served(appRoute, new URL(req.url ?? '/', 'http://admin').searchParams) : undefined);
+    if (route === undefined) return sendJson(res, 404, { error: `no such path: ${path}`, paths: [...Object.keys(routes), ...appRoutes.keys()] });
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD');
       return sendJson(res, 405, { error: `method ${req.method ?? ''} not allowed; allowed: GET, HEAD` });
@@ -169,6 +182,12 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
       return () => {
         if (checks.get(name) === check) checks.delete(name);
       };
+    },
+    addJsonRoute(path, route) {
+      if (!path.startsWith('/') || path in routes || appRoutes.has(path)) {
+        throw new ObservabilityError('already-exists', `admin route "${path}": must start with / and not be taken (taken: ${[...Object.keys(routes), ...appRoutes.keys()].join(', ')})`);
+      }
+      appRoutes.set(path, route);
     },
     setShuttingDown() {
       shuttingDown = true;

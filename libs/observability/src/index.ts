@@ -32,5 +32,5 @@ export { traceContextFromHeaders, withSpan } from './tracing.ts';
 export type { TracingOptions } from './tracing.ts';
 export type { Attributes, Context, Span, Tracer } from '@opentelemetry/api';
 
-export type { AdminServer, CheckState, ReadinessCheck, ReadinessReport, ReadinessResult, VersionDocument } from './admin-server.ts';
+export type { AdminServer, CheckState, JsonRoute, ReadinessCheck, ReadinessReport, ReadinessResult, VersionDocument } from './admin-server.ts';
 export type { Shutdown, ShutdownStep } from './shutdown.ts';

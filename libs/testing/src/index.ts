@@ -4,6 +4,7 @@ export { startKubeApiServer, loadCrds, type KubeApiServer, type KubeApiServerOpt
 export { controlPlaneBinaries, pinnedVersions, type ControlPlaneBinaries } from './binaries.ts';
 export { KubeRest, compactEtcd, etcdRevision, eventually } from './kube-rest.ts';
 export { FakeClock, settle } from './fake-clock.ts';
+export { AdsTestStream, type ClientTls } from './ads-stream.ts';
 export { opensslSignCsr } from './openssl-signer.ts';
 export { startFleet, FleetError, DEFAULT_SERVER_NAME, type Fleet, type FleetOptions, type FleetLogger, type ProxyStatus, type TypeStatus } from './fleet/fleet.ts';
 export type { SimulatedProxySpec, HeldResource } from './fleet/ipc.ts';

@@ -1,0 +1,214 @@
+// The ADS server over real sockets and real mTLS: who is refused with which status, what keeps
+// working meanwhile, a client that stops reading, and a graceful shutdown.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { once } from 'node:events';
+import { connect } from 'node:tls';
+import * as grpc from '@grpc/grpc-js';
+import { systemClock } from '@osm/clock';
+import { generateRootCA, LocalCertificateAuthority, loadSigningCA, type IssuedCertificate } from '@osm/certificates';
+import type { Proxy } from '@osm/mesh-model';
+import { AdsTestStream, type ClientTls } from '@osm/testing';
+import { TYPE_URLS } from '@osm/xds-snapshot';
+import { AdsService } from '../src/service.ts';
+import { CertificateProxyVerifier } from '../src/identity.ts';
+import { startAdsServer, type AdsServer } from '../src/grpc.ts';
+import { bookSnapshot, captureLogger, MapDirectory, proxyA, proxyB, TRUST_DOMAIN } from './fakes.ts';
+
+const SERVER_NAME = 'osm-controller.osm-system.svc.cluster.local';
+
+async function authority(): Promise<LocalCertificateAuthority> {
+  const root = await generateRootCA({ clock: systemClock });
+  const ca = loadSigningCA(root.certificatePem, root.privateKeyPem, Date.now());
+  assert.ok(ca.ok);
+  return new LocalCertificateAuthority({ ca: ca.value, trustDomain: TRUST_DOMAIN, clock: systemClock });
+}
+
+const bootstrap = (ca: LocalCertificateAuthority, p: Proxy): IssuedCertificate =>
+  ca.issueSync({ subject: { kind: 'bootstrap', proxyUuid: p.uuid, serviceAccount: p.identity.name, namespace: p.identity.namespace }, validityMs: 3_600_000 });
+
+describe('ADS over grpc-js with mTLS', () => {
+  let ca: LocalCertificateAuthority;
+  let otherCa: LocalCertificateAuthority;
+  let server: AdsServer;
+  let service: AdsService;
+  let address: string;
+  const streams: AdsTestStream[] = [];
+  const tlsFor = (p: Proxy, from = ca): ClientTls => {
+    const c = bootstrap(from, p);
+    return { rootPem: ca.trustBundlePem, certificatePem: c.certificatePem, privateKeyPem: c.privateKeyPem, serverName: SERVER_NAME };
+  };
+  const open = (tls: ClientTls): AdsTestStream => {
+    const s = new AdsTestStream(address, tls);
+    streams.push(s);
+    return s;
+  };
+
+  before(async () => {
+    ca = await authority();
+    otherCa = await authority();
+    const serving = ca.issueSync({ subject: { kind: 'server', dnsNames: [SERVER_NAME, 'localhost'], ipAddresses: ['127.0.0.1'] }, validityMs: 3_600_000 });
+    const { logger } = captureLogger();
+    const owners = new Map([[`service-cert:shop/db`, proxyB.identity]]);
+    service = new AdsService({
+      replicaId: 'osm-controller-test',
+      logger,
+      verifier: new CertificateProxyVerifier({ trustDomain: TRUST_DOMAIN, directory: new MapDirectory(proxyA, proxyB) }),
+      secretOwner: (name) => owners.get(name),
+      limits: { maxPendingUpdates: 2 },
+      events: { proxyConnected: (p) => service.setSnapshot(bookSnapshot(p)) },
+    });
+    server = await startAdsServer({ service, host: '127.0.0.1', port: 0, logger, tls: { certificatePem: serving.certificatePem, privateKeyPem: serving.privateKeyPem, trustBundlePem: ca.trustBundlePem } });
+    address = `127.0.0.1:${server.port}`;
+  });
+  after(async () => {
+    for (const s of streams) s.close();
+    await server?.shutdown(1000);
+  });
+
+  it('serves a proxy with its bootstrap certificate; every response names the replica', async () => {
+    const s = open(tlsFor(proxyA));
+    s.send({ node: { id: proxyA.uuid }, typeUrl: TYPE_URLS.clusters });
+    const [r] = await s.waitFor(1);
+    assert.equal(r?.typeUrl, TYPE_URLS.clusters);
+    assert.equal(r?.controlPlane?.identifier, 'osm-controller-test');
+    assert.equal(r?.versionInfo, bookSnapshot(proxyA).types.clusters.version);
+  });
+
+  const refusals: [string, () => ClientTls, Proxy, grpc.status, RegExp][] = [
+    ['no client certificate', () => ({ rootPem: ca.trustBundlePem, serverName: SERVER_NAME }), proxyA, grpc.status.UNAUTHENTICATED, /no client certificate issued by the mesh root/],
+    ['a certificate from another root', () => tlsFor(proxyA, otherCa), proxyA, grpc.status.UNAUTHENTICATED, /no client certificate issued by the mesh root/],
+    ['a node id that does not match the certificate', () => tlsFor(proxyA), proxyB, grpc.status.PERMISSION_DENIED, /node\.id "2222.*does not match the proxy uuid 1111/],
+  ];
+  for (const [name, tls, node, code, message] of refusals) {
+    it(`refuses ${name} with ${grpc.status[code]}`, async () => {
+      const s = open(tls());
+      s.send({ node: { id: node.uuid }, typeUrl: TYPE_URLS.clusters });
+      const status = await s.status;
+      assert.equal(status.code, code, status.details);
+      assert.match(status.details, message);
+      assert.equal(s.responses.length, 0);
+    });
+  }
+
+  it("refuses a request for another identity's secret with PERMISSION_DENIED; other streams go on", async () => {
+    const good = open(tlsFor(proxyB));
+    good.send({ node: { id: proxyB.uuid }, typeUrl: TYPE_URLS.clusters });
+    await good.waitFor(1);
+    const s = open(tlsFor(proxyA));
+    s.send({ node: { id: proxyA.uuid }, typeUrl: TYPE_URLS.secrets, resourceNames: ['service-cert:shop/db'] });
+    const status = await s.status;
+    assert.equal(status.code, grpc.status.PERMISSION_DENIED);
+    assert.match(status.details, /certificate of shop\/db/);
+    service.setSnapshot(bookSnapshot(proxyB, { clusters: ['after-refusals'] }));
+    const [, pushed] = await good.waitFor(2);
+    assert.equal(pushed?.versionInfo, bookSnapshot(proxyB, { clusters: ['after-refusals'] }).types.clusters.version, 'the other proxy still gets pushes');
+  });
+
+  it('closes a stream that stops reading with RESOURCE_EXHAUSTED; the status arrives once it reads again', async () => {
+    const others = service.streamsOf(proxyA.uuid).length;
+    const s = open(tlsFor(proxyA));
+    s.send({ node: { id: proxyA.uuid }, typeUrl: TYPE_URLS.clusters });
+    await s.waitFor(1);
+    s.pause();
+    const stillOpen = (): boolean => service.streamsOf(proxyA.uuid).length > others;
+    // Large responses fill HTTP/2 flow control and the transport's buffer; then updates pile up.
+    for (let i = 0; i < 200 && stillOpen(); i++) {
+      service.setSnapshot(bookSnapshot(proxyA, { clusters: [`big=${String(i).repeat(50_000)}`] }));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.equal(stillOpen(), false, 'the server let the stream go');
+    s.resume();
+    const status = await s.status;
+    assert.equal(status.code, grpc.status.RESOURCE_EXHAUSTED);
+    assert.match(status.details, /did not read its responses/);
+  });
+
+  it('serves a renewed server certificate to new connections', async () => {
+    const peerSerial = async (): Promise<string> => {
+      const socket = connect({ host: '127.0.0.1', port: server.port, servername: SERVER_NAME, ca: ca.trustBundlePem, ALPNProtocols: ['h2'] });
+      await once(socket, 'secureConnect');
+      const serial = socket.getPeerCertificate().serialNumber;
+      socket.destroy();
+      return serial;
+    };
+    const renewed = ca.issueSync({ subject: { kind: 'server', dnsNames: [SERVER_NAME, 'localhost'], ipAddresses: ['127.0.0.1'] }, validityMs: 3_600_000 });
+    assert.notEqual((await peerSerial()).toLowerCase(), renewed.serial.toLowerCase());
+    server.updateTls({ certificatePem: renewed.certificatePem, privateKeyPem: renewed.privateKeyPem, trustBundlePem: ca.trustBundlePem });
+    assert.equal((await peerSerial()).toLowerCase(), renewed.serial.toLowerCase());
+  });
+
+  it('on shutdown ends every stream with UNAVAILABLE and stops accepting', async () => {
+    const s = open(tlsFor(proxyA));
+    s.send({ node: { id: proxyA.uuid }, typeUrl: TYPE_URLS.clusters });
+    await s.waitFor(1);
+    await server.shutdown(5000);
+    const status = await s.status;
+    assert.equal(status.code, grpc.status.UNAVAILABLE);
+    assert.match(status.details, /shutting down/);
+    const late = new AdsTestStream(address, tlsFor(proxyA));
+    late.send({ node: { id: proxyA.uuid }, typeUrl: TYPE_URLS.clusters });
+    assert.equal((await late.status).code, grpc.status.UNAVAILABLE);
+    late.close();
+  });
+});
+
+describe('ADS maximum connection age', () => {
+  it('ends connections older than the maximum age, so proxies reconnect (and spread over replicas)', async () => {
+    const ca = await authority();
+    const serving = ca.issueSync({ subject: { kind: 'server', dnsNames: [SERVER_NAME] }, validityMs: 3_600_000 });
+    const { logger } = captureLogger();
+    const service: AdsService = new AdsService({
+      replicaId: 'aged',
+      logger,
+      verifier: new CertificateProxyVerifier({ trustDomain: TRUST_DOMAIN, directory: new MapDirectory(proxyA) }),
+      events: { proxyConnected: (p) => service.setSnapshot(bookSnapshot(p)) },
+    });
+    const server = await startAdsServer({ service, host: '127.0.0.1', port: 0, logger, maxConnectionAgeMs: 300, maxConnectionAgeGraceMs: 100, tls: { certificatePem: serving.certificatePem, privateKeyPem: serving.privateKeyPem, trustBundlePem: ca.trustBundlePem } });
+    try {
+      const c = bootstrap(ca, proxyA);
+      const s = new AdsTestStream(`127.0.0.1:${server.port}`, { rootPem: ca.trustBundlePem, certificatePem: c.certificatePem, privateKeyPem: c.privateKeyPem, serverName: SERVER_NAME });
+      s.send({ node: { id: proxyA.uuid }, typeUrl: TYPE_URLS.clusters });
+      await s.waitFor(1);
+      const status = await s.status;
+      assert.equal(status.code, grpc.status.UNAVAILABLE, 'GOAWAY, then the connection is cut after the grace period');
+      s.close();
+    } finally {
+      await server.shutdown(1000);
+    }
+  });
+});
+
+describe('ADS shutdown with a stream that does not drain', () => {
+  it('closes the connection once the grace period is over', async () => {
+    const ca = await authority();
+    const serving = ca.issueSync({ subject: { kind: 'server', dnsNames: [SERVER_NAME] }, validityMs: 3_600_000 });
+    const { logger, logs } = captureLogger();
+    const service: AdsService = new AdsService({
+      replicaId: 'stuck',
+      logger,
+      verifier: new CertificateProxyVerifier({ trustDomain: TRUST_DOMAIN, directory: new MapDirectory(proxyA) }),
+      events: { proxyConnected: (p) => service.setSnapshot(bookSnapshot(p)) },
+    });
+    const server = await startAdsServer({ service, host: '127.0.0.1', port: 0, logger, tls: { certificatePem: serving.certificatePem, privateKeyPem: serving.privateKeyPem, trustBundlePem: ca.trustBundlePem } });
+    const c = bootstrap(ca, proxyA);
+    const s = new AdsTestStream(`127.0.0.1:${server.port}`, { rootPem: ca.trustBundlePem, certificatePem: c.certificatePem, privateKeyPem: c.privateKeyPem, serverName: SERVER_NAME });
+    try {
+      s.send({ node: { id: proxyA.uuid }, typeUrl: TYPE_URLS.clusters });
+      await s.waitFor(1);
+      s.pause();
+      // Enough to fill flow control and the transport's buffer, fewer than the limit that would close the stream.
+      for (let i = 0; i < 25; i++) {
+        service.setSnapshot(bookSnapshot(proxyA, { clusters: [`big=${String(i).repeat(100_000)}`] }));
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await server.shutdown(500);
+      assert.ok(logs.some((l) => l['msg'] === 'ADS drain grace period over; closing the remaining connections'), 'the stream did not drain on its own');
+      // Still not reading: only a closed connection can end the call now.
+      const status = await Promise.race([s.status, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 10_000))]);
+      assert.equal(status?.code, grpc.status.UNAVAILABLE, 'the connection was closed');
+    } finally {
+      s.close();
+    }
+  });
+});
