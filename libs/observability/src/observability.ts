@@ -128,6 +128,11 @@ export async function createObservability(options: ObservabilityOptions): Promis
     await Promise.allSettled([tracing.shutdown(), meterProvider.shutdown()]);
     throw error;
   }
+  // /readyz as a series, so an alert can tell a running but unready instance (caches not synced, no
+  // root CA, shutting down) from a ready one; `up` only says the scrape worked.
+  meter
+    .createObservableGauge('osm_ready', { description: 'Whether this instance is ready (1: /readyz answers 200) or not (0)' })
+    .addCallback(async (result) => result.observe((await admin.readiness()).ready ? 1 : 0));
 
   const finalSteps: { name: string; step: ShutdownStep }[] = [
     {
