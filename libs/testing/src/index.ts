@@ -3,3 +3,4 @@ export { startKubeApiServer, loadCrds, type KubeApiServer, type KubeApiServerOpt
 export { controlPlaneBinaries, pinnedVersions, type ControlPlaneBinaries } from './binaries.ts';
 export { KubeRest, compactEtcd, etcdRevision, eventually } from './kube-rest.ts';
 export { FakeClock, settle } from './fake-clock.ts';
+export { checkMetrics, prometheusBinaries, promtool, startPrometheus, type MetricsCheck, type Prometheus, type PrometheusOptions, type QueryResult, type RuleHealth, type ScrapeTarget } from './prometheus.ts';
