@@ -89,7 +89,7 @@ describe('createObservability', () => {
 
   it('exports osm_ready as /readyz answers: 0 while starting or shutting down, 1 when every check passes', async () => {
     const obs = await createObservability(base());
-    const ready = async (): Promise<string | undefined> => /^osm_ready (\d)$/m.exec(await (await fetch(`${obs.admin.url}/metrics`)).text())?.[1];
+    const ready = async (): Promise<string | undefined> => /^osm_ready\{component="controller"\} (\d)$/m.exec(await (await fetch(`${obs.admin.url}/metrics`)).text())?.[1];
     try {
       assert.equal(await ready(), '0', 'no check registered yet');
       let synced = false;
