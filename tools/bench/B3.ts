@@ -15,7 +15,7 @@
 // Options: --services 100,1000,5000  --proxies 15 (sampled proxies per figure)  --fleet <services>
 //          --mode permissive (default: every proxy gets every service) | smi (TrafficTargets: each identity
 //          may call 20 services, HTTPRouteGroup or TCPRoute rules; figures suffixed _smi)
-import { defaultHostnames, keyOf, meshModel } from '@osm/mesh-model';
+import { keyOf, meshModel } from '@osm/mesh-model';
 import type { Endpoint, MeshModel, MeshService, Proxy, TrafficTarget } from '@osm/mesh-model';
 import { buildSnapshot, checkConsistency, ResourceCache } from '@osm/xds-snapshot';
 import type { SnapshotInputs } from '@osm/xds-snapshot';
@@ -47,13 +47,12 @@ function mesh(services: number, mode: 'permissive' | 'smi'): { model: MeshModel;
       name,
       ports: [{ name: tcp ? 'tcp-db' : 'http', port: tcp ? 5432 : 80, targetPort: tcp ? 5432 : 8080, protocol: tcp ? 'tcp' : 'http' }],
       clusterIps: [ip(0x600000 + i)],
-      hostnames: defaultHostnames(namespace, name),
       identities: [{ namespace, name: `sa-${i}` }],
     });
     const eps: Endpoint[] = [];
     for (let p = 0; p < PODS; p++) {
       eps.push({ ip: ip(0x10000 + i * PODS + p), port: tcp ? 5432 : 8080, ready: true });
-      proxies.push({ uuid: `proxy-${i}-${p}`, identity: { namespace, name: `sa-${i}` }, namespace, podName: `${name}-${p}`, services: [{ namespace, name }] });
+      proxies.push({ uuid: `proxy-${i}-${p}`, identity: { namespace, name: `sa-${i}` }, namespace, podName: `${name}-${p}`, services: [{ namespace, name }], prometheusScrape: i % 2 === 0 });
     }
     endpoints.push({ service: { namespace, name }, endpoints: eps });
   }
@@ -92,7 +91,7 @@ function mesh(services: number, mode: 'permissive' | 'smi'): { model: MeshModel;
         }))
       : [],
     tcpRoutes: smi ? namespaces.map((namespace) => ({ namespace, name: 'tcp', matches: [{ name: 'all', ports: [] }] })) : [],
-    namespaces: Array.from({ length: NAMESPACES }, (_, n) => ({ name: `ns-${n}`, metricsEnabled: n % 2 === 0 })),
+    namespaces: Array.from({ length: NAMESPACES }, (_, n) => ({ name: `ns-${n}` })),
     services: svcs,
     endpoints,
     proxies,

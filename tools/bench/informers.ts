@@ -70,7 +70,7 @@ async function bounded(jobs: readonly (() => Promise<void>)[], limit: number, ev
  */
 function incrementalBatchMs(objects: KubeObjects): number {
   const translator = new Translator();
-  let previous = translator.translate(objects);
+  let previous = translator.translate(objects).model;
   let slices = [...objects.endpointSlices];
   const times: number[] = [];
   for (let i = 0; i < 20; i++) {
@@ -79,7 +79,7 @@ function incrementalBatchMs(objects: KubeObjects): number {
     const changed: K8sEndpointSlice = { ...old, metadata: { ...old.metadata, resourceVersion: `bench-${i}` }, endpoints: [...(old.endpoints ?? []), { addresses: [`10.255.0.${i + 1}`], conditions: { ready: true } }] };
     slices = slices.map((s, j) => (j === at ? changed : s));
     const t = performance.now();
-    const next = translator.translate({ ...objects, endpointSlices: slices });
+    const next = translator.translate({ ...objects, endpointSlices: slices }).model;
     diffModels(previous, next);
     times.push(performance.now() - t);
     previous = next;
@@ -163,7 +163,7 @@ export const informers: Benchmark = {
         const after = heapUsed();
         const source = informerSource(mesh);
         const t = performance.now();
-        const model = translate(source.objects());
+        const model = translate(source.objects()).model;
         const tms = performance.now() - t;
         synced = { pods: mesh.pods.size, services: mesh.services.size, proxies: model.proxies.size };
         batchMs.push(incrementalBatchMs(source.objects()));

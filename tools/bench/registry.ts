@@ -1,7 +1,8 @@
 import { B3 } from './B3.ts';
 import { B4 } from './B4.ts';
+import { B5 } from './B5.ts';
 import { informers } from './informers.ts';
 import type { Benchmark } from './types.ts';
 
 // Every benchmark of BENCHMARKS.md that exists so far; add new ones here.
-export const benchmarks: readonly Benchmark[] = [B3, B4, informers];
+export const benchmarks: readonly Benchmark[] = [B3, B4, B5, informers];

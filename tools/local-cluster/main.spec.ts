@@ -24,7 +24,8 @@ it('npm start runs a local control plane and stops it on SIGTERM', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'osm-local-cluster-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
   const adminPort = await freePort();
-  const child = spawn(process.execPath, [main, '--namespace', 'osm-test-system', '--kubeconfig', join(dir, 'kubeconfig'), '--admin-port', String(adminPort)], {
+  const injectorPorts = ['--injector-port', String(await freePort()), '--injector-admin-port', String(await freePort())];
+  const child = spawn(process.execPath, [main, '--namespace', 'osm-test-system', '--kubeconfig', join(dir, 'kubeconfig'), '--admin-port', String(adminPort), ...injectorPorts], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
@@ -49,6 +50,12 @@ it('npm start runs a local control plane and stops it on SIGTERM', async () => {
   });
   assert.ok(meshConfig, 'default MeshConfig created');
   assert.equal((await fetch(`http://127.0.0.1:${adminPort}/readyz`)).status, 200);
+
+  // The injector (issue 9): a pod created in a meshed namespace comes back with the sidecar.
+  await core.createNamespace({ body: { metadata: { name: 'demo', labels: { 'openservicemesh.io/monitored-by': 'osm' }, annotations: { 'openservicemesh.io/sidecar-injection': 'enabled' } } } });
+  const pod = await core.createNamespacedPod({ namespace: 'demo', body: { metadata: { name: 'web' }, spec: { containers: [{ name: 'web', image: 'nginx' }] } } });
+  assert.deepEqual(pod.spec?.containers.map((c) => c.name), ['web', 'envoy']);
+  assert.deepEqual(pod.spec?.initContainers?.map((c) => c.name), ['osm-init']);
 
   child.kill('SIGTERM');
   assert.equal(await exited, 0);

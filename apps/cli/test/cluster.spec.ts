@@ -300,13 +300,15 @@ describe('RBAC of each component, impersonating its ServiceAccount', () => {
         ['read a bootstrap Secret back by name', 'GET', '/api/v1/namespaces/app/secrets/envoy-bootstrap-config-x'],
         ['apply its webhook configuration', 'PATCH', ssa('/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/osm-webhook-rbac'), webhook('osm-webhook-rbac'), 'application/apply-patch+yaml'],
         ['read the MeshConfig', 'GET', '/apis/config.openservicemesh.io/v1alpha2/namespaces/rbac-system/meshconfigs/osm-mesh-config'],
+        // The sweep of bootstrap Secrets (docs/injection.md): the Secrets not yet owned by their pod, the pods of a proxy uuid.
+        ['list Secrets cluster-wide', 'GET', '/api/v1/secrets?labelSelector=osm-proxy-uuid'],
+        ['list the pods of a proxy uuid', 'GET', '/api/v1/namespaces/app/pods?labelSelector=osm-proxy-uuid%3Dx'],
+        ['delete a bootstrap Secret', 'DELETE', dry('/api/v1/namespaces/app/secrets/envoy-bootstrap-config-x')],
       ],
       refuse: [
-        ['list Secrets cluster-wide', 'GET', '/api/v1/secrets'],
-        ['list Secrets in a meshed namespace', 'GET', '/api/v1/namespaces/app/secrets'],
         ['watch Secrets', 'GET', '/api/v1/secrets?watch=true&timeoutSeconds=1'],
+        ['watch pods', 'GET', '/api/v1/pods?watch=true&timeoutSeconds=1'],
         ["apply another mesh's webhook configuration", 'PATCH', ssa('/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/osm-webhook-other'), webhook('osm-webhook-other'), 'application/apply-patch+yaml'],
-        ['list pods', 'GET', '/api/v1/pods'],
       ],
     },
     'osm-bootstrap': {

@@ -39,6 +39,12 @@ describe('goToolBinaries', () => {
     assert.notEqual(goToolCacheDir(spec), before);
   });
 
+  it('an edited source file of the module is another cache entry', () => {
+    const before = goToolCacheDir(spec);
+    writeFileSync(join(moduleDir, 'main.go'), 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("hello again") }\n');
+    assert.notEqual(goToolCacheDir(spec), before);
+  });
+
   it('a failed build says which package and why, and leaves nothing behind', async () => {
     writeFileSync(join(moduleDir, 'main.go'), 'package main\n\nfunc main() { undefinedThing() }\n');
     await assert.rejects(goToolBinaries(spec, () => undefined), /go build \. failed \(exit 1\):[\s\S]*undefined: undefinedThing/);

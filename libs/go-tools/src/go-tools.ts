@@ -6,7 +6,7 @@
 // is taken over).
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -22,7 +22,17 @@ export interface GoToolSpec {
   readonly label?: string;
 }
 
-/** Where the binaries of a spec are cached: `<cache>/osm-ts/<module folder>/<hash of go.mod, go.sum and the spec>`. */
+/** The module's own Go source files (a tool we write in Go), relative paths sorted. */
+function goSources(moduleDir: string): string[] {
+  return readdirSync(moduleDir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.go'))
+    .sort();
+}
+
+/**
+ * Where the binaries of a spec are cached: `<cache>/osm-ts/<module folder>/<hash>`, the hash of
+ * go.mod, go.sum, the spec and the module's own .go files (so an edited tool is rebuilt).
+ */
 export function goToolCacheDir(spec: GoToolSpec): string {
   const h = createHash('sha256');
   for (const file of ['go.mod', 'go.sum']) {
@@ -30,6 +40,7 @@ export function goToolCacheDir(spec: GoToolSpec): string {
     h.update(existsSync(path) ? readFileSync(path) : Buffer.alloc(0));
   }
   h.update(JSON.stringify([Object.entries(spec.binaries).sort(), spec.buildFlags ?? []]));
+  for (const file of goSources(spec.moduleDir)) h.update(`\0${file}\0`).update(readFileSync(join(spec.moduleDir, file)));
   const base = process.env['XDG_CACHE_HOME'] || join(homedir(), '.cache');
   return join(base, 'osm-ts', basename(spec.moduleDir), h.digest('hex').slice(0, 16));
 }

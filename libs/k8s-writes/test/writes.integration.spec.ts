@@ -82,6 +82,17 @@ describe('KubeSecretStore', () => {
     assert.equal(await store.create({ namespace: 'writes', name: 's', labels: {}, data: { k: Buffer.from('second') } }), 'exists');
     assert.equal((await store.get('writes', 's'))?.data['k']?.toString(), 'first');
   });
+
+  it('deletes only the object with the given uid', async () => {
+    const store = new KubeSecretStore(api.kubeConfig);
+    await store.create({ namespace: 'writes', name: 'd', labels: {}, data: { k: Buffer.from('v') } });
+    const uid = (await core.readNamespacedSecret({ namespace: 'writes', name: 'd' })).metadata?.uid ?? '';
+    assert.equal(await store.delete('writes', 'd', '00000000-0000-0000-0000-000000000000'), 'absent', 'another uid: left alone');
+    assert.ok(await store.get('writes', 'd'));
+    assert.equal(await store.delete('writes', 'd', uid), 'deleted');
+    assert.equal(await store.get('writes', 'd'), undefined);
+    assert.equal(await store.delete('writes', 'd', uid), 'absent');
+  });
 });
 
 describe('serverSideApply', () => {

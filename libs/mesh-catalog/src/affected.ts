@@ -1,8 +1,9 @@
 // Which proxies a change between two models affects. Pure. A proxy is affected when its own entry
 // changed, when a service it backs changed, when a service it may call changed (definition,
 // endpoints or split), when it backs a backend of a split whose definition or apex service changed
-// (it serves the apex's hostnames), when a TrafficTarget (or a route a target uses) naming its
-// identity changed, when its namespace's switches changed, and every proxy when the mesh settings changed.
+// (it serves the apex's hostnames), when a TrafficTarget naming its identity changed, when a route
+// that a target to its identity uses changed (routes are enforced by the destination only), and every
+// proxy when the mesh settings changed.
 import { compareStrings, keyOf, type MeshModel, type Proxy, type ServiceIdentity } from '@osm/mesh-model';
 
 /** Deep equality of plain data (what the translator outputs: objects, arrays, Maps, primitives). */
@@ -56,7 +57,6 @@ class Relations {
   readonly model: MeshModel;
   #byIdentity: Map<string, string[]> | undefined;
   #byService: Map<string, string[]> | undefined;
-  #byNamespace: Map<string, string[]> | undefined;
   #sourcesOf: Map<string, Set<string>> | undefined;
 
   constructor(model: MeshModel) {
@@ -91,11 +91,6 @@ class Relations {
     this.#byService ??= this.#index((p) => p.services.map(keyOf));
     const behindApex = new Set(this.#byService.get(apexKey));
     for (const uuid of this.#byService.get(serviceKey) ?? []) if (!behindApex.has(uuid)) out.add(uuid);
-  }
-
-  proxiesInNamespace(namespace: string, out: Set<string>): void {
-    this.#byNamespace ??= this.#index((p) => [p.namespace]);
-    for (const uuid of this.#byNamespace.get(namespace) ?? []) out.add(uuid);
   }
 
   /** Proxies that may call the service: everyone in permissive mode, else sources of targets to its identities (or to its split backends'). */
@@ -150,10 +145,6 @@ export function diffModels(prev: MeshModel, next: MeshModel): ModelDiff {
   const changedProxies = changedKeys(prev.proxies, next.proxies);
   for (const uuid of changedProxies) affected.add(uuid);
 
-  for (const ns of changedKeys(prev.namespaces, next.namespaces)) {
-    for (const r of [before, after]) r.proxiesInNamespace(ns, affected);
-  }
-
   // Services: a changed definition affects the proxies behind it and its clients; changed endpoints
   // or a changed split only the clients.
   const changedServices = changedKeys(prev.services, next.services);
@@ -188,19 +179,20 @@ export function diffModels(prev: MeshModel, next: MeshModel): ModelDiff {
   }
   for (const key of clientSide) for (const r of [before, after]) r.clientsOf(key, affected);
 
-  // Policies: every identity a changed target names (before or after), and targets using a changed route.
+  // Policies: every identity a changed target names (before or after); the destination of a target
+  // using a changed route (sources route every path of a service they may reach, whatever the routes).
   const changedTargets = new Set(changedKeys(prev.trafficTargets, next.trafficTargets));
   const changedRoutes = new Set([
     ...changedKeys(prev.httpRouteGroups, next.httpRouteGroups).map((k) => `HTTPRouteGroup/${k}`),
     ...changedKeys(prev.tcpRoutes, next.tcpRoutes).map((k) => `TCPRoute/${k}`),
   ]);
-  if (changedRoutes.size > 0) {
-    for (const m of [prev, next]) {
-      for (const [key, t] of m.trafficTargets) if (t.rules.some((r) => changedRoutes.has(`${r.kind}/${t.namespace}/${r.name}`))) changedTargets.add(key);
-    }
-  }
   const identities = new Set<string>();
   for (const key of changedTargets) for (const m of [prev, next]) targetIdentities(m, key, identities);
+  if (changedRoutes.size > 0) {
+    for (const m of [prev, next]) {
+      for (const t of m.trafficTargets.values()) if (t.rules.some((r) => changedRoutes.has(`${r.kind}/${t.namespace}/${r.name}`))) identities.add(keyOf(t.destination));
+    }
+  }
   for (const id of identities) for (const r of [before, after]) r.proxiesOfIdentity(id, affected);
 
   if (allProxies) {

@@ -6,6 +6,7 @@ import type { MeshModel, ServiceIdentity } from '@osm/mesh-model';
 import { diffModels, type ModelDiff } from './affected.ts';
 import { Coalescer } from './coalescer.ts';
 import { CatalogError } from './errors.ts';
+import type { MeshProblem } from './problems.ts';
 import type { KubeSource } from './source.ts';
 import { serviceIdentities, Translator } from './translate.ts';
 
@@ -15,25 +16,10 @@ export interface MeshCatalogOptions {
   readonly windowMs?: number;
   /** ...but no later than this after the first (default 1000 ms). */
   readonly maxDelayMs?: number;
+  /** The cluster's DNS domain (default `cluster.local`): service FQDNs in the model's settings. */
   readonly clusterDomain?: string;
   readonly clock?: Clock;
   readonly logger?: InformerLogger;
-}
-
-/**
- * An object, or a part of one, that the catalog could not apply (a TrafficSplit whose apex names another
- * namespace, a match whose path regex Envoy would reject, ...). The rest of the mesh is still served;
- * the controller logs it, records a Warning Event on the object and counts it. Problems are derived
- * from the objects alone, so every replica reports the same list.
- */
-export interface MeshProblem {
-  readonly object: { readonly apiVersion: string; readonly kind: string; readonly namespace: string; readonly name: string; readonly uid?: string };
-  /** The field at fault as a path, e.g. `spec.service` or `spec.matches[1].pathRegex`. */
-  readonly field: string;
-  /** CamelCase reason for the Event, e.g. `InvalidApex`. */
-  readonly reason: string;
-  /** What was wrong and what is allowed. */
-  readonly message: string;
 }
 
 /** One published model and what changed since the previous one. */
@@ -54,7 +40,7 @@ export interface CatalogBatch {
   readonly diff: ModelDiff | undefined;
   /** How many object changes this batch coalesced. */
   readonly changes: number;
-  /** Objects (or parts) that could not be applied, sorted by object then field; the same on every replica. */
+  /** Objects (or parts) that could not be applied, sorted by object then field; the same on every replica. The full current list, not only new ones. */
   readonly problems: readonly MeshProblem[];
 }
 
@@ -136,10 +122,11 @@ export class MeshCatalog {
 
   #publish(changes: number): void {
     let model: MeshModel;
+    let problems: readonly MeshProblem[];
     let identities: readonly ServiceIdentity[];
     try {
       const objects = this.#source.objects();
-      model = this.#translator.translate(objects);
+      ({ model, problems } = this.#translator.translate(objects));
       identities = serviceIdentities(objects);
     } catch (err) {
       // The translator does not throw on any input; if it ever does, keep the last model and say so.
@@ -157,7 +144,7 @@ export class MeshCatalog {
       allProxies: diff ? diff.allProxies : true,
       diff,
       changes,
-      problems: [],
+      problems,
     };
     this.#batch = batch;
     this.#log.debug({ sequence: batch.sequence, changes, affected: batch.affectedProxies.length }, 'mesh catalog: new model');

@@ -1,7 +1,8 @@
 // Public entry of @osm/mesh-catalog: the one translator from Kubernetes objects to the mesh model.
-export { translate, Translator, serviceIdentities, type TranslateOptions } from './translate.ts';
+export { translate, Translator, serviceIdentities, type TranslateOptions, type Translation } from './translate.ts';
+export type { MeshProblem } from './problems.ts';
 export { diffModels, changedKeys, equalData, type ModelDiff } from './affected.ts';
-export { MeshCatalog, type MeshCatalogOptions, type CatalogBatch, type CatalogListener, type MeshProblem } from './catalog.ts';
+export { MeshCatalog, type MeshCatalogOptions, type CatalogBatch, type CatalogListener } from './catalog.ts';
 export { Coalescer } from './coalescer.ts';
 export { informerSource, type KubeSource } from './source.ts';
 export { CatalogError, type CatalogErrorCode } from './errors.ts';

@@ -4,19 +4,16 @@
 import {
   compareNamespacedNames,
   compareStrings,
-  defaultHostnames,
   defaultMeshSettings,
   keyOf,
   meshConfigName,
-  metricsAnnotation,
   parseGoDuration,
+  prometheusScrapeAnnotation,
   protocolOfPort,
   proxyUuidLabel,
   serviceNameLabel,
   type Endpoint,
   type HTTPRouteGroup,
-  type HttpRouteMatch,
-  type IdentityRef,
   type MeshModel,
   type MeshNamespace,
   type MeshService,
@@ -26,18 +23,25 @@ import {
   type ServicePort,
   type ServiceRef,
   type TCPRoute,
-  type TrafficSplit,
   type TrafficTarget,
-  type TrafficTargetRule,
 } from '@osm/mesh-model';
 import type { KubeObject } from '@osm/k8s-informers';
 import { equalData } from './affected.ts';
-import type { K8sEndpointSlice, K8sMeshConfig, K8sPod, K8sService, KubeObjects } from './kube-types.ts';
+import type { K8sEndpointSlice, K8sHTTPRouteGroup, K8sMeshConfig, K8sPod, K8sService, KubeObjects } from './kube-types.ts';
+import { translateRouteGroup, translateTcpRoute, translateTrafficSplits, translateTrafficTarget } from './policy.ts';
+import { ProblemList, type MeshProblem } from './problems.ts';
+import { isPort, isString, uniqueSorted } from './values.ts';
 
 
 export interface TranslateOptions {
-  /** DNS suffix of service hostnames (default `cluster.local`). */
+  /** The cluster's DNS domain (default `cluster.local`): goes into the model's settings. */
   readonly clusterDomain?: string;
+}
+
+/** A translation: the model, and what in the objects could not be applied (sorted, without duplicates). */
+export interface Translation {
+  readonly model: MeshModel;
+  readonly problems: readonly MeshProblem[];
 }
 
 const keyOfObject = (o: KubeObject): string => (o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name);
@@ -59,9 +63,6 @@ function sortedByKey<T extends KubeObject>(list: readonly T[], keep: (o: T) => b
   return out;
 }
 
-const isString = (v: unknown): v is string => typeof v === 'string' && v !== '';
-const isPort = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0 && v < 65536;
-const uniqueSorted = (items: Iterable<string>): string[] => [...new Set(items)].sort(compareStrings);
 const uniqueSortedNumbers = (items: Iterable<number>): number[] => [...new Set(items)].sort((a, b) => a - b);
 
 function uniqueIdentities(ids: Iterable<ServiceIdentity>): ServiceIdentity[] {
@@ -118,7 +119,10 @@ class NamespacePods {
   }
 }
 
-function settingsOf(meshConfig: K8sMeshConfig | undefined): MeshSettings {
+/** Go's strconv.ParseBool truths, as OSM reads `prometheus.io/scrape` (pkg/compute/kube/client.go IsMetricsEnabled). */
+const TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
+
+function settingsOf(meshConfig: K8sMeshConfig | undefined, clusterDomain: string): MeshSettings {
   const traffic = meshConfig?.spec?.traffic ?? {};
   const bool = (v: unknown, d: boolean): boolean => (typeof v === 'boolean' ? v : d);
   const strings = (v: unknown): string[] => (Array.isArray(v) ? uniqueSorted(v.filter(isString)) : []);
@@ -129,6 +133,7 @@ function settingsOf(meshConfig: K8sMeshConfig | undefined): MeshSettings {
   const logLevel = meshConfig?.spec?.sidecar?.logLevel;
   return {
     ...defaultMeshSettings,
+    clusterDomain,
     permissiveMode: bool(traffic.enablePermissiveTrafficPolicyMode, defaultMeshSettings.permissiveMode),
     enableEgress: bool(traffic.enableEgress, defaultMeshSettings.enableEgress),
     serviceCertValiditySeconds: validitySeconds !== undefined && validitySeconds > 0 ? validitySeconds : defaultMeshSettings.serviceCertValiditySeconds,
@@ -180,11 +185,6 @@ function servicePorts(svc: K8sService, slices: readonly K8sEndpointSlice[]): Ser
   return [...unique.values()].sort((a, b) => a.port - b.port);
 }
 
-function subject(s: { kind?: string; name?: string; namespace?: string } | undefined, defaultNamespace: string): IdentityRef | undefined {
-  if (!s || s.kind !== 'ServiceAccount' || !isString(s.name)) return undefined;
-  return { kind: 'ServiceAccount', namespace: isString(s.namespace) ? s.namespace : defaultNamespace, name: s.name };
-}
-
 /** The service accounts of monitored namespaces: the identities the mesh can issue certificates for. */
 export function serviceIdentities(objects: Pick<KubeObjects, 'namespaces' | 'serviceAccounts'>): ServiceIdentity[] {
   const monitored = new Set(objects.namespaces.map((n) => n.metadata.name));
@@ -193,8 +193,8 @@ export function serviceIdentities(objects: Pick<KubeObjects, 'namespaces' | 'ser
   );
 }
 
-/** Kubernetes objects to the mesh model (a pure function: same objects, same model). */
-export function translate(objects: KubeObjects, options: TranslateOptions = {}): MeshModel {
+/** Kubernetes objects to the mesh model and its problems (a pure function: same objects, same result). */
+export function translate(objects: KubeObjects, options: TranslateOptions = {}): Translation {
   return new Translator(options).translate(objects);
 }
 
@@ -231,13 +231,14 @@ export class Translator {
   #endpoints = new Map<string, { slices: readonly K8sEndpointSlice[]; endpoints: Endpoint[] }>();
   #proxies = new WeakMap<K8sPod, { proxy: Proxy }>();
   #namespacePods = new Map<string, NamespacePods>();
+  #routeGroups = new WeakMap<K8sHTTPRouteGroup, { group: HTTPRouteGroup; problems: readonly MeshProblem[] }>();
   #previous: MeshModel | undefined;
 
   constructor(options: TranslateOptions = {}) {
     this.#clusterDomain = options.clusterDomain ?? 'cluster.local';
   }
 
-  translate(objects: KubeObjects): MeshModel {
+  translate(objects: KubeObjects): Translation {
     const clusterDomain = this.#clusterDomain;
     const serviceCache = new Map<string, { svc: K8sService; slices: readonly K8sEndpointSlice[]; identitiesKey: string; service: MeshService; ref: ServiceRef }>();
     const endpointCache = new Map<string, { slices: readonly K8sEndpointSlice[]; endpoints: Endpoint[] }>();
@@ -245,7 +246,8 @@ export class Translator {
     const monitored = new Set(namespaceObjects.map((n) => n.metadata.name));
     const inMesh = (o: KubeObject): boolean => monitored.has(o.metadata.namespace ?? '');
 
-    const namespaces: MeshNamespace[] = namespaceObjects.map((n) => ({ name: n.metadata.name, metricsEnabled: n.metadata.annotations?.[metricsAnnotation] === 'enabled' }));
+    const namespaces: MeshNamespace[] = namespaceObjects.map((n) => ({ name: n.metadata.name }));
+    const problems = new ProblemList();
 
     // Pods that may be running (not finished), by namespace.
     const podLists = new Map<string, K8sPod[]>();
@@ -327,7 +329,6 @@ export class Translator {
           name: ref.name,
           ports: servicePorts(svc, slices),
           clusterIps: [...clusterIps],
-          hostnames: defaultHostnames(namespace, ref.name, clusterDomain),
           identities,
         };
       }
@@ -355,91 +356,41 @@ export class Translator {
           proxies.push(cached.proxy);
           continue;
         }
-        const proxy: Proxy = { uuid, identity: podIdentity(pod), namespace: pod.metadata.namespace ?? '', podName: pod.metadata.name, services: refs };
+        const prometheusScrape = TRUE.has(pod.metadata.annotations?.[prometheusScrapeAnnotation] ?? '');
+        const proxy: Proxy = { uuid, identity: podIdentity(pod), namespace: pod.metadata.namespace ?? '', podName: pod.metadata.name, services: refs, prometheusScrape };
         this.#proxies.set(pod, { proxy });
         proxies.push(proxy);
       }
     }
     // Proxies are in pod namespace/name order (pods were sorted), whatever order they arrived in.
 
+    // Policies: the routes first (targets refer to them), then targets and splits.
+    const httpRouteGroups: HTTPRouteGroup[] = sortedByKey(objects.httpRouteGroups, inMesh).map((g) => {
+      let done = this.#routeGroups.get(g);
+      if (!done) {
+        const own = new ProblemList();
+        done = { group: translateRouteGroup(g, own), problems: own.sorted() };
+        this.#routeGroups.set(g, done);
+      }
+      problems.add(done.problems);
+      return done.group;
+    });
+    const tcpRoutes: TCPRoute[] = sortedByKey(objects.tcpRoutes, inMesh).map((r) => translateTcpRoute(r, problems));
+    const routes = { http: new Map(httpRouteGroups.map((g) => [keyOf(g), g])), tcp: new Map(tcpRoutes.map((r) => [keyOf(r), r])) };
     const trafficTargets: TrafficTarget[] = [];
     for (const tt of sortedByKey(objects.trafficTargets, inMesh)) {
-      const ns = tt.metadata.namespace ?? '';
-      const dest = subject(tt.spec?.destination, ns);
-      if (!dest) continue;
-      const port = tt.spec?.destination?.port;
-      const sources = new Map<string, IdentityRef>();
-      for (const s of tt.spec?.sources ?? []) {
-        const ref = subject(s, ns);
-        if (ref) sources.set(keyOf(ref), ref);
-      }
-      const rules = new Map<string, TrafficTargetRule>();
-      for (const r of tt.spec?.rules ?? []) {
-        if ((r.kind !== 'HTTPRouteGroup' && r.kind !== 'TCPRoute') || !isString(r.name)) continue;
-        const key = `${r.kind}/${r.name}`;
-        const matches = uniqueSorted([...(rules.get(key)?.matches ?? []), ...(r.matches ?? []).filter(isString)]);
-        rules.set(key, { kind: r.kind, name: r.name, matches });
-      }
-      trafficTargets.push({
-        namespace: ns,
-        name: tt.metadata.name,
-        destination: isPort(port) ? { ...dest, port } : dest,
-        sources: [...sources.values()].sort(compareNamespacedNames),
-        rules: [...rules.entries()].sort((a, b) => compareStrings(a[0], b[0])).map(([, r]) => r),
-      });
+      const target = translateTrafficTarget(tt, routes, problems);
+      if (target) trafficTargets.push(target);
     }
-
-    const httpRouteGroups: HTTPRouteGroup[] = sortedByKey(objects.httpRouteGroups, inMesh).map((g) => {
-      const matches = new Map<string, HttpRouteMatch>();
-      for (const m of g.spec?.matches ?? []) {
-        if (!isString(m.name)) continue;
-        const headers: Record<string, string> = {};
-        for (const k of Object.keys(m.headers ?? {}).sort(compareStrings)) {
-          const v = m.headers?.[k];
-          if (typeof v === 'string') headers[k] = v;
-        }
-        matches.set(m.name, {
-          name: m.name,
-          ...(isString(m.pathRegex) ? { pathRegex: m.pathRegex } : {}),
-          methods: uniqueSorted((m.methods ?? []).filter(isString)),
-          headers,
-        });
-      }
-      return { namespace: g.metadata.namespace ?? '', name: g.metadata.name, matches: [...matches.values()].sort((a, b) => compareStrings(a.name, b.name)) };
-    });
-
-    const tcpRoutes: TCPRoute[] = sortedByKey(objects.tcpRoutes, inMesh).map((r) => {
-      const m = r.spec?.matches;
-      return {
-        namespace: r.metadata.namespace ?? '',
-        name: r.metadata.name,
-        matches: m ? [{ name: isString(m.name) ? m.name : '', ports: uniqueSortedNumbers((m.ports ?? []).filter(isPort)) }] : [],
-      };
-    });
-
-    const trafficSplits: TrafficSplit[] = [];
-    for (const ts of sortedByKey(objects.trafficSplits, inMesh)) {
-      const apex = ts.spec?.service;
-      if (!isString(apex)) continue;
-      const backends = new Map<string, { service: string; weight: number }>();
-      for (const b of ts.spec?.backends ?? []) {
-        if (!isString(b.service) || typeof b.weight !== 'number' || !Number.isFinite(b.weight) || b.weight < 0) continue;
-        backends.set(b.service, { service: b.service, weight: b.weight });
-      }
-      trafficSplits.push({
-        namespace: ts.metadata.namespace ?? '',
-        name: ts.metadata.name,
-        apexService: apex,
-        backends: [...backends.values()].sort((a, b) => compareStrings(a.service, b.service)),
-      });
-    }
+    const serviceKeys = new Set(services.map(keyOf));
+    const trafficSplits = translateTrafficSplits(sortedByKey(objects.trafficSplits, inMesh), serviceKeys, clusterDomain, problems);
 
     const meshConfig = sortedByKey(objects.meshConfigs, (m) => m.metadata.name === meshConfigName)[0];
 
     // What did not change is the previous model's very object (the mesh-model contract: consumers
     // memoize on the identity of maps, lists and entries).
     const prev = this.#previous;
-    const settings = settingsOf(meshConfig);
+    const settings = settingsOf(meshConfig, clusterDomain);
     const model: MeshModel = {
       settings: prev && equalData(prev.settings, settings) ? prev.settings : settings,
       namespaces: stableMap(prev?.namespaces, namespaces.map((n) => [n.name, n])),
@@ -452,6 +403,6 @@ export class Translator {
       trafficSplits: stableMap(prev?.trafficSplits, trafficSplits.map((t) => [keyOf(t), t])),
     };
     this.#previous = model;
-    return model;
+    return { model, problems: problems.sorted() };
   }
 }

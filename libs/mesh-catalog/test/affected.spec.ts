@@ -10,7 +10,7 @@ function affectedBy(change: (o: Objects) => void, base: () => Objects = bookstor
   const before = base();
   const after = base();
   change(after);
-  return [...diffModels(translate(before), translate(after)).affectedProxies];
+  return [...diffModels(translate(before).model, translate(after).model).affectedProxies];
 }
 
 const replace = <T extends { metadata: { name: string; namespace?: string } }>(list: T[], ns: string, name: string, next: (old: T) => T | undefined): void => {
@@ -56,12 +56,12 @@ describe('affected proxies (SMI mode, bookstore)', () => {
     );
   });
 
-  it('an HTTPRouteGroup changes: the proxies of targets using it', () => {
+  it('an HTTPRouteGroup changes: only the destination of the targets using it (sources route every path)', () => {
     assert.deepEqual(
       affectedBy((o) =>
         replace(o.httpRouteGroups, 'bookwarehouse', 'bookwarehouse-service-routes', (g) => ({ ...g, spec: { matches: [{ name: 'restock-books', methods: ['POST', 'PUT'] }] } })),
       ),
-      ['u-store-v1', 'u-store-v2', 'u-warehouse'],
+      ['u-warehouse'],
     );
   });
 
@@ -79,15 +79,15 @@ describe('affected proxies (SMI mode, bookstore)', () => {
     );
   });
 
-  it('a namespace switch changes: the proxies in it', () => {
+  it("a pod's prometheus.io/scrape annotation changes: that proxy only", () => {
     assert.deepEqual(
-      affectedBy((o) => replace(o.namespaces, '', 'bookwarehouse', (n) => ({ ...n, metadata: { ...n.metadata, annotations: { 'openservicemesh.io/metrics': 'enabled' } } }))),
-      ['u-mysql', 'u-warehouse'],
+      affectedBy((o) => replace(o.pods, 'bookwarehouse', 'mysql-0', (p) => ({ ...p, metadata: { ...p.metadata, annotations: { 'prometheus.io/scrape': 'true' } } }))),
+      ['u-mysql'],
     );
   });
 
   it('the MeshConfig changes: every proxy', () => {
-    const d = diffModels(translate(bookstore()), translate({ ...bookstore(), meshConfigs: [meshConfig({ traffic: { enablePermissiveTrafficPolicyMode: true } })] }));
+    const d = diffModels(translate(bookstore()).model, translate({ ...bookstore(), meshConfigs: [meshConfig({ traffic: { enablePermissiveTrafficPolicyMode: true } })] }).model);
     assert.equal(d.allProxies, true);
     assert.deepEqual(d.affectedProxies, ['u-buyer', 'u-mysql', 'u-store-v1', 'u-store-v2', 'u-thief', 'u-warehouse']);
   });

@@ -78,7 +78,7 @@ describe('mesh catalog against a real API server', () => {
   };
   const until = (what: string, check: (m: MeshModel) => boolean): Promise<void> => eventually(what, () => check(model()));
   const settled = async (): Promise<void> => {
-    await eventually('the model to equal a fresh list', async () => modelText(catalog.model()) === modelText(translate(await freshObjects())), 60_000);
+    await eventually('the model to equal a fresh list', async () => modelText(catalog.model()) === modelText(translate(await freshObjects()).model), 60_000);
   };
 
   before(async () => {
@@ -101,8 +101,6 @@ describe('mesh catalog against a real API server', () => {
     // Namespace
     await rest.create('/api/v1/namespaces', { metadata: { name: 'shop', labels: monitored } });
     await until('namespace added', (m) => m.namespaces.has('shop'));
-    await rest.patch('/api/v1/namespaces/shop', { metadata: { annotations: { 'openservicemesh.io/metrics': 'enabled' } } });
-    await until('namespace updated', (m) => m.namespaces.get('shop')?.metricsEnabled === true);
     await rest.create('/api/v1/namespaces', { metadata: { name: 'shortlived', labels: monitored } });
     await until('second namespace added', (m) => m.namespaces.has('shortlived'));
     await rest.delete('/api/v1/namespaces/shortlived');
@@ -133,6 +131,8 @@ describe('mesh catalog against a real API server', () => {
     await until('proxy added', (m) => m.proxies.get('u-web-1')?.services.length === 0);
     await rest.patch('/api/v1/namespaces/shop/pods/web-1', { metadata: { labels: { app: 'web' } } });
     await until('proxy updated', (m) => m.proxies.get('u-web-1')?.services[0]?.name === 'web' && m.services.get('shop/web')?.identities[0]?.name === 'web');
+    await rest.patch('/api/v1/namespaces/shop/pods/web-1', { metadata: { annotations: { 'prometheus.io/scrape': 'true' } } });
+    await until('proxy follows its pod\'s prometheus.io/scrape', (m) => m.proxies.get('u-web-1')?.prometheusScrape === true);
     await rest.create('/api/v1/namespaces/shop/pods', podBody('shop', 'web-2', { 'osm-proxy-uuid': 'u-web-2', app: 'web' }, 'web'));
     await until('second proxy added', (m) => m.proxies.has('u-web-2'));
     await rest.ok('DELETE', '/api/v1/namespaces/shop/pods/web-2', { gracePeriodSeconds: 0 });

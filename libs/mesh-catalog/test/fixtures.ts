@@ -113,6 +113,8 @@ export const emptyObjects = (): { -readonly [K in keyof KubeObjects]: KubeObject
 export function bookstore(): ReturnType<typeof emptyObjects> {
   const o = emptyObjects();
   o.namespaces.push(namespace('bookbuyer'), namespace('bookthief'), namespace('bookstore', { 'openservicemesh.io/metrics': 'enabled' }), namespace('bookwarehouse'));
+  // The injector annotates pods of namespaces with metrics enabled; the catalog reads the pods' annotation.
+  const scraped = (p: K8sPod): K8sPod => ({ ...p, metadata: { ...p.metadata, annotations: { 'prometheus.io/scrape': 'true' } } });
   o.serviceAccounts.push(
     serviceAccount('bookbuyer', 'bookbuyer'),
     serviceAccount('bookthief', 'bookthief'),
@@ -133,8 +135,8 @@ export function bookstore(): ReturnType<typeof emptyObjects> {
   o.pods.push(
     pod('bookbuyer', 'bookbuyer-1', { app: 'bookbuyer', 'osm-proxy-uuid': 'u-buyer' }, 'bookbuyer', '10.1.0.1'),
     pod('bookthief', 'bookthief-1', { app: 'bookthief', 'osm-proxy-uuid': 'u-thief' }, 'bookthief', '10.1.0.2'),
-    pod('bookstore', 'bookstore-v1-1', { app: 'bookstore', version: 'v1', 'osm-proxy-uuid': 'u-store-v1' }, 'bookstore', '10.1.0.3'),
-    pod('bookstore', 'bookstore-v2-1', { app: 'bookstore', version: 'v2', 'osm-proxy-uuid': 'u-store-v2' }, 'bookstore', '10.1.0.4'),
+    scraped(pod('bookstore', 'bookstore-v1-1', { app: 'bookstore', version: 'v1', 'osm-proxy-uuid': 'u-store-v1' }, 'bookstore', '10.1.0.3')),
+    scraped(pod('bookstore', 'bookstore-v2-1', { app: 'bookstore', version: 'v2', 'osm-proxy-uuid': 'u-store-v2' }, 'bookstore', '10.1.0.4')),
     pod('bookwarehouse', 'bookwarehouse-1', { app: 'bookwarehouse', 'osm-proxy-uuid': 'u-warehouse' }, 'bookwarehouse', '10.1.0.5'),
     pod('bookwarehouse', 'mysql-0', { app: 'mysql', 'osm-proxy-uuid': 'u-mysql' }, 'mysql', '10.1.0.6'),
   );

@@ -6,10 +6,8 @@ import { bookstore, emptyObjects, meshConfig, namespace, pod, service, slice } f
 
 describe('translate', () => {
   it('builds the bookstore mesh: services, endpoints, proxies, policies, settings', () => {
-    const m = translate(bookstore());
+    const m = translate(bookstore()).model;
     assert.deepEqual([...m.namespaces.keys()], ['bookbuyer', 'bookstore', 'bookthief', 'bookwarehouse']);
-    assert.equal(m.namespaces.get('bookstore')?.metricsEnabled, true);
-    assert.equal(m.namespaces.get('bookbuyer')?.metricsEnabled, false);
     assert.deepEqual([...m.services.keys()], [
       'bookbuyer/bookbuyer',
       'bookstore/bookstore',
@@ -24,7 +22,6 @@ describe('translate', () => {
       name: 'bookstore',
       ports: [{ name: 'http-web', port: 14001, targetPort: 14001, protocol: 'http' }],
       clusterIps: ['10.96.0.12'],
-      hostnames: ['bookstore', 'bookstore.bookstore', 'bookstore.bookstore.svc', 'bookstore.bookstore.svc.cluster.local'],
       identities: [{ namespace: 'bookstore', name: 'bookstore' }],
     });
     assert.equal(m.services.get('bookwarehouse/mysql')?.ports[0]?.protocol, 'tcp-server-first');
@@ -41,7 +38,9 @@ describe('translate', () => {
         { namespace: 'bookstore', name: 'bookstore' },
         { namespace: 'bookstore', name: 'bookstore-v1' },
       ],
+      prometheusScrape: true,
     });
+    assert.equal(m.proxies.get('u-buyer')?.prometheusScrape, false, 'its pod has no prometheus.io/scrape annotation');
     assert.deepEqual(m.trafficTargets.get('bookstore/bookbuyer-access-bookstore'), {
       namespace: 'bookstore',
       name: 'bookbuyer-access-bookstore',
@@ -88,7 +87,7 @@ describe('translate', () => {
       const o = emptyObjects();
       o.namespaces.push(namespace('ns'));
       o.services.push(service('ns', 's', { app: 's' }, [{ ...port, port: 80 }]));
-      assert.equal(translate(o).services.get('ns/s')?.ports[0]?.protocol, want);
+      assert.equal(translate(o).model.services.get('ns/s')?.ports[0]?.protocol, want);
     });
   }
 
@@ -104,7 +103,7 @@ describe('translate', () => {
       { metadata: { namespace: 'ns', name: 'ext' }, spec: { type: 'ExternalName' } },
     );
     o.endpointSlices.push(slice('ns', 's-1', 's', [{ ip: '10.0.0.1' }], [{ name: 'http-web', port: 8080 }]));
-    const m = translate(o);
+    const m = translate(o).model;
     assert.deepEqual(m.services.get('ns/s')?.ports, [
       { name: 'http-web', port: 80, targetPort: 8080, protocol: 'http' },
       { name: 'tcp-plain', port: 9000, targetPort: 9000, protocol: 'tcp' },
@@ -121,7 +120,7 @@ describe('translate', () => {
       slice('ns', 's-1', 's', [{ ip: '10.0.0.2', ready: true }, { ip: '10.0.0.3', ready: false }], [{ port: 8080 }]),
       slice('ns', 'other', 'other-svc', [{ ip: '10.0.0.9' }], [{ port: 8080 }]),
     );
-    const m = translate(o);
+    const m = translate(o).model;
     assert.deepEqual(m.endpoints.get('ns/s'), [
       { ip: '10.0.0.1', port: 8080, ready: true },
       { ip: '10.0.0.2', port: 8080, ready: true },
@@ -134,7 +133,7 @@ describe('translate', () => {
   it('keeps nothing from unmonitored namespaces', () => {
     const o = bookstore();
     o.namespaces.splice(o.namespaces.findIndex((n) => n.metadata.name === 'bookthief'), 1);
-    const m = translate(o);
+    const m = translate(o).model;
     assert.equal(m.services.has('bookthief/bookthief'), false);
     assert.equal(m.proxies.has('u-thief'), false);
     assert.deepEqual(
@@ -151,25 +150,28 @@ describe('translate', () => {
       pod('ns', 'b', {}, 'sa'),
       pod('ns', 'c', { 'osm-proxy-uuid': 'uc' }, 'sa', '10.0.0.3', { status: { phase: 'Succeeded' } }),
     );
-    const m = translate(o);
+    const m = translate(o).model;
     assert.deepEqual([...m.proxies.keys()], ['ua']);
     assert.deepEqual(m.proxies.get('ua')?.identity, { namespace: 'ns', name: 'default' });
   });
 
-  it('reads the mesh settings from osm-mesh-config, defaults without it', () => {
+  it("reads the mesh settings from osm-mesh-config, OSM chart's defaults without it, the cluster domain from the options", () => {
     const o = emptyObjects();
-    assert.equal(translate(o).settings.permissiveMode, false);
-    assert.equal(translate(o).settings.serviceCertValiditySeconds, 86400);
+    assert.equal(translate(o).model.settings.permissiveMode, true);
+    assert.equal(translate(o).model.settings.enableEgress, true);
+    assert.equal(translate(o).model.settings.serviceCertValiditySeconds, 86400);
+    assert.equal(translate(o).model.settings.clusterDomain, 'cluster.local');
+    assert.equal(translate(o, { clusterDomain: 'corp.example' }).model.settings.clusterDomain, 'corp.example');
     o.meshConfigs.push(
       meshConfig({
-        traffic: { enablePermissiveTrafficPolicyMode: true, enableEgress: true, outboundPortExclusionList: [8080, 22, 22], outboundIPRangeExclusionList: ['10.0.0.0/8'] },
+        traffic: { enablePermissiveTrafficPolicyMode: false, enableEgress: false, outboundPortExclusionList: [8080, 22, 22], outboundIPRangeExclusionList: ['10.0.0.0/8'] },
         sidecar: { logLevel: 'debug' },
         certificate: { serviceCertValidityDuration: '1h30m' },
       }),
     );
-    const s = translate(o).settings;
-    assert.equal(s.permissiveMode, true);
-    assert.equal(s.enableEgress, true);
+    const s = translate(o).model.settings;
+    assert.equal(s.permissiveMode, false);
+    assert.equal(s.enableEgress, false);
     assert.deepEqual(s.outboundPortExclusionList, [22, 8080]);
     assert.deepEqual(s.outboundIpRangeExclusionList, ['10.0.0.0/8']);
     assert.equal(s.envoyLogLevel, 'debug');
@@ -181,7 +183,7 @@ describe('translate', () => {
     o.namespaces.push(namespace('ns'));
     o.services.push(service('ns', 's', { app: 's' }, [{ port: 80 }]));
     o.pods.push(pod('ns', 'p1', { app: 's', v: '1' }, 'sa-1'), pod('ns', 'p2', { app: 's' }, 'sa-2'), pod('ns', 'p3', { app: 'other' }, 'sa-3'));
-    assert.deepEqual(translate(o).services.get('ns/s')?.identities, [
+    assert.deepEqual(translate(o).model.services.get('ns/s')?.identities, [
       { namespace: 'ns', name: 'sa-1' },
       { namespace: 'ns', name: 'sa-2' },
     ]);
@@ -192,15 +194,15 @@ describe('Translator', () => {
   it('keeps what did not change: the same maps, lists and entries as the previous model', () => {
     const tr = new Translator();
     const objects = bookstore();
-    const first = tr.translate(objects);
+    const first = tr.translate(objects).model;
     // Nothing changed (fresh but equal objects for the small kinds): every part is the previous one.
-    const again = tr.translate({ ...bookstore(), pods: objects.pods, services: objects.services, endpointSlices: objects.endpointSlices });
+    const again = tr.translate({ ...bookstore(), pods: objects.pods, services: objects.services, endpointSlices: objects.endpointSlices }).model;
     for (const part of ['settings', 'namespaces', 'services', 'endpoints', 'proxies', 'trafficTargets', 'httpRouteGroups', 'tcpRoutes', 'trafficSplits'] as const) {
       assert.equal(again[part], first[part], `${part} is the same object`);
     }
     // One endpoint changes: only the endpoints map and that service's list are new.
     const slices = objects.endpointSlices.map((x) => (x.metadata.name === 'bookwarehouse-abc' ? slice('bookwarehouse', 'bookwarehouse-abc', 'bookwarehouse', [{ ip: '10.1.0.5' }, { ip: '10.1.0.50' }], [{ name: 'http-web', port: 14001 }]) : x));
-    const third = tr.translate({ ...objects, endpointSlices: slices });
+    const third = tr.translate({ ...objects, endpointSlices: slices }).model;
     assert.notEqual(third.endpoints, again.endpoints);
     assert.notEqual(third.endpoints.get('bookwarehouse/bookwarehouse'), again.endpoints.get('bookwarehouse/bookwarehouse'));
     assert.equal(third.endpoints.get('bookstore/bookstore'), again.endpoints.get('bookstore/bookstore'));
@@ -208,6 +210,6 @@ describe('Translator', () => {
       assert.equal(third[part], again[part], `${part} is the same object`);
     }
     // And the content is what a fresh translation gives.
-    assert.deepEqual(third, translate({ ...objects, endpointSlices: slices }));
+    assert.deepEqual(third, translate({ ...objects, endpointSlices: slices }).model);
   });
 });

@@ -1,15 +1,14 @@
-import type { MeshService } from './types.ts';
-
-/** The usual DNS names of a Service: `name`, `name.ns`, `name.ns.svc`, `name.ns.svc.<clusterDomain>`. */
-export function defaultHostnames(namespace: string, name: string, clusterDomain = 'cluster.local'): string[] {
-  return [name, `${name}.${namespace}`, `${name}.${namespace}.svc`, `${name}.${namespace}.svc.${clusterDomain}`];
-}
+import type { NamespacedName } from './types.ts';
 
 /**
- * The names a client in `clientNamespace` can use for the service: all of them in the service's own
- * namespace; elsewhere only those with a dot (a bare name resolves in the client's own namespace).
+ * The host names a client in `clientNamespace` can call a service by, as OSM lists them
+ * (pkg/compute/kube/client.go GetHostnamesForService): `<svc>.<ns>`, `<svc>.<ns>.svc`,
+ * `<svc>.<ns>.svc.<clusterDomain>`, and the bare `<svc>` only from the service's own namespace (a bare
+ * name resolves in the client's namespace). Route configurations add each with `:<port>`. OSM also
+ * listed `<svc>.<ns>.svc.cluster`, which no cluster DNS resolves; we leave it out.
  */
-export function hostnamesForClient(service: MeshService, clientNamespace: string): string[] {
-  if (clientNamespace === service.namespace) return [...service.hostnames];
-  return service.hostnames.filter((h) => h.includes('.'));
+export function hostnamesForClient(service: NamespacedName, clientNamespace: string, clusterDomain: string): string[] {
+  const { name, namespace } = service;
+  const qualified = [`${name}.${namespace}`, `${name}.${namespace}.svc`, `${name}.${namespace}.svc.${clusterDomain}`];
+  return clientNamespace === namespace ? [name, ...qualified] : qualified;
 }

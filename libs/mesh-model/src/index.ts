@@ -34,18 +34,14 @@ export {
   spiffeId,
 } from './identity.ts';
 export { PROTOCOLS, isProtocol, protocolOfPort } from './protocol.ts';
-export { defaultHostnames, hostnamesForClient } from './hostnames.ts';
+export { hostnamesForClient } from './hostnames.ts';
 export {
   defaultMeshSettings,
-  getService,
   meshModel,
-  metricsEnabled,
   outboundServices,
   readyEndpoints,
-  servicesOfIdentity,
   servicesOfProxy,
   trafficSplitForApex,
-  trafficTargetsFrom,
   trafficTargetsTo,
   type MeshModelParts,
 } from './model.ts';
@@ -60,6 +56,7 @@ export {
   outboundIpRangeExclusionAnnotation,
   outboundIpRangeInclusionAnnotation,
   outboundPortExclusionAnnotation,
+  prometheusScrapeAnnotation,
   proxyUuidLabel,
   serviceNameLabel,
   sidecarInjectionAnnotation,

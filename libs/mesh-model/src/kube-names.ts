@@ -15,6 +15,11 @@ export const serviceNameLabel = 'kubernetes.io/service-name';
 export const sidecarInjectionAnnotation = 'openservicemesh.io/sidecar-injection';
 /** Namespace annotation `openservicemesh.io/metrics: enabled`: proxies expose 15010 for Prometheus. */
 export const metricsAnnotation = 'openservicemesh.io/metrics';
+/**
+ * Pod annotation `prometheus.io/scrape: "true"`: the sidecar serves its stats on 15010 for Prometheus (OSM
+ * adds it to pods of namespaces with metrics enabled, and the controller follows the pod's annotation).
+ */
+export const prometheusScrapeAnnotation = 'prometheus.io/scrape';
 /** Pod annotations with comma-separated exclusions for the iptables init container. */
 export const outboundPortExclusionAnnotation = 'openservicemesh.io/outbound-port-exclusion-list';
 export const inboundPortExclusionAnnotation = 'openservicemesh.io/inbound-port-exclusion-list';

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { defaultHostnames, hostnamesForClient } from './hostnames.ts';
+import { hostnamesForClient } from './hostnames.ts';
 import { certCommonName, keyOf, parseKey, parseProxyCertCommonName, proxyCertCommonName, spiffeId } from './identity.ts';
-import { meshModel, metricsEnabled, outboundServices, readyEndpoints, servicesOfIdentity, servicesOfProxy, trafficSplitForApex, trafficTargetsTo } from './model.ts';
+import { defaultMeshSettings, meshModel, outboundServices, readyEndpoints, servicesOfProxy, trafficSplitForApex, trafficTargetsTo } from './model.ts';
 import { protocolOfPort } from './protocol.ts';
 import type { MeshService, TrafficTarget } from './types.ts';
 
@@ -11,7 +11,6 @@ const svc = (namespace: string, name: string, sa = name): MeshService => ({
   name,
   ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'http' }],
   clusterIps: ['10.96.0.10'],
-  hostnames: defaultHostnames(namespace, name),
   identities: [{ namespace, name: sa }],
 });
 
@@ -53,10 +52,19 @@ describe('protocolOfPort', () => {
 });
 
 describe('hostnames', () => {
-  it('drops bare names for clients in other namespaces', () => {
+  it("are OSM's list, the bare name only for clients in the service's namespace, under the cluster domain", () => {
     const s = svc('bookstore', 'bookstore');
-    assert.deepEqual(hostnamesForClient(s, 'bookstore'), ['bookstore', 'bookstore.bookstore', 'bookstore.bookstore.svc', 'bookstore.bookstore.svc.cluster.local']);
-    assert.deepEqual(hostnamesForClient(s, 'bookbuyer'), ['bookstore.bookstore', 'bookstore.bookstore.svc', 'bookstore.bookstore.svc.cluster.local']);
+    assert.deepEqual(hostnamesForClient(s, 'bookstore', 'cluster.local'), ['bookstore', 'bookstore.bookstore', 'bookstore.bookstore.svc', 'bookstore.bookstore.svc.cluster.local']);
+    assert.deepEqual(hostnamesForClient(s, 'bookbuyer', 'cluster.local'), ['bookstore.bookstore', 'bookstore.bookstore.svc', 'bookstore.bookstore.svc.cluster.local']);
+    assert.deepEqual(hostnamesForClient(s, 'bookbuyer', 'corp.example'), ['bookstore.bookstore', 'bookstore.bookstore.svc', 'bookstore.bookstore.svc.corp.example']);
+  });
+});
+
+describe('defaultMeshSettings', () => {
+  it("are OSM chart's MeshConfig defaults: permissive mode and egress on", () => {
+    assert.equal(defaultMeshSettings.permissiveMode, true);
+    assert.equal(defaultMeshSettings.enableEgress, true);
+    assert.equal(meshModel().settings.permissiveMode, true);
   });
 });
 
@@ -69,7 +77,8 @@ describe('model lookups', () => {
     rules: [],
   });
   const parts = {
-    namespaces: [{ name: 'bookstore', metricsEnabled: true }],
+    namespaces: [{ name: 'bookstore' }],
+    settings: { permissiveMode: false },
     services: [svc('bookstore', 'bookstore-v2'), svc('bookstore', 'bookstore', 'bookstore-v1'), svc('bookstore', 'bookstore-v1'), svc('bookwarehouse', 'bookwarehouse')],
     endpoints: [{ service: { namespace: 'bookstore', name: 'bookstore-v1' }, endpoints: [{ ip: '10.0.0.1', port: 8080, ready: true }, { ip: '10.0.0.2', port: 8080, ready: false }, { ip: '10.0.0.3', port: 9090, ready: true }] }],
     trafficTargets: [tt('t1', 'bookbuyer', 'bookstore-v1'), tt('t0', 'bookbuyer', 'bookstore-v2')],
@@ -90,17 +99,14 @@ describe('model lookups', () => {
     const m = meshModel({ ...parts, settings: { permissiveMode: true } });
     assert.deepEqual(outboundServices(m, { namespace: 'x', name: 'y' }).map(keyOf), ['bookstore/bookstore', 'bookstore/bookstore-v1', 'bookstore/bookstore-v2', 'bookwarehouse/bookwarehouse']);
   });
-  it('finds ready endpoints, services of an identity, targets and splits', () => {
+  it('finds ready endpoints, services of a proxy, targets and splits', () => {
     const m = meshModel(parts);
     assert.deepEqual(readyEndpoints(m, { namespace: 'bookstore', name: 'bookstore-v1' }, 8080), [{ ip: '10.0.0.1', port: 8080, ready: true }]);
     assert.equal(readyEndpoints(m, { namespace: 'bookstore', name: 'bookstore-v1' }).length, 2);
-    assert.deepEqual(servicesOfIdentity(m, { namespace: 'bookstore', name: 'bookstore-v1' }).map(keyOf), ['bookstore/bookstore', 'bookstore/bookstore-v1']);
     assert.deepEqual(trafficTargetsTo(m, { namespace: 'bookstore', name: 'bookstore-v1' }).map(keyOf), ['bookstore/t1']);
     assert.equal(trafficSplitForApex(m, { namespace: 'bookstore', name: 'bookstore' })?.name, 'split');
     assert.equal(trafficSplitForApex(m, { namespace: 'bookstore', name: 'bookstore-v1' }), undefined);
-    assert.equal(metricsEnabled(m, 'bookstore'), true);
-    assert.equal(metricsEnabled(m, 'bookbuyer'), false);
-    const proxy = { uuid: 'u', identity: { namespace: 'bookstore', name: 'bookstore-v1' }, namespace: 'bookstore', podName: 'p', services: [{ namespace: 'bookstore', name: 'bookstore-v1' }, { namespace: 'bookstore', name: 'bookstore' }, { namespace: 'bookstore', name: 'gone' }] };
+    const proxy = { uuid: 'u', identity: { namespace: 'bookstore', name: 'bookstore-v1' }, namespace: 'bookstore', podName: 'p', services: [{ namespace: 'bookstore', name: 'bookstore-v1' }, { namespace: 'bookstore', name: 'bookstore' }, { namespace: 'bookstore', name: 'gone' }], prometheusScrape: false };
     assert.deepEqual(servicesOfProxy(m, proxy).map(keyOf), ['bookstore/bookstore', 'bookstore/bookstore-v1']);
   });
 });

@@ -31,12 +31,6 @@ export interface MeshService extends NamespacedName {
   readonly ports: readonly ServicePort[];
   /** `spec.clusterIPs` (outbound traffic to them is matched to the service); empty for a headless service, whose endpoint IPs are matched instead. */
   readonly clusterIps: readonly string[];
-  /**
-   * DNS names clients may use, without port (e.g. `bookstore`, `bookstore.ns`, `bookstore.ns.svc`,
-   * `bookstore.ns.svc.cluster.local`). Names without a dot resolve only inside the service's own
-   * namespace (see `hostnamesForClient`). `defaultHostnames` makes the usual list.
-   */
-  readonly hostnames: readonly string[];
   /** Service accounts of the pods the service selects: the identities its clients verify (upstream SANs). */
   readonly identities: readonly ServiceIdentity[];
 }
@@ -61,6 +55,11 @@ export interface Proxy extends ProxyIdentity {
   readonly podName: string;
   /** Services whose selector matches the pod (the proxy serves their ports inbound). */
   readonly services: readonly ServiceRef[];
+  /**
+   * The pod's annotation `prometheus.io/scrape` is true: the proxy exposes its stats on 15010 (OSM's
+   * rule; the injector sets the annotation on pods of namespaces with metrics enabled).
+   */
+  readonly prometheusScrape: boolean;
 }
 
 /** A subject of an SMI TrafficTarget (kind ServiceAccount). */
@@ -68,7 +67,11 @@ export interface IdentityRef extends ServiceIdentity {
   readonly kind: 'ServiceAccount';
 }
 
-/** A rule of a TrafficTarget: a route object by kind and name, restricted to the named matches (empty = all). */
+/**
+ * A rule of a TrafficTarget: a route object by kind and name. For an HTTPRouteGroup the rule grants the
+ * named matches only (none named = nothing granted, as in OSM); a TCPRoute rule grants the route's ports
+ * whatever matches it names (OSM ignores them).
+ */
 export interface TrafficTargetRule {
   readonly kind: 'HTTPRouteGroup' | 'TCPRoute';
   readonly name: string;
@@ -114,19 +117,17 @@ export interface TrafficSplitBackend {
 
 /** SMI split v1alpha2 TrafficSplit: traffic to the apex service goes to the backends by weight. */
 export interface TrafficSplit extends NamespacedName {
-  /** The apex service's name, in the split's namespace. */
+  /** The apex service's name, in the split's namespace (the catalog resolves `<name>.<ns>` and the FQDN to it). */
   readonly apexService: string;
   readonly backends: readonly TrafficSplitBackend[];
 }
 
-/** A monitored namespace and its per-namespace switches. */
+/** A monitored namespace (label `openservicemesh.io/monitored-by=<mesh>`). */
 export interface MeshNamespace {
   readonly name: string;
-  /** Annotation `openservicemesh.io/metrics: enabled`: proxies expose 15010 for Prometheus. */
-  readonly metricsEnabled: boolean;
 }
 
-/** Mesh behaviour from MeshConfig `osm-mesh-config` (config.openservicemesh.io/v1alpha2). */
+/** Mesh behaviour from MeshConfig `osm-mesh-config` (config.openservicemesh.io/v1alpha2), and the cluster's DNS domain. */
 export interface MeshSettings {
   /** `traffic.enablePermissiveTrafficPolicyMode`: every mesh service reachable, SMI not enforced. */
   readonly permissiveMode: boolean;
@@ -134,6 +135,8 @@ export interface MeshSettings {
   readonly enableEgress: boolean;
   /** Trust domain of certificate CNs and SPIFFE IDs (OSM default `cluster.local`). */
   readonly trustDomain: string;
+  /** The Kubernetes cluster's DNS domain (the controller's `--cluster-domain`, default `cluster.local`): service FQDNs and TLS server names. */
+  readonly clusterDomain: string;
   /** `certificate.serviceCertValidityDuration` in seconds. */
   readonly serviceCertValiditySeconds: number;
   /** `sidecar.logLevel`. */

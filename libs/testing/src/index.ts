@@ -4,3 +4,4 @@ export { controlPlaneBinaries, pinnedVersions, type ControlPlaneBinaries } from 
 export { KubeRest, compactEtcd, etcdRevision, eventually } from './kube-rest.ts';
 export { FakeClock, settle } from './fake-clock.ts';
 export { checkMetrics, prometheusBinaries, promtool, startPrometheus, type MetricsCheck, type Prometheus, type PrometheusOptions, type QueryResult, type RuleHealth, type ScrapeTarget } from './prometheus.ts';
+export { checkEnvoyBootstrap, checkEnvoyOverAds, checkEnvoyResources, formatEnvoyProblems, startXdsReference, XdsGoError, xdsGoBinaries, type AdsCheckOptions, type EnvoyAdsReport, type EnvoyCheckReport, type EnvoyProblem, type EnvoyResource, type EnvoyResources, type XdsReference, type XdsReferenceOptions, type XdsReferenceSnapshots } from './xds-go.ts';

@@ -82,7 +82,7 @@ describe('upstream clusters spliced from parts equal ts-proto encoding', () => {
   const names = ['a/web|80', '', 'ü/wéb|80', long(150)];
   for (const [i, name] of names.entries()) {
     it(`upstream cluster name ${i}`, () => {
-      const plan: Extract<ClusterPlan, { kind: 'upstream' }> = { kind: 'upstream', name, protocol: 'http', sni: `${name}.svc`, certSecret: 'service-cert:b/b', validationSecret: `root-cert-for-mtls-outbound:${name}` };
+      const plan: Extract<ClusterPlan, { kind: 'upstream' }> = { kind: 'upstream', name, protocol: 'http', sni: `${name}.svc`, validationSecret: `root-cert-for-mtls-outbound:${name}` };
       assert.deepEqual(encodeUpstreamCluster(noCache, plan), envoy.config.cluster.v3.Cluster.encode(cluster(plan)).finish());
     });
   }

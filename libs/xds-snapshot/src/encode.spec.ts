@@ -42,7 +42,6 @@ const upstream = (protocol: 'http' | 'grpc' | 'tcp'): Extract<ClusterPlan, { kin
   name: `a/web|80-${protocol}`,
   protocol,
   sni: 'web.a.svc.cluster.local',
-  certSecret: 'service-cert:b/b',
   validationSecret: 'root-cert-for-mtls-outbound:a/web',
 });
 

@@ -97,7 +97,7 @@ export function encodeUpstreamCluster(parts: PartCache, plan: Extract<ClusterPla
     return scratch().optStr(1, plan.name).raw(h.type).fork(3).raw(h.edsSource).optStr(2, plan.name).join().raw(h.rest).finish();
   });
   const options = parts.part('cds-options', plan.protocol satisfies Protocol, () => Cluster.encode(Cluster.fromPartial(upstreamClusterOptions(plan.protocol))).finish());
-  const cert = parts.part('tls-cert', plan.certSecret, () => CommonTlsContext.encode(CommonTlsContext.fromPartial(upstreamTlsParts(plan).cert)).finish());
+  const cert = parts.part('tls-cert', '', () => CommonTlsContext.encode(CommonTlsContext.fromPartial(upstreamTlsParts(plan).cert)).finish());
   const validation = parts.part('tls-validation', plan.validationSecret, () => scratch().fork(7).optStr(1, plan.validationSecret).raw(sdsSource()).join().finish());
   const alpn = parts.part('tls-alpn', '', () => CommonTlsContext.encode(CommonTlsContext.fromPartial(upstreamTlsParts(plan).alpn)).finish());
   const sni = parts.part('utf8', plan.sni, () => utf8Bytes(plan.sni));
@@ -378,8 +378,8 @@ function tcpProxy(w: Writer, statPrefix: string, targets: readonly WeightedTarge
 
 /**
  * One virtual host as the RouteConfiguration field virtual_hosts (2): VirtualHost{name (1), domains (2),
- * routes (3) = Route{match (1), route (2)}}, what resources.ts' virtualHost gives; routes with per-route
- * RBAC (inbound, SMI) go through ts-proto.
+ * routes (3) = Route{match (1), route (2) = RouteAction{cluster (1) | weighted_clusters (3), timeout (8)}}},
+ * what resources.ts' virtualHost gives; routes with per-route RBAC (inbound, SMI) go through ts-proto.
  */
 export function encodeVirtualHostField(vh: VirtualHostPlan): Uint8Array {
   if (!vh.rules.every(plainRule)) return RouteConfiguration.encode(RouteConfiguration.fromPartial({ virtualHosts: [virtualHost(vh)] })).finish();
@@ -401,6 +401,7 @@ export function encodeVirtualHostField(vh: VirtualHostPlan): Uint8Array {
       }
       w.join();
     }
+    w.fork(8).join(); // timeout: 0s
     w.join().join();
   }
   w.join();

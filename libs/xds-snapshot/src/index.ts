@@ -21,6 +21,6 @@ export {
   outboundRouteName,
   PROMETHEUS_LISTENER,
   PROMETHEUS_PORT,
-  serviceCertName,
+  SERVICE_CERT,
   upstreamClusterName,
 } from './names.ts';

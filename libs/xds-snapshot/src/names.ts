@@ -1,5 +1,5 @@
 // Wire names kept from OSM (MISSION.md section 3) and Envoy's filter and type names.
-import type { NamespacedName, ServiceIdentity } from '@osm/mesh-model';
+import type { NamespacedName } from '@osm/mesh-model';
 
 export const OUTBOUND_LISTENER = 'outbound-listener';
 export const INBOUND_LISTENER = 'inbound-listener';
@@ -19,12 +19,17 @@ export const ALPN_IN_MESH = 'osm';
 export const outboundRouteName = (port: number): string => `rds-outbound.${port}`;
 /** Route configuration of the inbound listener's HTTP filter chains for one pod port: `rds-inbound.<targetPort>` (OSM). */
 export const inboundRouteName = (targetPort: number): string => `rds-inbound.${targetPort}`;
-/** Upstream (EDS) cluster of a service port: `<ns>/<svc>|<port>`. */
-export const upstreamClusterName = (svc: NamespacedName, port: number): string => `${svc.namespace}/${svc.name}|${port}`;
+/** Upstream (EDS) cluster of a service's pod port: `<ns>/<svc>|<targetPort>` (OSM's pkg/service/types.go EnvoyClusterName). */
+export const upstreamClusterName = (svc: NamespacedName, targetPort: number): string => `${svc.namespace}/${svc.name}|${targetPort}`;
 /** Local cluster that the inbound listener forwards a service's pod port to: `<ns>/<svc>|<targetPort>|local`. */
 export const localClusterName = (svc: NamespacedName, targetPort: number): string => `${svc.namespace}/${svc.name}|${targetPort}|local`;
-/** The proxy's own certificate: `service-cert:<ns>/<sa>`. */
-export const serviceCertName = (id: ServiceIdentity): string => `service-cert:${id.namespace}/${id.name}`;
+/**
+ * The secret holding the proxy's own service certificate. One name for every proxy (OSM used
+ * `service-cert:<ns>/<sa>`): each proxy receives its own identity's certificate under it over SDS, and
+ * the resources that refer to it (upstream clusters, inbound filter chains) are the same bytes for
+ * every proxy, so they are encoded once and shared.
+ */
+export const SERVICE_CERT = 'service-cert';
 /** Validation context for an upstream service: `root-cert-for-mtls-outbound:<ns>/<svc>`. */
 export const outboundRootCertName = (svc: NamespacedName): string => `root-cert-for-mtls-outbound:${svc.namespace}/${svc.name}`;
 /** TLS server name of a service, which clients send as SNI and inbound filter chains match. */

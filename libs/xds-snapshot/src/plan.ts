@@ -1,26 +1,16 @@
 // Policy semantics: what one proxy may reach and who may reach it, as plain, sorted "plans" that fully
 // determine the Envoy resources (resources.ts turns each plan into a message). Everything here is
 // order-independent: every list of the model is treated as a set and sorted before use.
-import {
-  compareNamespacedNames,
-  compareStrings,
-  hostnamesForClient,
-  keyOf,
-  readyEndpoints,
-  sameName,
-  servicesOfProxy,
-  spiffeId,
-} from '@osm/mesh-model';
-import type { Endpoint, MeshModel, MeshService, Protocol, Proxy, ServiceIdentity, ServicePort, TrafficSplit, TrafficTarget } from '@osm/mesh-model';
-import {
-  inboundRouteName,
-  localClusterName,
-  outboundRootCertName,
-  outboundRouteName,
-  serverName,
-  serviceCertName,
-  upstreamClusterName,
-} from './names.ts';
+//
+// The shape is OSM's (pkg/catalog/outbound_traffic_policies.go, inbound_traffic_policies.go,
+// pkg/envoy/generator/rds): a client routes every path and method of each service it may reach (one
+// wildcard route to the service's weighted clusters), and the destination enforces the HTTPRouteGroup
+// matches on its inbound routes with per-route RBAC. So the outbound half depends only on which
+// services an identity may reach and on the client's namespace (host names), and is shared by every
+// identity with the same reachable set.
+import { compareStrings, hostnamesForClient, keyOf, outboundServices, readyEndpoints, servicesOfProxy, spiffeId, trafficSplitForApex, trafficTargetsTo } from '@osm/mesh-model';
+import type { Endpoint, MeshModel, MeshService, Protocol, Proxy, ServicePort, TrafficTarget } from '@osm/mesh-model';
+import { inboundRouteName, localClusterName, outboundRootCertName, outboundRouteName, serverName, upstreamClusterName } from './names.ts';
 
 /** An HTTP request match: full-match path regex ('' = any path), methods (empty = any), header regexes (sorted by name). */
 export interface HttpMatch {
@@ -77,7 +67,6 @@ export interface InboundChainPlan {
   readonly targetPort: number;
   readonly serverName: string;
   readonly protocol: Protocol;
-  readonly certSecret: string;
   /** HTTP/gRPC: the route configuration. */
   readonly routeConfig?: string;
   /** TCP: the local cluster. */
@@ -87,7 +76,7 @@ export interface InboundChainPlan {
 }
 
 export type ClusterPlan =
-  | { readonly kind: 'upstream'; readonly name: string; readonly protocol: Protocol; readonly sni: string; readonly certSecret: string; readonly validationSecret: string }
+  | { readonly kind: 'upstream'; readonly name: string; readonly protocol: Protocol; readonly sni: string; readonly validationSecret: string }
   | { readonly kind: 'local'; readonly name: string; readonly port: number; readonly protocol: Protocol }
   | { readonly kind: 'metrics'; readonly name: string }
   | { readonly kind: 'passthrough'; readonly name: string };
@@ -113,7 +102,6 @@ export interface ProxyPlan {
   readonly routes: readonly RouteConfigPlan[];
   readonly clusters: readonly ClusterPlan[];
   readonly endpoints: readonly EndpointsPlan[];
-  readonly certSecret: string;
   readonly validationSecrets: readonly ValidationSecretPlan[];
 }
 
@@ -141,20 +129,15 @@ function normalizeMethods(methods: readonly string[]): string[] {
   return upper.length === 0 || upper.includes('*') ? [] : uniqSorted(upper);
 }
 
-/** Access of one source to one destination port, from the TrafficTargets that list the source. */
-interface PortAccess {
-  /** HTTP matches allowed (deduplicated, sorted); for TCP ports, one ANY_MATCH when allowed. */
-  readonly matches: readonly HttpMatch[];
+/** The TrafficTargets (to the proxy's identity) that apply to a pod port: those without a destination port, or with this one. */
+function targetsFor(tts: readonly TrafficTarget[], targetPort: number): TrafficTarget[] {
+  return tts.filter((t) => t.destination.port === undefined || t.destination.port === targetPort);
 }
 
-/** The TrafficTargets that apply to a destination identity set and pod port. */
-function targetsFor(tts: readonly TrafficTarget[], identities: readonly ServiceIdentity[], targetPort: number): TrafficTarget[] {
-  return tts.filter(
-    (t) => identities.some((i) => sameName(i, t.destination)) && (t.destination.port === undefined || t.destination.port === targetPort),
-  );
-}
+/** A header name as Envoy matches it: lower case, and `host` is the `:authority` pseudo-header (OSM's rds route_config.go). */
+const headerName = (name: string): string => (name.toLowerCase() === 'host' ? ':authority' : name.toLowerCase());
 
-/** The HTTP matches a TrafficTarget's HTTPRouteGroup rules allow (a rule without match names allows all of its group's matches). */
+/** The HTTP matches a TrafficTarget's HTTPRouteGroup rules grant: the named ones only (a rule naming none grants nothing, as in OSM). */
 function httpMatchesOf(model: MeshModel, tt: TrafficTarget): HttpMatch[] {
   const out: HttpMatch[] = [];
   for (const rule of tt.rules) {
@@ -162,12 +145,12 @@ function httpMatchesOf(model: MeshModel, tt: TrafficTarget): HttpMatch[] {
     const group = model.httpRouteGroups.get(`${tt.namespace}/${rule.name}`);
     if (!group) continue;
     for (const m of group.matches) {
-      if (rule.matches.length > 0 && !rule.matches.includes(m.name)) continue;
+      if (!rule.matches.includes(m.name)) continue;
       out.push({
         pathRegex: m.pathRegex && m.pathRegex !== '.*' ? m.pathRegex : '',
         methods: normalizeMethods(m.methods),
         headers: Object.entries(m.headers)
-          .map(([k, v]) => [k.toLowerCase(), v] as const)
+          .map(([k, v]) => [headerName(k), v] as const)
           .sort((a, b) => compareStrings(a[0], b[0]) || compareStrings(a[1], b[1])),
       });
     }
@@ -175,35 +158,15 @@ function httpMatchesOf(model: MeshModel, tt: TrafficTarget): HttpMatch[] {
   return out;
 }
 
-/** Whether a TrafficTarget's TCPRoute rules allow the pod port (a match without ports allows every port). */
+/** Whether a TrafficTarget's TCPRoute rules allow the pod port: a route without ports allows every port; the rule's match names do not matter (OSM). */
 function tcpAllowedBy(model: MeshModel, tt: TrafficTarget, targetPort: number): boolean {
   for (const rule of tt.rules) {
     if (rule.kind !== 'TCPRoute') continue;
     const route = model.tcpRoutes.get(`${tt.namespace}/${rule.name}`);
     if (!route) continue;
-    for (const m of route.matches) {
-      if (rule.matches.length > 0 && !rule.matches.includes(m.name)) continue;
-      if (m.ports.length === 0 || m.ports.includes(targetPort)) return true;
-    }
+    for (const m of route.matches) if (m.ports.length === 0 || m.ports.includes(targetPort)) return true;
   }
   return false;
-}
-
-function dedupeMatches(matches: Iterable<HttpMatch>): HttpMatch[] {
-  const byKey = new Map<string, HttpMatch>();
-  for (const m of matches) byKey.set(matchKey(m), m);
-  return [...byKey.entries()].sort((a, b) => compareStrings(a[0], b[0])).map(([, m]) => m);
-}
-
-/**
- * What `ttsFromSource` (the TrafficTargets listing the client) allow on one port of a service, or all
- * when permissive. HTTP/gRPC ports are governed by HTTPRouteGroup rules, TCP ports by TCPRoute rules.
- */
-function accessTo(model: MeshModel, ttsFromSource: readonly TrafficTarget[] | 'permissive', svc: MeshService, port: ServicePort): PortAccess {
-  if (ttsFromSource === 'permissive') return { matches: [ANY_MATCH] };
-  const tts = targetsFor(ttsFromSource, svc.identities, port.targetPort);
-  if (isHttp(port.protocol)) return { matches: dedupeMatches(tts.flatMap((t) => httpMatchesOf(model, t))) };
-  return { matches: tts.some((t) => tcpAllowedBy(model, t, port.targetPort)) ? [ANY_MATCH] : [] };
 }
 
 function domainsFor(hostnames: readonly string[], port: number): string[] {
@@ -232,11 +195,6 @@ function sortPorts(ports: readonly ServicePort[]): ServicePort[] {
   return [...seen.values()];
 }
 
-/** Inputs of the plan that do not come from the model. */
-export interface PlanOptions {
-  readonly clusterDomain: string;
-}
-
 /** Where an upstream cluster's endpoints come from: a service's endpoints on one pod port. */
 export interface EndpointsRef {
   readonly name: string;
@@ -244,7 +202,7 @@ export interface EndpointsRef {
   readonly targetPort: number;
 }
 
-/** The outbound half of a proxy's plan: depends on its identity and namespace, not on the proxy itself. */
+/** The outbound half of a proxy's plan: depends only on the services its identity may reach and its namespace. */
 export interface OutboundPlan {
   readonly chains: readonly OutboundChainPlan[];
   readonly egress: boolean;
@@ -256,13 +214,12 @@ export interface OutboundPlan {
   readonly usesEndpoints: boolean;
 }
 
-/** The inbound half of a proxy's plan: depends on its identity, namespace and the services it backs. */
+/** The inbound half of a proxy's plan: depends on its identity, the services it backs and its pod's metrics switch. */
 export interface InboundPlan {
   readonly chains: readonly InboundChainPlan[];
   readonly prometheus: boolean;
   readonly routes: readonly RouteConfigPlan[];
   readonly clusters: readonly ClusterPlan[];
-  readonly certSecret: string;
   readonly validationSecrets: readonly ValidationSecretPlan[];
 }
 
@@ -292,13 +249,14 @@ function upstreamValidation(svc: MeshService, name: string, td: string): Validat
   return plan;
 }
 
-/** Computes the outbound plan of a proxy running as `identity` in `namespace` (pure, order-independent). */
-export function planOutbound(model: MeshModel, identity: ServiceIdentity, namespace: string, options: PlanOptions): OutboundPlan {
-  const td = model.settings.trustDomain;
-  const permissive = model.settings.permissiveMode;
-  const certSecret = serviceCertName(identity);
-  const ttsFromMe = permissive ? ('permissive' as const) : targetIndex(model).from.get(`${identity.namespace}/${identity.name}`) ?? [];
-
+/**
+ * Computes the outbound half for clients in `namespace` that may reach exactly `reachable` (the model's
+ * outboundServices of their identity): per service port a filter chain on its cluster IPs, and for
+ * HTTP a virtual host with one route for every path and method to the service's clusters (a
+ * TrafficSplit apex: its backends that are reachable, by weight). Pure and order-independent.
+ */
+export function planOutbound(model: MeshModel, reachable: readonly MeshService[], namespace: string): OutboundPlan {
+  const { trustDomain: td, clusterDomain } = model.settings;
   const clusters = new Map<string, ClusterPlan>();
   const endpoints = new Map<string, EndpointsRef>();
   const validation = new Map<string, ValidationSecretPlan>();
@@ -306,49 +264,27 @@ export function planOutbound(model: MeshModel, identity: ServiceIdentity, namesp
 
   // Upstream cluster, its endpoints and its validation context, for a service port the proxy may call.
   const addUpstream = (svc: MeshService, port: ServicePort): string => {
-    const name = upstreamClusterName(svc, port.port);
+    const name = upstreamClusterName(svc, port.targetPort);
     if (clusters.has(name)) return name;
     const validationSecret = outboundRootCertName(svc);
-    clusters.set(name, { kind: 'upstream', name, protocol: port.protocol, sni: serverName(svc, options.clusterDomain), certSecret, validationSecret });
+    clusters.set(name, { kind: 'upstream', name, protocol: port.protocol, sni: serverName(svc, clusterDomain), validationSecret });
     endpoints.set(name, { name, service: keyOf(svc), targetPort: port.targetPort });
     if (!validation.has(validationSecret)) validation.set(validationSecret, upstreamValidation(svc, validationSecret, td));
     return name;
   };
-  // ---- outbound
+  const reachableKeys = new Set(reachable.map(keyOf));
   const outboundChains: OutboundChainPlan[] = [];
   const outboundVhosts = new Map<number, VirtualHostPlan[]>();
   const claimedDestinations = new Set<string>();
-  const splits = splitsByApex(model);
-  let services = sortedServices(model);
-  if (ttsFromMe !== 'permissive') {
-    // Only services backed by a destination of the proxy's TrafficTargets, and split apexes, can be reachable.
-    const destinations = new Set(ttsFromMe.map((t) => `${t.destination.namespace}/${t.destination.name}`));
-    services = services.filter((svc) => splits.has(keyOf(svc)) || svc.identities.some((i) => destinations.has(`${i.namespace}/${i.name}`)));
-  }
-  for (const svc of services) {
-    const ts = splits.get(keyOf(svc));
-    const split = ts ? splitBackends(model, ts) : undefined;
+  for (const svc of reachable) {
+    const backends = splitBackends(model, svc, reachableKeys);
     for (const port of sortPorts(svc.ports)) {
-      const own = accessTo(model, ttsFromMe, svc, port);
-      let matches = own.matches;
-      let targets: { svc: MeshService; port: ServicePort; weight: number }[] = [{ svc, port, weight: 1 }];
-      if (split) {
-        const backends: typeof targets = [];
-        const backendMatches: HttpMatch[] = [];
-        for (const b of split) {
-          const bport = sortPorts(b.svc.ports).find((p) => p.port === port.port);
-          if (!bport) continue;
-          const access = accessTo(model, ttsFromMe, b.svc, bport);
-          if (access.matches.length === 0) continue;
-          backends.push({ svc: b.svc, port: bport, weight: b.weight });
-          backendMatches.push(...access.matches);
-        }
-        if (backends.length > 0) {
-          targets = backends;
-          matches = dedupeMatches([...matches, ...backendMatches]);
-        }
+      let targets: { svc: MeshService; port: ServicePort; weight: number }[] = [];
+      for (const b of backends) {
+        const bport = sortPorts(b.svc.ports).find((p) => p.port === port.port);
+        if (bport) targets.push({ svc: b.svc, port: bport, weight: b.weight });
       }
-      if (matches.length === 0) continue;
+      if (targets.length === 0) targets = [{ svc, port, weight: 1 }];
 
       const headless = svc.clusterIps.length === 0;
       if (headless) usesEndpoints = true;
@@ -365,8 +301,8 @@ export function planOutbound(model: MeshModel, identity: ServiceIdentity, namesp
         const list = outboundVhosts.get(port.port) ?? [];
         list.push({
           name: `outbound_virtual-host|${keyOf(svc)}`,
-          domains: domainsFor(hostnamesForClient(svc, namespace), port.port),
-          rules: matches.map((match) => ({ match, targets: weighted })),
+          domains: domainsFor(hostnamesForClient(svc, namespace, clusterDomain), port.port),
+          rules: [{ match: ANY_MATCH, targets: weighted }],
         });
         outboundVhosts.set(port.port, list);
       } else {
@@ -390,25 +326,26 @@ export function planOutbound(model: MeshModel, identity: ServiceIdentity, namesp
   };
 }
 
-/** Computes the inbound plan of a proxy (pure, order-independent). */
-export function planInbound(model: MeshModel, proxy: Proxy, options: PlanOptions): InboundPlan {
-  const td = model.settings.trustDomain;
-  const permissive = model.settings.permissiveMode;
-  const certSecret = serviceCertName(proxy.identity);
-  const splits = splitsByApex(model);
+/**
+ * Computes the inbound plan of a proxy (pure, order-independent): a filter chain per local service pod
+ * port; HTTP routes by the local services' host names (and a split apex's, which clients send to the
+ * backends). Permissive mode: every path. SMI mode: the matches the TrafficTargets to the proxy's
+ * identity grant, each with RBAC naming the sources granted it, so a request on a route whose RBAC
+ * denies the caller gets 403 from this proxy, and one matching no route 404 (OSM's behaviour).
+ */
+export function planInbound(model: MeshModel, proxy: Proxy): InboundPlan {
+  const { trustDomain: td, clusterDomain, permissiveMode: permissive } = model.settings;
   const clusters = new Map<string, ClusterPlan>();
-  // ---- inbound
-  const ttsToMe = permissive ? [] : (targetIndex(model).to.get(`${proxy.identity.namespace}/${proxy.identity.name}`) ?? []);
+  const ttsToMe = permissive ? [] : trafficTargetsTo(model, proxy.identity);
   const inboundChains: InboundChainPlan[] = [];
   const inboundVhosts = new Map<number, VirtualHostPlan[]>();
   const locals = servicesOfProxy(model, proxy);
   const localKeys = new Set(locals.map(keyOf));
-  const inboundRules = (targetPort: number, protocol: Protocol, cluster: string): RouteRule[] => {
+  const inboundRules = (targetPort: number, cluster: string): RouteRule[] => {
     const target = [{ cluster, weight: 1 }];
     if (permissive) return [{ match: ANY_MATCH, targets: target }];
     const principals = new Map<string, { match: HttpMatch; principals: Set<string> }>();
-    for (const tt of targetsFor(ttsToMe, [proxy.identity], targetPort)) {
-      if (!isHttp(protocol)) continue;
+    for (const tt of targetsFor(ttsToMe, targetPort)) {
       const sources = tt.sources.map((s) => spiffeId(s, td));
       if (sources.length === 0) continue;
       for (const m of httpMatchesOf(model, tt)) {
@@ -422,37 +359,38 @@ export function planInbound(model: MeshModel, proxy: Proxy, options: PlanOptions
       .sort((a, b) => compareStrings(a[0], b[0]))
       .map(([, e]) => ({ match: e.match, targets: target, principals: uniqSorted(e.principals) }));
   };
-  const addInboundVhost = (vhostSvc: MeshService, port: number, targetPort: number, protocol: Protocol, cluster: string): void => {
+  const addInboundVhost = (vhostSvc: MeshService, port: number, targetPort: number, cluster: string): void => {
     const list = inboundVhosts.get(targetPort) ?? [];
     const name = `inbound_virtual-host|${keyOf(vhostSvc)}`;
-    const domains = domainsFor(vhostSvc.hostnames, port);
+    // A proxy serves its services under every name, the bare one included (OSM: local namespace FQDN always allowed inbound).
+    const domains = domainsFor(hostnamesForClient(vhostSvc, vhostSvc.namespace, clusterDomain), port);
     const i = list.findIndex((v) => v.name === name);
     const existing = list[i];
     // Two service ports on one pod port share the virtual host: the first one's routes, both ports' domains.
     if (existing) list[i] = { ...existing, domains: uniqSorted([...existing.domains, ...domains]) };
-    else list.push({ name, domains, rules: inboundRules(targetPort, protocol, cluster) });
+    else list.push({ name, domains, rules: inboundRules(targetPort, cluster) });
     inboundVhosts.set(targetPort, list);
   };
   for (const svc of locals) {
     for (const port of sortPorts(svc.ports)) {
       const local = localClusterName(svc, port.targetPort);
       clusters.set(local, { kind: 'local', name: local, port: port.targetPort, protocol: port.protocol });
-      const base = { name: `inbound_${keyOf(svc)}_${port.targetPort}_${port.protocol}`, targetPort: port.targetPort, serverName: serverName(svc, options.clusterDomain), protocol: port.protocol, certSecret };
+      const base = { name: `inbound_${keyOf(svc)}_${port.targetPort}_${port.protocol}`, targetPort: port.targetPort, serverName: serverName(svc, clusterDomain), protocol: port.protocol };
       if (isHttp(port.protocol)) {
         inboundChains.push({ ...base, routeConfig: inboundRouteName(port.targetPort) });
-        addInboundVhost(svc, port.port, port.targetPort, port.protocol, local);
-        // Clients of a TrafficSplit apex send its hostnames to the backends' pods.
-        for (const ts of splits.values()) {
+        addInboundVhost(svc, port.port, port.targetPort, local);
+        // Clients of a TrafficSplit apex send its host names to the backends' pods.
+        for (const ts of model.trafficSplits.values()) {
           if (ts.namespace !== svc.namespace || !ts.backends.some((b) => b.service === svc.name && b.weight > 0)) continue;
           const apex = model.services.get(`${ts.namespace}/${ts.apexService}`);
-          if (!apex || localKeys.has(keyOf(apex))) continue;
+          if (!apex || localKeys.has(keyOf(apex)) || trafficSplitForApex(model, apex) !== ts) continue;
           const apexPort = sortPorts(apex.ports).find((p) => p.port === port.port);
-          if (apexPort) addInboundVhost(apex, apexPort.port, port.targetPort, port.protocol, local);
+          if (apexPort) addInboundVhost(apex, apexPort.port, port.targetPort, local);
         }
       } else {
         const rbac = permissive
           ? undefined
-          : targetsFor(ttsToMe, [proxy.identity], port.targetPort)
+          : targetsFor(ttsToMe, port.targetPort)
               .filter((tt) => tt.sources.length > 0 && tcpAllowedBy(model, tt, port.targetPort))
               .map((tt) => ({ name: keyOf(tt), principals: uniqSorted(tt.sources.map((s) => spiffeId(s, td))) }))
               .sort(byName);
@@ -469,7 +407,7 @@ export function planInbound(model: MeshModel, proxy: Proxy, options: PlanOptions
     return true;
   });
 
-  const prometheus = model.namespaces.get(proxy.namespace)?.metricsEnabled ?? false;
+  const prometheus = proxy.prometheusScrape;
   if (prometheus) clusters.set('envoy-metrics-cluster', { kind: 'metrics', name: 'envoy-metrics-cluster' });
   const routes: RouteConfigPlan[] = [];
   for (const [port, vhosts] of inboundVhosts) routes.push(routeConfig(inboundRouteName(port), vhosts));
@@ -479,15 +417,14 @@ export function planInbound(model: MeshModel, proxy: Proxy, options: PlanOptions
     prometheus,
     routes: routes.sort(byName),
     clusters: [...clusters.values()].sort(byName),
-    certSecret,
     validationSecrets: [{ name: 'root-cert-for-mtls-inbound', sans: inboundSans }],
   };
 }
 
 /** The whole plan of one proxy's snapshot (both halves, with the endpoints resolved). */
-export function planProxy(model: MeshModel, proxy: Proxy, options: PlanOptions): ProxyPlan {
-  const out = planOutbound(model, proxy.identity, proxy.namespace, options);
-  const inb = planInbound(model, proxy, options);
+export function planProxy(model: MeshModel, proxy: Proxy): ProxyPlan {
+  const out = planOutbound(model, outboundServices(model, proxy.identity), proxy.namespace);
+  const inb = planInbound(model, proxy);
   return {
     outboundChains: out.chains,
     egress: out.egress,
@@ -496,75 +433,24 @@ export function planProxy(model: MeshModel, proxy: Proxy, options: PlanOptions):
     routes: [...out.routes, ...inb.routes].sort(byName),
     clusters: [...out.clusters, ...inb.clusters].sort(byName),
     endpoints: out.endpoints.map((r) => endpointsPlan(model, r)),
-    certSecret: inb.certSecret,
     validationSecrets: [...out.validationSecrets, ...inb.validationSecrets].sort(byName),
   };
 }
 
-/** The backends of a TrafficSplit (existing services, positive weight, sorted by name). */
-function splitBackends(model: MeshModel, ts: TrafficSplit): { svc: MeshService; weight: number }[] {
+/**
+ * The backends of the TrafficSplit on `apex` that the client may reach (existing services, positive
+ * weight, sorted by name); none when there is no split. OSM sends to every backend; we leave out those
+ * the client may not reach, whose share would otherwise fail.
+ */
+function splitBackends(model: MeshModel, apex: MeshService, reachable: ReadonlySet<string>): { svc: MeshService; weight: number }[] {
+  const ts = trafficSplitForApex(model, apex);
+  if (!ts) return [];
   const weights = new Map<string, number>();
   for (const b of ts.backends) if (b.weight > 0) weights.set(b.service, (weights.get(b.service) ?? 0) + b.weight);
   const out: { svc: MeshService; weight: number }[] = [];
   for (const [name, weight] of [...weights.entries()].sort((a, b) => compareStrings(a[0], b[0]))) {
     const backend = model.services.get(`${ts.namespace}/${name}`);
-    if (backend) out.push({ svc: backend, weight });
-  }
-  return out;
-}
-
-/** TrafficSplits by apex service key (the first by namespace/name when several claim one apex). */
-// Derived views of the (immutable) model's maps, computed once per map object.
-const targetIndexMemo = new WeakMap<ReadonlyMap<string, TrafficTarget>, { from: Map<string, TrafficTarget[]>; to: Map<string, TrafficTarget[]> }>();
-
-/** TrafficTargets by source identity and by destination identity (`ns/sa`), each list sorted by namespace/name. */
-function targetIndex(model: MeshModel): { from: Map<string, TrafficTarget[]>; to: Map<string, TrafficTarget[]> } {
-  let index = targetIndexMemo.get(model.trafficTargets);
-  if (!index) {
-    const from = new Map<string, TrafficTarget[]>();
-    const to = new Map<string, TrafficTarget[]>();
-    const add = (m: Map<string, TrafficTarget[]>, k: string, t: TrafficTarget): void => {
-      const list = m.get(k) ?? [];
-      if (!list.includes(t)) list.push(t);
-      m.set(k, list);
-    };
-    for (const t of [...model.trafficTargets.values()].sort(compareNamespacedNames)) {
-      add(to, `${t.destination.namespace}/${t.destination.name}`, t);
-      for (const src of t.sources) add(from, `${src.namespace}/${src.name}`, t);
-    }
-    index = { from, to };
-    targetIndexMemo.set(model.trafficTargets, index);
-  }
-  return index;
-}
-
-const sortedServicesMemo = new WeakMap<ReadonlyMap<string, MeshService>, readonly MeshService[]>();
-const splitsMemo = new WeakMap<ReadonlyMap<string, TrafficSplit>, Map<string, TrafficSplit>>();
-
-/** The model's services sorted by namespace/name. */
-function sortedServices(model: MeshModel): readonly MeshService[] {
-  let sorted = sortedServicesMemo.get(model.services);
-  if (!sorted) {
-    sorted = [...model.services.values()].sort(compareNamespacedNames);
-    sortedServicesMemo.set(model.services, sorted);
-  }
-  return sorted;
-}
-
-function splitsByApex(model: MeshModel): Map<string, TrafficSplit> {
-  let memo = splitsMemo.get(model.trafficSplits);
-  if (!memo) {
-    memo = computeSplitsByApex(model);
-    splitsMemo.set(model.trafficSplits, memo);
-  }
-  return memo;
-}
-
-function computeSplitsByApex(model: MeshModel): Map<string, TrafficSplit> {
-  const out = new Map<string, TrafficSplit>();
-  for (const ts of [...model.trafficSplits.values()].sort(compareNamespacedNames)) {
-    const k = `${ts.namespace}/${ts.apexService}`;
-    if (!out.has(k)) out.set(k, ts);
+    if (backend && reachable.has(keyOf(backend))) out.push({ svc: backend, weight });
   }
   return out;
 }

@@ -17,6 +17,7 @@ import {
   PROMETHEUS_LISTENER,
   PROMETHEUS_PATH,
   PROMETHEUS_PORT,
+  SERVICE_CERT,
 } from './names.ts';
 import type { ClusterPlan, EndpointsPlan, HttpMatch, InboundChainPlan, NetworkPolicyPlan, OutboundChainPlan, RouteConfigPlan, RouteRule, VirtualHostPlan, WeightedTarget } from './plan.ts';
 
@@ -143,7 +144,7 @@ export function inboundListener(chains: readonly InboundChainPlan[]): Listener {
       const tls = TLS.DownstreamTlsContext.fromPartial({
         requireClientCertificate: true,
         commonTlsContext: {
-          tlsCertificateSdsSecretConfigs: [sds(c.certSecret)],
+          tlsCertificateSdsSecretConfigs: [sds(SERVICE_CERT)],
           validationContextSdsSecretConfig: sds(INBOUND_ROOT_CERT),
         },
       });
@@ -193,9 +194,12 @@ function routeMatch(m: HttpMatch) {
   return R.RouteMatch.fromPartial(m.pathRegex === '' ? { prefix: '/', headers } : { safeRegex: regex(m.pathRegex), headers });
 }
 
+// timeout 0s turns off Envoy's 15 s default route timeout, which would cut long requests and gRPC
+// streams (OSM's rds route_config.go buildRoute does the same).
 function routeAction(targets: readonly WeightedTarget[]) {
   const only = targets.length === 1 ? targets[0] : undefined;
-  return R.RouteAction.fromPartial(only ? { cluster: only.cluster } : { weightedClusters: { clusters: targets.map((t) => ({ name: t.cluster, weight: t.weight })) } });
+  const timeout = { seconds: 0, nanos: 0 };
+  return R.RouteAction.fromPartial(only ? { cluster: only.cluster, timeout } : { weightedClusters: { clusters: targets.map((t) => ({ name: t.cluster, weight: t.weight })) }, timeout });
 }
 
 function route(rule: RouteRule) {
@@ -288,7 +292,7 @@ export function upstreamClusterOptions(protocol: Protocol): Partial<Cluster> {
 /** The three parts of an upstream CommonTlsContext, in ts-proto's encoding order: certificate, validation context, ALPN. */
 export function upstreamTlsParts(plan: UpstreamPlan) {
   return {
-    cert: { tlsCertificateSdsSecretConfigs: [sds(plan.certSecret)] },
+    cert: { tlsCertificateSdsSecretConfigs: [sds(SERVICE_CERT)] },
     validation: { validationContextSdsSecretConfig: sds(plan.validationSecret) },
     alpn: { alpnProtocols: [ALPN_IN_MESH] },
   };
@@ -326,7 +330,7 @@ export function clusterLoadAssignment(plan: EndpointsPlan): ClusterLoadAssignmen
 
 const utf8 = new TextEncoder();
 
-/** `service-cert:<ns>/<sa>`: the proxy's certificate chain and private key (PEM). */
+/** The proxy's certificate chain and private key (PEM), under the name `service-cert`. */
 export function certificateSecret(name: string, certificateChain: string, privateKey: string): Secret {
   return TLS.Secret.fromPartial({
     name,

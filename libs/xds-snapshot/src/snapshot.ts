@@ -3,12 +3,12 @@
 // a resource equal for many proxies is built, encoded and hashed once and then shared from the cache.
 import { hash } from 'node:crypto';
 import { envoy, typeUrlOf } from '@osm/envoy-api';
-import type { Endpoint, MeshModel, Proxy } from '@osm/mesh-model';
-import { compareStrings } from '@osm/mesh-model';
+import type { Endpoint, MeshModel, MeshService, Proxy } from '@osm/mesh-model';
+import { compareStrings, keyOf, outboundServices } from '@osm/mesh-model';
 import type { References } from './references.ts';
 import { endpointsFrom, planInbound, planOutbound } from './plan.ts';
 import type { ClusterPlan, EndpointsRef, InboundPlan, OutboundPlan, RouteConfigPlan, ValidationSecretPlan } from './plan.ts';
-import { INBOUND_ROOT_CERT, METRICS_CLUSTER, PASSTHROUGH_CLUSTER, serviceCertName } from './names.ts';
+import { INBOUND_ROOT_CERT, METRICS_CLUSTER, PASSTHROUGH_CLUSTER, SERVICE_CERT } from './names.ts';
 import {
   certificateSecret,
   cluster,
@@ -57,12 +57,10 @@ export interface Snapshot {
 
 /** PEM data the caller hands in: the proxy's service certificate and the mesh trust bundle. */
 export interface SnapshotInputs {
-  /** Certificate for the proxy's identity (CN `<sa>.<ns>.<trustDomain>`): chain and private key, PEM. */
+  /** Certificate for the proxy's identity (CN `<sa>.<ns>.<trustDomain>`): chain and private key, PEM; served as the secret `service-cert`. */
   readonly certificate: { readonly certificateChain: string; readonly privateKey: string };
   /** Root certificates peers are validated against (PEM; old and new roots during rotation). */
   readonly trustBundle: string;
-  /** Kubernetes cluster domain of service server names; default `cluster.local`. */
-  readonly clusterDomain?: string;
   /** Shared cache of encoded resources (owned by the caller, reused across proxies and builds). */
   readonly cache?: ResourceCache;
 }
@@ -89,14 +87,11 @@ function innerMap<V>(outer: Map<string, Map<string, V>>, space: string): Map<str
 export class ResourceCache {
   readonly #entries = new Map<string, { resource: EncodedResource; used: boolean }>();
   readonly #parts = new Map<string, Map<string, { bytes: Uint8Array; used: boolean }>>();
-  readonly #spaces = new Map<string, Map<string, { resource: EncodedResource; used: boolean }>>();
   hits = 0;
   misses = 0;
 
   get size(): number {
-    let n = this.#entries.size;
-    for (const map of this.#spaces.values()) n += map.size;
-    return n;
+    return this.#entries.size;
   }
 
   /** Returns the resource for `key`, building and encoding it on a miss. */
@@ -110,25 +105,6 @@ export class ResourceCache {
     this.misses++;
     const resource = make();
     this.#entries.set(key, { resource, used: true });
-    return resource;
-  }
-
-  /**
-   * Returns the resource for `key` within `space` (e.g. one identity's upstream clusters), building it
-   * on a miss. Keys within a space are short and often the same string objects, so this is cheaper than
-   * `resolve` for the most numerous resources.
-   */
-  resolveIn(space: string, key: string, make: () => EncodedResource): EncodedResource {
-    const map = innerMap(this.#spaces, space);
-    const entry = map.get(key);
-    if (entry) {
-      this.hits++;
-      entry.used = true;
-      return entry.resource;
-    }
-    this.misses++;
-    const resource = make();
-    map.set(key, { resource, used: true });
     return resource;
   }
 
@@ -154,16 +130,6 @@ export class ResourceCache {
         this.#entries.delete(key);
         removed++;
       }
-    }
-    for (const [space, map] of this.#spaces) {
-      for (const [key, entry] of map) {
-        if (entry.used) entry.used = false;
-        else {
-          map.delete(key);
-          removed++;
-        }
-      }
-      if (map.size === 0) this.#spaces.delete(space);
     }
     for (const map of this.#parts.values()) {
       for (const [key, entry] of map) {
@@ -277,12 +243,9 @@ interface Group {
 
 interface Memos {
   readonly outbound: IdentityMemo<Group>;
-  readonly shared: IdentityMemo<SharedOutbound>;
-  /** Cache keys of shared upstream cluster plans (all fields but the certificate). */
-  readonly upstreamKeys: WeakMap<ClusterPlan, string>;
   readonly inbound: IdentityMemo<Group>;
-  /** CDS, LDS, RDS and SDS sets by (outbound group, inbound group). */
-  readonly sets: WeakMap<Group, WeakMap<Group, Omit<Snapshot['types'], 'endpoints'>>>;
+  /** CDS, LDS, RDS and SDS sets by (outbound group, inbound group, certificate secret). */
+  readonly sets: WeakMap<Group, WeakMap<Group, WeakMap<EncodedResource, Omit<Snapshot['types'], 'endpoints'>>>>;
   /** EDS set by (endpoint references, model.endpoints); equal reference lists are interned, so groups share sets. */
   readonly eds: WeakMap<readonly EndpointsRef[], WeakMap<object, ResourceSet>>;
   readonly edsRefs: Map<string, readonly EndpointsRef[]>;
@@ -292,13 +255,15 @@ interface Memos {
   readonly edsByList: WeakMap<readonly Endpoint[], Map<string, EncodedResource>>;
   /** Hashes of PEM strings. */
   readonly pemHashes: Map<string, string>;
+  /** A key for each reachable-services list (the model's memoized lists): the services' keys. */
+  readonly reachableKeys: WeakMap<readonly MeshService[], string>;
 }
 
 const memosOf = new WeakMap<ResourceCache, Memos>();
 function memos(cache: ResourceCache): Memos {
   let m = memosOf.get(cache);
   if (!m) {
-    m = { outbound: new IdentityMemo(), shared: new IdentityMemo(), upstreamKeys: new WeakMap(), inbound: new IdentityMemo(), sets: new WeakMap(), eds: new WeakMap(), edsRefs: new Map(), edsLast: new WeakMap(), edsByList: new WeakMap(), pemHashes: new Map() };
+    m = { outbound: new IdentityMemo(), inbound: new IdentityMemo(), sets: new WeakMap(), eds: new WeakMap(), edsRefs: new Map(), edsLast: new WeakMap(), edsByList: new WeakMap(), pemHashes: new Map(), reachableKeys: new WeakMap() };
     memosOf.set(cache, m);
   }
   return m;
@@ -321,10 +286,10 @@ const V3 = envoy;
 
 function clusterResource(cache: ResourceCache, c: ClusterPlan): EncodedResource {
   // Every field of the plan is in the key (tab-separated; names contain no tabs).
-  const key = c.kind === 'upstream' ? `clusters\nu\t${c.name}\t${c.protocol}\t${c.sni}\t${c.certSecret}\t${c.validationSecret}` : `clusters\n${JSON.stringify(c)}`;
+  const key = c.kind === 'upstream' ? `clusters\nu\t${c.name}\t${c.protocol}\t${c.sni}\t${c.validationSecret}` : `clusters\n${JSON.stringify(c)}`;
   return cache.resolve(key, () =>
     c.kind === 'upstream'
-      ? fromBytes('clusters', c.name, encodeUpstreamCluster(cache, c), refs({ endpoints: [c.name], secrets: [c.certSecret, c.validationSecret] }))
+      ? fromBytes('clusters', c.name, encodeUpstreamCluster(cache, c), refs({ endpoints: [c.name], secrets: [SERVICE_CERT, c.validationSecret] }))
       : encoded('clusters', V3.config.cluster.v3.Cluster, c.name, cluster(c), NO_REFS),
   );
 }
@@ -361,66 +326,6 @@ function internRefs(m: Memos, refs: readonly EndpointsRef[]): readonly Endpoints
   return refs;
 }
 
-/** The identity-independent part of an outbound group (no clusters), with the plan it came from. */
-interface SharedOutbound {
-  readonly plan: OutboundPlan;
-  readonly group: Group;
-}
-
-/**
- * The outbound group of one identity from a shared part: only the upstream clusters name the proxy's
- * own certificate; listeners, routes, validation contexts and endpoints are the same for every identity
- * with the same access (in permissive mode: every identity in the namespace).
- */
-function withIdentity(cache: ResourceCache, m: Memos, shared: SharedOutbound, certSecret: string): Group {
-  const clusters = shared.plan.clusters.map((c) => {
-    if (c.kind !== 'upstream') return clusterResource(cache, c);
-    let key = m.upstreamKeys.get(c);
-    if (key === undefined) {
-      // Everything of the plan but the certificate, which is the space.
-      key = `${c.name}\t${c.protocol}\t${c.sni}\t${c.validationSecret}`;
-      m.upstreamKeys.set(c, key);
-    }
-    return cache.resolveIn(`clusters\n${certSecret}`, key, () => {
-      const plan = c.certSecret === certSecret ? c : { ...c, certSecret };
-      return new UpstreamClusterResource(plan.name, encodeUpstreamCluster(cache, plan), certSecret, plan.validationSecret);
-    });
-  });
-  return { ...shared.group, clusters };
-}
-
-/**
- * An encoded upstream cluster: the most numerous resource (identities x services), so it is kept small:
- * its references are derived on demand from the two secret names instead of stored.
- */
-class UpstreamClusterResource implements EncodedResource {
-  readonly name: string;
-  readonly bytes: Uint8Array;
-  readonly version: string;
-  readonly #cert: string;
-  readonly #validation: string;
-  constructor(name: string, bytes: Uint8Array, cert: string, validation: string) {
-    this.name = name;
-    this.bytes = bytes;
-    this.version = hex(bytes);
-    this.#cert = cert;
-    this.#validation = validation;
-  }
-  get type(): 'clusters' {
-    return 'clusters';
-  }
-  get typeUrl(): string {
-    return TYPE_URLS.clusters;
-  }
-  get refs(): References {
-    return { routes: NONE, clusters: NONE, endpoints: [this.name], secrets: [this.#cert, this.#validation] };
-  }
-}
-
-function sharedOutbound(cache: ResourceCache, m: Memos, plan: OutboundPlan, bundle: string, bundleHash: string): SharedOutbound {
-  return { plan, group: { ...outboundGroup(cache, m, { ...plan, clusters: [] }, bundle, bundleHash), clusters: [] } };
-}
-
 function outboundGroup(cache: ResourceCache, m: Memos, plan: OutboundPlan, bundle: string, bundleHash: string): Group {
   const listeners: EncodedResource[] = [];
   // Envoy rejects a listener without filter chains: a proxy with nothing to call gets no outbound listener.
@@ -448,13 +353,13 @@ function outboundGroup(cache: ResourceCache, m: Memos, plan: OutboundPlan, bundl
   };
 }
 
-function inboundGroup(cache: ResourceCache, plan: InboundPlan, inputs: SnapshotInputs, certHash: string, bundleHash: string): Group {
+function inboundGroup(cache: ResourceCache, plan: InboundPlan, trustBundle: string, bundleHash: string): Group {
   const listeners: EncodedResource[] = [];
   if (plan.chains.length > 0) {
     const r = refs({
       routes: plan.chains.flatMap((c) => (c.routeConfig !== undefined ? [c.routeConfig] : [])),
       clusters: plan.chains.flatMap((c) => (c.localCluster !== undefined ? [c.localCluster] : [])),
-      secrets: [...plan.chains.map((c) => c.certSecret), INBOUND_ROOT_CERT],
+      secrets: [SERVICE_CERT, INBOUND_ROOT_CERT],
     });
     listeners.push(
       cache.resolve(`listeners\n${JSON.stringify(['inbound', plan.chains])}`, () => encoded('listeners', V3.config.listener.v3.Listener, 'inbound-listener', inboundListener(plan.chains), r)),
@@ -465,16 +370,11 @@ function inboundGroup(cache: ResourceCache, plan: InboundPlan, inputs: SnapshotI
       cache.resolve('listeners\nprometheus', () => encoded('listeners', V3.config.listener.v3.Listener, 'inbound-prometheus-listener', prometheusListener(), refs({ clusters: [METRICS_CLUSTER] }))),
     );
   }
-  const { certificateChain, privateKey } = inputs.certificate;
-  const Secret = V3.extensions.transport_sockets.tls.v3.Secret;
-  const cert = cache.resolve(`secrets\n${JSON.stringify(['cert', plan.certSecret, certHash])}`, () =>
-    encoded('secrets', Secret, plan.certSecret, certificateSecret(plan.certSecret, certificateChain, privateKey), NO_REFS),
-  );
   return {
     listeners,
     routes: plan.routes.map((rc) => routeResource(cache, rc)),
     clusters: plan.clusters.map((c) => clusterResource(cache, c)),
-    secrets: [cert, ...plan.validationSecrets.map((v) => validationResource(cache, v, inputs.trustBundle, bundleHash))],
+    secrets: plan.validationSecrets.map((v) => validationResource(cache, v, trustBundle, bundleHash)),
     endpoints: [],
     usesEndpoints: false,
   };
@@ -500,6 +400,16 @@ function edsResource(cache: ResourceCache, m: Memos, model: MeshModel, ref: Endp
   return r;
 }
 
+/** The key of a reachable-services list: its services' keys (lists are memoized by the model, so this is computed once per list). */
+function reachableKey(m: Memos, reachable: readonly MeshService[]): string {
+  let key = m.reachableKeys.get(reachable);
+  if (key === undefined) {
+    key = reachable.map(keyOf).join(',');
+    m.reachableKeys.set(reachable, key);
+  }
+  return key;
+}
+
 /**
  * Builds the Envoy configuration of one proxy. Pure and deterministic: the same model content (in any
  * order) and inputs give byte-identical resources and versions, on every replica.
@@ -507,46 +417,50 @@ function edsResource(cache: ResourceCache, m: Memos, model: MeshModel, ref: Endp
 export function buildSnapshot(model: MeshModel, proxy: Proxy, inputs: SnapshotInputs): Snapshot {
   const cache = inputs.cache ?? new ResourceCache();
   const m = memos(cache);
-  const options = { clusterDomain: inputs.clusterDomain ?? 'cluster.local' };
   const certHash = pemHash(m, `${inputs.certificate.certificateChain}\u0000${inputs.certificate.privateKey}`);
   const bundleHash = pemHash(m, inputs.trustBundle);
-  const id = `${proxy.identity.namespace}/${proxy.identity.name}`;
-  const policy = [model.services, model.trafficTargets, model.httpRouteGroups, model.tcpRoutes, model.trafficSplits, model.settings];
 
-  const tail = `${id}|${proxy.namespace}|${bundleHash}|${options.clusterDomain}`;
-  // In permissive mode the outbound access is the same for every identity: share all but the clusters
-  // among the identities of a namespace (hostnames depend on the client's namespace).
-  const sharedKey = model.settings.permissiveMode ? `*|${proxy.namespace}|${bundleHash}|${options.clusterDomain}` : tail;
-  const certSecret = serviceCertName(proxy.identity);
+  // Outbound: the same for every proxy of a namespace whose identity reaches the same services (in
+  // permissive mode, every proxy of the namespace). It reads the services, splits and settings, and
+  // the endpoints only through headless services.
+  const reachable = outboundServices(model, proxy.identity);
+  const outKey = `${proxy.namespace}|${bundleHash}|${reachableKey(m, reachable)}`;
+  const outPolicy = [model.services, model.trafficSplits, model.settings];
   const outbound = (objects: readonly object[]): Group =>
-    m.outbound.get(objects, tail, () =>
-      withIdentity(
-        cache,
-        m,
-        m.shared.get(objects, sharedKey, () => sharedOutbound(cache, m, planOutbound(model, proxy.identity, proxy.namespace, options), inputs.trustBundle, bundleHash)),
-        certSecret,
-      ),
-    );
-  // The outbound half depends on endpoints only through headless services: memoize without them first.
-  let out = outbound(policy);
-  if (out.usesEndpoints) out = outbound([...policy, model.endpoints]);
-  const services = [...new Set(proxy.services.map((s) => `${s.namespace}/${s.name}`))].sort(compareStrings).join(',');
-  const inb = m.inbound.get([...policy, model.namespaces], `${tail}|${certHash}|${services}`, () => inboundGroup(cache, planInbound(model, proxy, options), inputs, certHash, bundleHash));
+    m.outbound.get(objects, outKey, () => outboundGroup(cache, m, planOutbound(model, reachable, proxy.namespace), inputs.trustBundle, bundleHash));
+  let out = outbound(outPolicy);
+  if (out.usesEndpoints) out = outbound([...outPolicy, model.endpoints]);
+
+  // Inbound: by identity (the TrafficTargets to it), the services the proxy backs and its metrics switch.
+  const services = [...new Set(proxy.services.map(keyOf))].sort(compareStrings).join(',');
+  const inPolicy = [model.services, model.trafficTargets, model.httpRouteGroups, model.tcpRoutes, model.trafficSplits, model.settings];
+  const inKey = `${keyOf(proxy.identity)}|${bundleHash}|${proxy.prometheusScrape}|${services}`;
+  const inb = m.inbound.get(inPolicy, inKey, () => inboundGroup(cache, planInbound(model, proxy), inputs.trustBundle, bundleHash));
+
+  const { certificateChain, privateKey } = inputs.certificate;
+  const cert = cache.resolve(`secrets\ncert\n${certHash}`, () =>
+    encoded('secrets', V3.extensions.transport_sockets.tls.v3.Secret, SERVICE_CERT, certificateSecret(SERVICE_CERT, certificateChain, privateKey), NO_REFS),
+  );
 
   let byIn = m.sets.get(out);
   if (!byIn) {
     byIn = new WeakMap();
     m.sets.set(out, byIn);
   }
-  let sets = byIn.get(inb);
+  let byCert = byIn.get(inb);
+  if (!byCert) {
+    byCert = new WeakMap();
+    byIn.set(inb, byCert);
+  }
+  let sets = byCert.get(cert);
   if (!sets) {
     sets = {
       clusters: resourceSet('clusters', [...out.clusters, ...inb.clusters]),
       listeners: resourceSet('listeners', [...out.listeners, ...inb.listeners]),
       routes: resourceSet('routes', [...out.routes, ...inb.routes]),
-      secrets: resourceSet('secrets', [...out.secrets, ...inb.secrets]),
+      secrets: resourceSet('secrets', [...out.secrets, ...inb.secrets, cert]),
     };
-    byIn.set(inb, sets);
+    byCert.set(cert, sets);
   }
 
   let byEndpoints = m.eds.get(out.endpoints);

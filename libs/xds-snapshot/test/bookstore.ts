@@ -1,7 +1,7 @@
 // The OSM bookstore demo as a mesh model: bookbuyer and bookthief call bookstore (a TrafficSplit over
 // bookstore-v1 and bookstore-v2); bookstore calls bookwarehouse; bookwarehouse calls mysql over TCP.
 // SMI mode allows bookbuyer (not bookthief) the HTTPRouteGroup's routes; permissive mode allows all.
-import { defaultHostnames, meshModel } from '@osm/mesh-model';
+import { meshModel } from '@osm/mesh-model';
 import type { Endpoint, MeshModel, MeshService, Protocol, Proxy, ServiceIdentity } from '@osm/mesh-model';
 import type { SnapshotInputs } from '../src/index.ts';
 
@@ -21,7 +21,6 @@ function svc(namespace: string, name: string, clusterIp: string, port: number, p
     name,
     ports: [{ name: `${protocol}-${name}`, port, targetPort: port, protocol }],
     clusterIps: [clusterIp],
-    hostnames: defaultHostnames(namespace, name),
     identities,
   };
 }
@@ -42,6 +41,8 @@ const proxy = (uuid: string, identity: ServiceIdentity, podName: string, service
   namespace: identity.namespace,
   podName,
   services: services.map((name) => ({ namespace: identity.namespace, name })),
+  // The bookstore namespace has metrics enabled: the injector annotated its pods prometheus.io/scrape.
+  prometheusScrape: identity.namespace === 'bookstore',
 });
 
 /** The proxies of the demo, by a short name. */
@@ -60,12 +61,7 @@ const src = (id: ServiceIdentity) => ({ kind: 'ServiceAccount' as const, ...id }
 export function bookstoreModel(mode: 'permissive' | 'smi'): MeshModel {
   return meshModel({
     settings: { permissiveMode: mode === 'permissive' },
-    namespaces: [
-      { name: 'bookbuyer', metricsEnabled: false },
-      { name: 'bookthief', metricsEnabled: false },
-      { name: 'bookstore', metricsEnabled: true },
-      { name: 'bookwarehouse', metricsEnabled: false },
-    ],
+    namespaces: [{ name: 'bookbuyer' }, { name: 'bookthief' }, { name: 'bookstore' }, { name: 'bookwarehouse' }],
     services,
     endpoints: [
       { service: { namespace: 'bookstore', name: 'bookstore' }, endpoints: [ep('10.1.0.11', 14001), ep('10.1.0.12', 14001)] },

@@ -20,10 +20,10 @@ describe('checkConsistency', () => {
     ['endpoints', 'bookstore/bookstore-v2|14001', [{ type: 'endpoints', name: 'bookstore/bookstore-v2|14001', referencedBy: 'clusters/bookstore/bookstore-v2|14001' }]],
     [
       'secrets',
-      'service-cert:bookbuyer/bookbuyer',
+      'service-cert',
       [
-        { type: 'secrets', name: 'service-cert:bookbuyer/bookbuyer', referencedBy: 'clusters/bookstore/bookstore-v1|14001' },
-        { type: 'secrets', name: 'service-cert:bookbuyer/bookbuyer', referencedBy: 'clusters/bookstore/bookstore-v2|14001' },
+        { type: 'secrets', name: 'service-cert', referencedBy: 'clusters/bookstore/bookstore-v1|14001' },
+        { type: 'secrets', name: 'service-cert', referencedBy: 'clusters/bookstore/bookstore-v2|14001' },
       ],
     ],
   ];

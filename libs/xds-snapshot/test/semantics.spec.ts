@@ -1,21 +1,26 @@
-// Policy semantics on the bookstore demo, asserted directly (not only through the golden files).
+// Policy semantics on the bookstore demo, asserted directly (not only through the golden files). The
+// shape is OSM's: clients route every path of a service they may reach; destinations enforce matches.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { envoy } from '@osm/envoy-api';
+import { meshModel } from '@osm/mesh-model';
+import type { MeshModel, Proxy } from '@osm/mesh-model';
 import { buildSnapshot, checkConsistency, describeMissing, RESOURCE_TYPES } from '../src/index.ts';
 import type { Snapshot } from '../src/index.ts';
 import { bookstoreModel, inputsFor, proxies } from './bookstore.ts';
 import { routeConfig } from './helpers.ts';
 
-const build = (mode: 'permissive' | 'smi', name: keyof typeof proxies): Snapshot => {
-  const snapshot = buildSnapshot(bookstoreModel(mode), proxies[name], inputsFor(proxies[name]));
+const buildFor = (model: MeshModel, proxy: Proxy): Snapshot => {
+  const snapshot = buildSnapshot(model, proxy, inputsFor(proxy));
   const result = checkConsistency(snapshot);
   assert.ok(result.consistent, describeMissing(result));
   return snapshot;
 };
+const build = (mode: 'permissive' | 'smi', name: keyof typeof proxies): Snapshot => buildFor(bookstoreModel(mode), proxies[name]);
 
 const names = (s: Snapshot, type: (typeof RESOURCE_TYPES)[number]): string[] => [...s.types[type].resources.keys()];
 const HRBAC = envoy.extensions.filters.http.rbac.v3.RBACPerRoute;
+const Cluster = envoy.config.cluster.v3.Cluster;
 
 /** The (path regex or prefix, method regex, other headers) of each route of a virtual host. */
 function routeShapes(rc: envoy.config.route.v3.RouteConfiguration, vhost: string): string[] {
@@ -28,55 +33,84 @@ function routeShapes(rc: envoy.config.route.v3.RouteConfiguration, vhost: string
   });
 }
 
+/** The principals of each route's per-route RBAC in a virtual host. */
+function routePrincipals(rc: envoy.config.route.v3.RouteConfiguration, vhost: string): (string | undefined)[][] {
+  const vh = rc.virtualHosts.find((v) => v.name === vhost);
+  assert.ok(vh, `virtual host ${vhost}`);
+  return vh.routes.map((r) => {
+    const any = r.typedPerFilterConfig['envoy.filters.http.rbac'];
+    assert.ok(any, `per-route RBAC on ${vh.name}`);
+    const rules = HRBAC.decode(any.value).rbac?.rules;
+    return Object.values(rules?.policies ?? {}).flatMap((p) => p.principals.map((pr) => pr.authenticated?.principalName?.exact));
+  });
+}
+
 describe('SMI mode on the bookstore demo', () => {
-  it('bookthief has no route, cluster, listener or endpoints toward bookstore', () => {
+  it('bookthief (no TrafficTarget) has no route, cluster or endpoints toward any mesh service; only egress passes', () => {
     const s = build('smi', 'bookthief');
     assert.deepEqual(names(s, 'routes'), []);
-    assert.deepEqual(names(s, 'clusters'), []);
+    assert.deepEqual(names(s, 'clusters'), ['passthrough-outbound']);
     assert.deepEqual(names(s, 'endpoints'), []);
-    assert.deepEqual(names(s, 'listeners'), []);
+    const listener = envoy.config.listener.v3.Listener.decode(s.types.listeners.resources.get('outbound-listener')?.bytes ?? new Uint8Array());
+    assert.deepEqual(listener.filterChains, [], 'no filter chain for a mesh service');
   });
 
-  it("bookbuyer routes to bookstore only for the HTTPRouteGroup's paths and methods", () => {
+  it('bookbuyer routes every path and method of the services it may reach (OSM); the matches are enforced by bookstore', () => {
     const s = build('smi', 'bookbuyer');
     const rc = routeConfig(s, 'rds-outbound.14001');
-    const expected = ['.*a-book.*new :method=GET', '/books-bought :method=GET client-app=bookbuyer user-agent=.*-http-client/*.*'];
     for (const vh of ['outbound_virtual-host|bookstore/bookstore', 'outbound_virtual-host|bookstore/bookstore-v1', 'outbound_virtual-host|bookstore/bookstore-v2']) {
-      assert.deepEqual(routeShapes(rc, vh).sort(), [...expected].sort(), vh);
+      assert.deepEqual(routeShapes(rc, vh), ['prefix /'], vh);
     }
-    // No other service is reachable: bookwarehouse and mysql are not bookbuyer's destinations.
     assert.deepEqual(rc.virtualHosts.map((v) => v.name).sort(), ['outbound_virtual-host|bookstore/bookstore', 'outbound_virtual-host|bookstore/bookstore-v1', 'outbound_virtual-host|bookstore/bookstore-v2']);
-    assert.deepEqual(names(s, 'clusters'), ['bookstore/bookstore-v1|14001', 'bookstore/bookstore-v2|14001']);
+    assert.deepEqual(names(s, 'clusters'), ['bookstore/bookstore-v1|14001', 'bookstore/bookstore-v2|14001', 'passthrough-outbound']);
   });
 
-  it('the TrafficSplit apex routes to the backends by weight, and the apex hostnames include name.ns but not the bare name', () => {
+  it('the TrafficSplit apex routes to the backends by weight, under the FQDN and name.ns with and without port, not the bare name', () => {
     const rc = routeConfig(build('smi', 'bookbuyer'), 'rds-outbound.14001');
     const apex = rc.virtualHosts.find((v) => v.name === 'outbound_virtual-host|bookstore/bookstore');
     assert.ok(apex);
     for (const r of apex.routes) {
       assert.deepEqual(r.route?.weightedClusters?.clusters.map((c) => [c.name, c.weight]), [['bookstore/bookstore-v1|14001', 50], ['bookstore/bookstore-v2|14001', 50]]);
     }
-    assert.ok(apex.domains.includes('bookstore.bookstore:14001'));
-    assert.ok(!apex.domains.includes('bookstore'), 'bookbuyer is in another namespace: the bare name is not bookstore');
+    assert.deepEqual(apex.domains, [
+      'bookstore.bookstore',
+      'bookstore.bookstore.svc',
+      'bookstore.bookstore.svc.cluster.local',
+      'bookstore.bookstore.svc.cluster.local:14001',
+      'bookstore.bookstore.svc:14001',
+      'bookstore.bookstore:14001',
+    ]);
   });
 
-  it('bookstore-v1 allows only bookbuyer on its inbound routes and validates only bookbuyer certificates', () => {
+  it('bookstore-v1 grants only the matched routes, each with RBAC naming bookbuyer: another caller gets 403, an unmatched request 404', () => {
     const s = build('smi', 'bookstore-v1');
     const rc = routeConfig(s, 'rds-inbound.14001');
-    const principals = rc.virtualHosts.flatMap((vh) =>
-      vh.routes.map((r) => {
-        const any = r.typedPerFilterConfig['envoy.filters.http.rbac'];
-        assert.ok(any, `per-route RBAC on ${vh.name}`);
-        const rules = HRBAC.decode(any.value).rbac?.rules;
-        return Object.values(rules?.policies ?? {}).flatMap((p) => p.principals.map((pr) => pr.authenticated?.principalName?.exact));
-      }),
-    );
-    assert.ok(principals.length > 0);
-    for (const p of principals) assert.deepEqual(p, ['spiffe://cluster.local/ns/bookbuyer/sa/bookbuyer']);
+    for (const vh of ['inbound_virtual-host|bookstore/bookstore', 'inbound_virtual-host|bookstore/bookstore-v1']) {
+      assert.deepEqual(routeShapes(rc, vh), ['.*a-book.*new :method=GET', '/books-bought :method=GET client-app=bookbuyer user-agent=.*-http-client/*.*'], vh);
+      assert.deepEqual(routePrincipals(rc, vh), [['spiffe://cluster.local/ns/bookbuyer/sa/bookbuyer'], ['spiffe://cluster.local/ns/bookbuyer/sa/bookbuyer']], vh);
+    }
+    // The inbound HTTP filter chain runs the RBAC filter before the router: a request on a route whose
+    // RBAC does not name the caller is answered 403 by this proxy.
+    const listener = envoy.config.listener.v3.Listener.decode(s.types.listeners.resources.get('inbound-listener')?.bytes ?? new Uint8Array());
+    const hcm = envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.decode(listener.filterChains[0]?.filters[0]?.typedConfig?.value ?? new Uint8Array());
+    assert.deepEqual(hcm.httpFilters.map((f) => f.name), ['envoy.filters.http.rbac', 'envoy.filters.http.router']);
     const inbound = s.types.secrets.resources.get('root-cert-for-mtls-inbound');
     assert.ok(inbound);
     const sans = envoy.extensions.transport_sockets.tls.v3.Secret.decode(inbound.bytes).validationContext?.matchTypedSubjectAltNames.map((m) => m.matcher?.exact);
     assert.deepEqual(sans, ['spiffe://cluster.local/ns/bookbuyer/sa/bookbuyer']);
+  });
+
+  it('an HTTPRouteGroup rule that names no match grants nothing (OSM); the source still routes to the service', () => {
+    const base = bookstoreModel('smi');
+    const target = base.trafficTargets.get('bookstore/bookbuyer-access-bookstore');
+    assert.ok(target);
+    const model: MeshModel = {
+      ...base,
+      trafficTargets: new Map([...base.trafficTargets, ['bookstore/bookbuyer-access-bookstore', { ...target, rules: [{ kind: 'HTTPRouteGroup', name: 'bookstore-service-routes', matches: [] }] }]]),
+    };
+    const rc = routeConfig(buildFor(model, proxies['bookstore-v1']), 'rds-inbound.14001');
+    assert.deepEqual(rc.virtualHosts, [], 'no route is granted on bookstore-v1');
+    assert.ok(routeConfig(buildFor(model, proxies.bookbuyer), 'rds-outbound.14001').virtualHosts.length > 0);
   });
 
   it('mysql is reachable over TCP from bookwarehouse only, through the TCPRoute', () => {
@@ -99,7 +133,7 @@ describe('permissive mode on the bookstore demo', () => {
     const s = build('permissive', 'bookthief');
     const rc = routeConfig(s, 'rds-outbound.14001');
     assert.deepEqual(routeShapes(rc, 'outbound_virtual-host|bookstore/bookstore'), ['prefix /']);
-    assert.deepEqual(names(s, 'clusters'), ['bookstore/bookstore-v1|14001', 'bookstore/bookstore-v2|14001', 'bookwarehouse/bookwarehouse|14001', 'bookwarehouse/mysql|3306']);
+    assert.deepEqual(names(s, 'clusters'), ['bookstore/bookstore-v1|14001', 'bookstore/bookstore-v2|14001', 'bookwarehouse/bookwarehouse|14001', 'bookwarehouse/mysql|3306', 'passthrough-outbound']);
   });
 
   it('inbound has no RBAC and accepts any mesh certificate', () => {
@@ -111,10 +145,75 @@ describe('permissive mode on the bookstore demo', () => {
     assert.deepEqual(envoy.extensions.transport_sockets.tls.v3.Secret.decode(inbound.bytes).validationContext?.matchTypedSubjectAltNames, []);
   });
 
-  it('the Prometheus listener exists only where the namespace enabled metrics', () => {
+  it("the Prometheus listener follows the pod's prometheus.io/scrape annotation, not its namespace", () => {
     assert.ok(names(build('permissive', 'bookstore-v1'), 'listeners').includes('inbound-prometheus-listener'));
     assert.ok(names(build('permissive', 'bookstore-v1'), 'clusters').includes('envoy-metrics-cluster'));
-    assert.ok(!names(build('permissive', 'bookwarehouse'), 'listeners').includes('inbound-prometheus-listener'));
+    const model = bookstoreModel('permissive');
+    const unannotated = buildFor(model, { ...proxies['bookstore-v1'], uuid: 'other', prometheusScrape: false });
+    assert.ok(!names(unannotated, 'listeners').includes('inbound-prometheus-listener'), 'same namespace, pod not annotated');
+    const annotated = buildFor(model, { ...proxies.bookwarehouse, prometheusScrape: true });
+    assert.ok(names(annotated, 'listeners').includes('inbound-prometheus-listener'), 'annotated pod in a namespace without metrics');
+  });
+});
+
+describe('served config as OSM', () => {
+  it('every route of every bookstore snapshot disables the 15 s default timeout (timeout: 0s)', () => {
+    let routes = 0;
+    for (const mode of ['permissive', 'smi'] as const) {
+      for (const name of Object.keys(proxies) as (keyof typeof proxies)[]) {
+        for (const r of build(mode, name).types.routes.resources.values()) {
+          for (const vh of envoy.config.route.v3.RouteConfiguration.decode(r.bytes).virtualHosts) {
+            for (const route of vh.routes) {
+              assert.deepEqual(route.route?.timeout, { seconds: 0, nanos: 0 }, `${mode} ${name} ${r.name} ${vh.name}`);
+              routes++;
+            }
+          }
+        }
+      }
+    }
+    assert.ok(routes > 10);
+  });
+
+  it('virtual hosts carry the service FQDN under the configured cluster domain, with and without port', () => {
+    const base = bookstoreModel('permissive');
+    const model: MeshModel = { ...base, settings: { ...base.settings, clusterDomain: 'corp.example' } };
+    const out = routeConfig(buildFor(model, proxies.bookbuyer), 'rds-outbound.14001').virtualHosts.find((v) => v.name === 'outbound_virtual-host|bookwarehouse/bookwarehouse');
+    assert.deepEqual(out?.domains, [
+      'bookwarehouse.bookwarehouse',
+      'bookwarehouse.bookwarehouse.svc',
+      'bookwarehouse.bookwarehouse.svc.corp.example',
+      'bookwarehouse.bookwarehouse.svc.corp.example:14001',
+      'bookwarehouse.bookwarehouse.svc:14001',
+      'bookwarehouse.bookwarehouse:14001',
+    ]);
+    const inb = routeConfig(buildFor(model, proxies.bookwarehouse), 'rds-inbound.14001').virtualHosts[0];
+    assert.ok(inb?.domains.includes('bookwarehouse') && inb.domains.includes('bookwarehouse:14001'), 'inbound also serves the bare name');
+    assert.ok(inb?.domains.includes('bookwarehouse.bookwarehouse.svc.corp.example:14001'));
+  });
+
+  it('upstream clusters are named <ns>/<svc>|<targetPort> and their endpoints are on the target port', () => {
+    const model = meshModel({
+      services: [{ namespace: 'shop', name: 'web', ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'http' }], clusterIps: ['10.96.0.1'], identities: [{ namespace: 'shop', name: 'web' }] }],
+      endpoints: [{ service: { namespace: 'shop', name: 'web' }, endpoints: [{ ip: '10.1.0.1', port: 8080, ready: true }] }],
+    });
+    const client: Proxy = { uuid: 'c', identity: { namespace: 'shop', name: 'client' }, namespace: 'shop', podName: 'client-0', services: [], prometheusScrape: false };
+    const s = buildFor(model, client);
+    assert.deepEqual(names(s, 'clusters'), ['passthrough-outbound', 'shop/web|8080']);
+    const eds = envoy.config.endpoint.v3.ClusterLoadAssignment.decode(s.types.endpoints.resources.get('shop/web|8080')?.bytes ?? new Uint8Array());
+    assert.deepEqual(eds.endpoints[0]?.lbEndpoints.map((e) => e.endpoint?.address?.socketAddress?.portValue), [8080]);
+    assert.ok(routeConfig(s, 'rds-outbound.80').virtualHosts[0]?.domains.includes('web:80'), 'the route configuration is per service port');
+  });
+
+  it('the service certificate has one name for every proxy, so upstream clusters are the same bytes for every identity', () => {
+    const model = bookstoreModel('permissive');
+    const buyer = buildFor(model, proxies.bookbuyer);
+    const thief = buildFor(model, proxies.bookthief);
+    const cluster = (s: Snapshot) => s.types.clusters.resources.get('bookwarehouse/bookwarehouse|14001');
+    assert.deepEqual(cluster(buyer)?.bytes, cluster(thief)?.bytes);
+    const tls = envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext.decode(Cluster.decode(cluster(buyer)?.bytes ?? new Uint8Array()).transportSocket?.typedConfig?.value ?? new Uint8Array());
+    assert.deepEqual(tls.commonTlsContext?.tlsCertificateSdsSecretConfigs.map((c) => c.name), ['service-cert']);
+    const cert = (s: Snapshot) => envoy.extensions.transport_sockets.tls.v3.Secret.decode(s.types.secrets.resources.get('service-cert')?.bytes ?? new Uint8Array());
+    assert.notDeepEqual(cert(buyer).tlsCertificate, cert(thief).tlsCertificate, "each proxy receives its own identity's certificate under that name");
   });
 });
 
