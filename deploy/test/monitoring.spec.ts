@@ -6,13 +6,14 @@
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { CoreV1Api } from '@kubernetes/client-node';
-import { checkMetrics, eventually, startKubeApiServer, startPrometheus, type KubeApiServer, type Prometheus, type QueryResult } from '@osm/testing';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { checkMetrics, eventually, freePort, KubeRest, startKubeApiServer, startPrometheus, type KubeApiServer, type Prometheus, type QueryResult } from '@osm/testing';
 import { panelQueries, resolveGrafanaVariables } from '../grafana/dashboard.ts';
 import { Component, type AppName } from './component.ts';
 
 const rulesFile = fileURLToPath(new URL('../prometheus/rules.yaml', import.meta.url));
 const namespace = 'osm-system';
+const appNamespace = 'bookstore';
 
 // OSM's metric names (/work/ref/osm pkg/metricsstore/metricsstore.go) predate promlint's conventions and
 // are a contract with existing dashboards and alerts: for these names only, and only these two naming
@@ -27,19 +28,43 @@ const osmNamingProblems = new Set(['counter metrics should have "_total" suffix'
 // The chart's Deployment (and Service) names: a ServiceMonitor names each job after its Service.
 const jobs: Record<AppName, string> = { 'ca-bootstrap': 'osm-bootstrap', controller: 'osm-controller', injector: 'osm-injector' };
 
-const seriesCount = (r: QueryResult): number => (r.resultType === 'vector' || r.resultType === 'matrix' ? r.result.length : 1);
+/** Series of an instant query's answer that have a number (a quantile over no observations is NaN: an empty panel). */
+const seriesWithValues = (r: QueryResult): number => {
+  if (r.resultType === 'vector') return r.result.filter((s) => Number.isFinite(Number(s.value[1]))).length;
+  return r.resultType === 'scalar' && Number.isFinite(Number(r.result[1])) ? 1 : 0;
+};
 
 describe('monitoring a local mesh with a real Prometheus', () => {
   let api: KubeApiServer;
   let prometheus: Prometheus;
   const components: Component[] = [];
 
+  let rest: KubeRest;
+
+  /** Creates pods in the meshed namespace through the API server, so the injector admits each one. */
+  const admitPods = async (names: readonly string[]): Promise<void> => {
+    for (const name of names) {
+      const pod = await rest.create(`/api/v1/namespaces/${appNamespace}/pods`, {
+        metadata: { name, labels: { app: name.replace(/-\d+$/, '') } },
+        spec: { serviceAccountName: 'bookstore', containers: [{ name: 'app', image: 'bookstore:v1', ports: [{ name: 'http', containerPort: 8080 }] }] },
+      });
+      const containers = (pod['spec'] as { containers: { name: string }[] }).containers;
+      assert.ok(containers.some((c) => c.name === 'envoy'), `${name} was admitted with a sidecar`);
+    }
+  };
+
   before(async () => {
     api = await startKubeApiServer({ installCrds: false });
-    await api.kubeConfig.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: namespace } } });
+    rest = new KubeRest(api.kubeConfig);
+    await rest.create('/api/v1/namespaces', { metadata: { name: namespace } });
     const env = { KUBECONFIG: api.kubeconfigPath };
     const bootstrap = new Component('ca-bootstrap', ['--osm-namespace', namespace], env);
     components.push(bootstrap);
+    // As in the chart: the others start once ca-bootstrap has the CRDs, the MeshConfig and the root CA in place.
+    await bootstrap.ready();
+    const webhookPort = await freePort();
+    const webhook = ['--webhook-address', '127.0.0.1', '--webhook-port', String(webhookPort), '--webhook-url', `https://127.0.0.1:${webhookPort}/mutate-pod-creation`];
+    components.push(new Component('injector', ['--osm-namespace', namespace, ...webhook, '--drain-delay', '0s'], env));
     await Promise.all(components.map((c) => c.ready()));
     prometheus = await startPrometheus({
       // Job names as a ServiceMonitor would give them (the Services' names); the rules do not depend on them.
@@ -47,13 +72,27 @@ describe('monitoring a local mesh with a real Prometheus', () => {
       ruleFiles: [rulesFile],
     });
     await prometheus.waitForTargetsUp();
+
+    // The workload, started after the first scrapes so that rates and quantiles see it happen.
+    await rest.create('/api/v1/namespaces', {
+      metadata: { name: appNamespace, labels: { 'openservicemesh.io/monitored-by': 'osm' }, annotations: { 'openservicemesh.io/sidecar-injection': 'enabled' } },
+    });
+    await admitPods(['bookstore-0', 'bookbuyer-0']);
+    // A refused admission: the pod asks for a sidecar-injection value that does not exist.
+    const refused = await rest.call('POST', `/api/v1/namespaces/${appNamespace}/pods`, {
+      metadata: { name: 'refused', annotations: { 'openservicemesh.io/sidecar-injection': 'sometimes' } },
+      spec: { containers: [{ name: 'app', image: 'bookstore:v1' }] },
+    });
+    assert.equal(refused.status, 400, JSON.stringify(refused.body));
+    await sleep(2000);
+    await admitPods(['bookstore-1']);
   });
 
-  /** The queries that still return no series after a few more scrapes and evaluations (rates need two samples). */
+  /** The queries that still return no series with a value after a few more scrapes and evaluations (rates need two samples). */
   const withoutSeries = async (queries: { what: string; expr: string }[]): Promise<string[]> => {
     let empty: string[] = [];
     const check = async (): Promise<boolean> => {
-      const counts = await Promise.all(queries.map(async (q) => seriesCount(await prometheus.query(q.expr))));
+      const counts = await Promise.all(queries.map(async (q) => seriesWithValues(await prometheus.query(q.expr))));
       empty = queries.filter((_, i) => counts[i] === 0).map((q) => `${q.what}: ${q.expr}`);
       return empty.length === 0;
     };
