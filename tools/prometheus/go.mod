@@ -1,5 +1,6 @@
 // Pins the Prometheus server and promtool that the monitoring tests run (see libs/testing/src/prometheus.ts);
-// built without the web UI assets (no builtinassets tag): the tests use the HTTP API only.
+// built without the web UI assets (no builtinassets tag) and without service discovery (-tags=remove_all_sd):
+// the tests scrape static targets and use the HTTP API only.
 module github.com/osm-ts/osm-ts/tools/prometheus
 
 go 1.26.7
