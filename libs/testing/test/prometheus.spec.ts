@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createObservability, type Observability } from '@osm/observability';
-import { checkMetrics, eventually, promtool, startPrometheus, type Prometheus, type QueryResult } from '@osm/testing';
+import { checkMetrics, eventually, promtool, startPrometheus, type Prometheus, type QueryResult } from '../src/index.ts';
 
 const values = (r: QueryResult): string[] => (r.resultType === 'vector' ? r.result.map((s) => s.value[1]) : []);
 
