@@ -134,4 +134,17 @@ describe('monitoring a local mesh with a real Prometheus', () => {
     const alerts = (await prometheus.rules()).filter((r) => r.type === 'alerting');
     assert.deepEqual(alerts.filter((a) => a.state === 'firing').map((a) => a.name), []);
   });
+
+  // Last: it stops a component. The alert waits 2 minutes before firing; pending shows its expression
+  // sees the real series go (the promtool tests prove the firing).
+  it('the readiness alert goes pending when the only injector stops', async () => {
+    const alertState = async (name: string): Promise<string | undefined> => (await prometheus.rules()).find((r) => r.name === name)?.state;
+    // Inactive once a rule evaluation has seen the injector's first scrape.
+    await eventually('OsmNoReadyInjector inactive', async () => (await alertState('OsmNoReadyInjector')) === 'inactive', 10_000);
+    const injector = components.find((c) => c.app === 'injector');
+    assert.ok(injector);
+    assert.equal(await injector.stop(), 0);
+    await eventually('OsmNoReadyInjector pending', async () => (await alertState('OsmNoReadyInjector')) === 'pending', 20_000);
+    assert.equal(await alertState('OsmNoReadyController'), 'inactive');
+  });
 });
