@@ -1,14 +1,19 @@
 // informers: initial sync time and memory of the mesh informers with 5,000 pods and 500 services in a
 // real kube-apiserver (plus one ServiceAccount and one EndpointSlice per service), and the time the
 // catalog takes to translate the synced objects into a mesh model. The test API server's service IP
-// range is a /24, so services after the first 200 are headless (clusterIP None).
+// range is a /24, so services after the first 200 are headless (clusterIP None). Then N namespaces
+// (--join, default 50) of a few pods each join the mesh in a burst (their label written 32 at a time)
+// and leave it again: the time until the informers hold (and then dropped) exactly their objects,
+// how many cluster-wide lists and watch starts the joins caused, and how long a change to a pod
+// already in the mesh takes to reach the informer while the namespaces join (a pod relabelled
+// again and again, from each write's return until the informer holds it).
 import { request } from 'node:https';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { kubeListWatchClient, MeshInformers } from '@osm/k8s-informers';
 import { diffModels, informerSource, translate, Translator, type K8sEndpointSlice, type KubeObjects } from '@osm/mesh-catalog';
-import { startKubeApiServer } from '@osm/testing';
+import { KubeRest, startKubeApiServer } from '@osm/testing';
 import type { Benchmark, BenchResult } from './types.ts';
 
 const median = (values: readonly number[]): number => {
@@ -87,14 +92,25 @@ function incrementalBatchMs(objects: KubeObjects): number {
   return median(times);
 }
 
+/** Resolves once `done()` holds, checking every 5 ms (at most `timeoutMs`). */
+async function until(what: string, done: () => boolean, timeoutMs = 300_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!done()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 export const informers: Benchmark = {
   id: 'informers',
-  description: 'mesh informers: initial sync time and memory with 5,000 pods and 500 services in a real API server (--pods, --services, --runs, --concurrency)',
+  description: 'mesh informers: initial sync time and memory with 5,000 pods and 500 services in a real API server, then N namespaces joining and leaving in a burst (--pods, --services, --join, --join-pods, --runs, --concurrency)',
   async run(options, progress): Promise<BenchResult[]> {
     const pods = Number(options['pods'] ?? 5000);
     const services = Number(options['services'] ?? 500);
     const runs = Number(options['runs'] ?? 5);
     const concurrency = Number(options['concurrency'] ?? 32);
+    const joining = Number(options['join'] ?? 50);
+    const joinPods = Number(options['join-pods'] ?? 10);
     const namespaces = Math.max(1, Math.ceil(services / 50));
     const podsPerService = Math.ceil(pods / services);
 
@@ -143,8 +159,19 @@ export const informers: Benchmark = {
           }),
         );
       }
-      progress(`creating ${pods} pods (${concurrency} in flight)`);
-      await bounded(podJobs, concurrency, 500, (done) => progress(`  ${done}/${pods} pods`));
+      // Namespaces outside the mesh, each with a ServiceAccount and a few pods, that join it later.
+      const joinNames = Array.from({ length: joining }, (_, j) => `join-${j}`);
+      for (const ns of joinNames) await post(kc, '/api/v1/namespaces', { metadata: { name: ns } });
+      for (const ns of joinNames) {
+        podJobs.push(() => post(kc, `/api/v1/namespaces/${ns}/serviceaccounts`, { metadata: { name: 'app' } }));
+        for (let i = 0; i < joinPods; i++) {
+          podJobs.push(() => post(kc, `/api/v1/namespaces/${ns}/pods`, { metadata: { name: `app-${i}`, labels: { app: 'app' } }, spec: { serviceAccountName: 'app', containers: [{ name: 'app', image: 'example.invalid/app:1.0' }] } }));
+        }
+      }
+      progress(`creating ${pods} pods, and ${joining} namespaces outside the mesh with ${joinPods} pods each (${concurrency} in flight)`);
+      await bounded(podJobs, concurrency, 500, (done) => progress(`  ${done}/${podJobs.length} objects`));
+      const rest = new KubeRest(kc);
+      const label = (value: string | null) => joinNames.map((ns) => () => rest.patch(`/api/v1/namespaces/${ns}`, { metadata: { labels: { 'openservicemesh.io/monitored-by': value } } }).then(() => undefined));
       const createSeconds = (performance.now() - t0) / 1000;
       progress(`created everything in ${createSeconds.toFixed(1)} s`);
 
@@ -152,6 +179,11 @@ export const informers: Benchmark = {
       const heapMb: number[] = [];
       const translateMs: number[] = [];
       const batchMs: number[] = [];
+      const joinMs: number[] = [];
+      const leaveMs: number[] = [];
+      const joinLists: number[] = [];
+      const joinWatches: number[] = [];
+      const changeMs: number[] = [];
       let synced = { pods: 0, services: 0, proxies: 0 };
       for (let run = 0; run < runs; run++) {
         const before = heapUsed();
@@ -167,6 +199,38 @@ export const informers: Benchmark = {
         const tms = performance.now() - t;
         synced = { pods: mesh.pods.size, services: mesh.services.size, proxies: model.proxies.size };
         batchMs.push(incrementalBatchMs(source.objects()));
+        if (joining > 0) {
+          const namespaced = mesh.all().filter((inf) => inf !== mesh.namespaces && inf !== mesh.meshConfigs);
+          const count = (key: 'lists' | 'watches'): number => namespaced.reduce((sum, inf) => sum + inf.stats()[key], 0);
+          const [lists0, watches0] = [count('lists'), count('watches')];
+          const holds = (n: number): boolean => mesh.pods.size === pods + n * joinPods && mesh.serviceAccounts.size === services + n;
+          let probing = true;
+          const probe = async (): Promise<void> => {
+            for (let i = 0; probing; i++) {
+              const written = await rest.patch(`/api/v1/namespaces/${nsOf(0)}/pods/svc-0-0`, { metadata: { labels: { probe: `${run}-${i}` } } });
+              const rv = (written['metadata'] as { resourceVersion?: string }).resourceVersion;
+              const t = performance.now();
+              await until('the relabelled pod', () => mesh.pods.get(`${nsOf(0)}/svc-0-0`)?.metadata.resourceVersion === rv);
+              changeMs.push(performance.now() - t);
+            }
+          };
+          const changesBefore = changeMs.length;
+          const probed = probe();
+          await bounded(label('osm'), concurrency, joining, () => undefined);
+          const joinStart = performance.now();
+          await until('the joined namespaces', () => holds(joining));
+          joinMs.push(performance.now() - joinStart);
+          probing = false;
+          await probed;
+          const changes = changeMs.slice(changesBefore);
+          joinLists.push(count('lists') - lists0);
+          joinWatches.push(count('watches') - watches0);
+          await bounded(label(null), concurrency, joining, () => undefined);
+          const leaveStart = performance.now();
+          await until('the namespaces to leave', () => holds(0));
+          leaveMs.push(performance.now() - leaveStart);
+          progress(`  ${joining} namespaces joined ${(joinMs.at(-1) ?? 0).toFixed(0)} ms after the last label write (${joinLists.at(-1)} cluster-wide lists, ${joinWatches.at(-1)} watch starts; meanwhile ${changes.length} changes to a pod in the mesh arrived after ${median(changes).toFixed(0)} ms median, ${Math.max(...changes).toFixed(0)} ms at most), left in ${(leaveMs.at(-1) ?? 0).toFixed(0)} ms`);
+        }
         mesh.stop();
         syncMs.push(ms);
         heapMb.push((after - before) / 2 ** 20);
@@ -180,6 +244,16 @@ export const informers: Benchmark = {
         { name: 'heap_per_pod_kb', value: (median(heapMb) * 1024) / pods, unit: 'KB' },
         { name: 'translate_ms', value: median(translateMs), unit: 'ms' },
         { name: 'batch_one_endpoint_ms', value: median(batchMs), unit: 'ms' },
+        ...(joining > 0
+          ? [
+              { name: `join_burst_${joining}_ms`, value: median(joinMs), unit: 'ms' },
+              { name: `join_burst_${joining}_cluster_lists`, value: median(joinLists), unit: 'lists' },
+              { name: `join_burst_${joining}_watch_starts`, value: median(joinWatches), unit: 'watches' },
+              { name: `leave_burst_${joining}_ms`, value: median(leaveMs), unit: 'ms' },
+              { name: 'change_during_join_p50_ms', value: median(changeMs), unit: 'ms' },
+              { name: 'change_during_join_max_ms', value: Math.max(...changeMs), unit: 'ms' },
+            ]
+          : []),
         { name: 'create_objects_s', value: createSeconds, unit: 's' },
       ];
     } finally {

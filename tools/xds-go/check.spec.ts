@@ -16,6 +16,7 @@ const { Listener } = envoy.config.listener.v3;
 const { RouteConfiguration } = envoy.config.route.v3;
 const { HttpConnectionManager } = envoy.extensions.filters.network.http_connection_manager.v3;
 const { Router } = envoy.extensions.filters.http.router.v3;
+const { RegexMatcher } = envoy.type.matcher.v3;
 
 const CLUSTER = typeUrlOf(Cluster);
 const LISTENER = typeUrlOf(Listener);
@@ -108,9 +109,11 @@ describe('envoy-check: broken resources fail with the rule Envoy applies', () =>
 
   it('a regex RE2 rejects (lookahead) is reported at the regex', async () => {
     const broken = mutate(base, ROUTE, 'rds-outbound.14001', RouteConfiguration, (rc) => {
+      // Outbound routes match every path (OSM's wildcard); give the first one a path regex.
       const match = rc.virtualHosts[0]?.routes[0]?.match;
-      assert.ok(match?.safeRegex);
-      match.safeRegex.regex = '/books(?=-bought)';
+      assert.ok(match);
+      match.prefix = undefined;
+      match.safeRegex = RegexMatcher.fromPartial({ regex: '/books(?=-bought)' });
     });
     const report = await checkEnvoyResources(broken);
     assert.deepEqual(report.problems.map((p) => [p.field, p.rule]), [['virtual_hosts[0].routes[0].match.safe_regex.regex', 'regex']], formatEnvoyProblems(report.problems));
@@ -120,8 +123,9 @@ describe('envoy-check: broken resources fail with the rule Envoy applies', () =>
   it('a regex whose RE2 program is too large for Envoy is reported', async () => {
     const broken = mutate(base, ROUTE, 'rds-outbound.14001', RouteConfiguration, (rc) => {
       const match = rc.virtualHosts[0]?.routes[0]?.match;
-      assert.ok(match?.safeRegex);
-      match.safeRegex.regex = '(a|b|c|d){60}';
+      assert.ok(match);
+      match.prefix = undefined;
+      match.safeRegex = RegexMatcher.fromPartial({ regex: '(a|b|c|d){60}' });
     });
     const report = await checkEnvoyResources(broken);
     assert.deepEqual(report.problems.map((p) => p.rule), ['regex'], formatEnvoyProblems(report.problems));
@@ -161,7 +165,7 @@ describe('envoy-check: broken resources fail with the rule Envoy applies', () =>
 
   it('a secret of the wrong kind is reported', async () => {
     const secret = 'root-cert-for-mtls-outbound:bookstore/bookstore-v1';
-    const tlsCertificate = base.find((r) => r.typeUrl === SECRET && r.name === 'service-cert:bookbuyer/bookbuyer');
+    const tlsCertificate = base.find((r) => r.typeUrl === SECRET && r.name === 'service-cert');
     assert.ok(tlsCertificate);
     const { Secret } = envoy.extensions.transport_sockets.tls.v3;
     const wrong = Secret.decode(tlsCertificate.bytes);

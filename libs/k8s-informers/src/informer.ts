@@ -1,11 +1,12 @@
 // A list+watch informer that survives what breaks naive ones: 410 Gone (relist, emit only real
 // differences), any watch error (restart with jittered backoff), server-side closes, and silent
 // stalls (no event or bookmark for a while: restart the watch). Handlers never throw into it.
+// A namespace can be (re)listed on its own while the cluster-wide watch keeps running (`resync(ns)`).
 import { systemClock, type Clock, type TimerHandle } from '@osm/clock';
 import { errorFromStatus, InformerOptionError, isGone, KubeApiError } from './errors.ts';
 import { objectKey, prepareObject } from './object.ts';
 import { Store, type Indexers, type StoreReader } from './store.ts';
-import type { InformerLogger, KubeObject, ListWatchClient, WatchEvent, WatchHandle } from './types.ts';
+import type { InformerLogger, KubeObject, ListRequest, ListWatchClient, WatchEvent, WatchHandle } from './types.ts';
 
 /** Callbacks for changes to an informer's store. Each runs after the store already holds the change. */
 export interface ResourceEventHandler<T extends KubeObject> {
@@ -54,7 +55,12 @@ export interface InformerOptions<T extends KubeObject> {
 }
 
 export interface InformerStats {
+  /** Lists of the whole collection (the first one, and relists). */
   readonly lists: number;
+  /** Lists of one namespace (`resync(namespace)`), which leave the watch running. */
+  readonly namespaceLists: number;
+  /** Namespaces asked for by `resync(namespace)` whose list has not been applied yet. */
+  readonly namespacesPending: number;
   readonly watches: number;
   /** Relists after 410 Gone. */
   readonly gone: number;
@@ -66,6 +72,40 @@ export interface InformerStats {
 }
 
 const ignore = (): void => undefined;
+
+/** Namespace lists one informer runs at once: a burst of joins must not flood the API server. */
+const namespaceListsInFlight = 4;
+
+/**
+ * `/api/v1/pods` -> `/api/v1/namespaces/<ns>/pods`, `/apis/<group>/<version>/<plural>` likewise;
+ * undefined for a path that is not a cluster-wide collection (or is the namespaces collection).
+ */
+function namespacedPath(path: string): ((namespace: string) => string) | undefined {
+  const m = /^(\/api\/v1|\/apis\/[^/]+\/[^/]+)\/([^/]+)$/.exec(path);
+  const [, prefix, plural] = m ?? [];
+  if (prefix === undefined || plural === undefined || plural === 'namespaces') return undefined;
+  return (namespace) => `${prefix}/namespaces/${encodeURIComponent(namespace)}/${plural}`;
+}
+
+/**
+ * One namespace being listed on its own (see `resync(namespace)`). While `queued` (waiting for a
+ * list slot or a retry) watch events for the namespace are dropped: the list, taken later, covers
+ * them. When the list starts, the watch has delivered everything up to resourceVersion R; the list
+ * asks for a state not older than R (the API server's watch cache can answer it, and it cannot be
+ * compacted away), and the watch's events for the namespace from then on, all after R, wait in
+ * `events`. The list may already contain some of them; replaying them in order onto it is still
+ * exact: an object with an event after R ends as its last event says (the newest state there is),
+ * one without had no change since R, so the list holds it as it is now. No resourceVersions are
+ * compared (Kubernetes declares them opaque).
+ */
+interface NamespaceJoin<T> {
+  readonly path: string;
+  state: 'queued' | 'listing';
+  events: Array<{ readonly type: 'ADDED' | 'MODIFIED' | 'DELETED'; readonly obj: T }>;
+  abort: AbortController | undefined;
+  retry: TimerHandle | undefined;
+  failures: number;
+}
 
 function checkOptions(o: InformerOptions<KubeObject>): void {
   const bad = (field: string, allowed: string, value: unknown): never => {
@@ -110,7 +150,12 @@ export class Informer<T extends KubeObject> implements StoreReader<T> {
   #retryTimer: TimerHandle | undefined;
   #stallTimer: TimerHandle | undefined;
   #lastActivity = 0;
-  #stats = { lists: 0, watches: 0, gone: 0, stalls: 0, failures: 0, handlerErrors: 0, lastError: undefined as string | undefined };
+  readonly #namespacedPath: ((namespace: string) => string) | undefined;
+  readonly #joins = new Map<string, NamespaceJoin<T>>();
+  /** Namespaces of `#joins` waiting for a list slot, in the order they were asked for. */
+  #joinQueue: string[] = [];
+  #joinsListing = 0;
+  #stats = { lists: 0, namespaceLists: 0, watches: 0, gone: 0, stalls: 0, failures: 0, handlerErrors: 0, lastError: undefined as string | undefined };
 
   constructor(options: InformerOptions<T>) {
     checkOptions(options as InformerOptions<KubeObject>);
@@ -121,6 +166,7 @@ export class Informer<T extends KubeObject> implements StoreReader<T> {
     this.#random = options.random ?? Math.random;
     this.#log = options.logger ?? noopLogger;
     this.#stallMs = options.stallTimeoutMs ?? 240_000;
+    this.#namespacedPath = namespacedPath(options.path);
   }
 
   // ---- reading -------------------------------------------------------------------------------
@@ -147,7 +193,7 @@ export class Informer<T extends KubeObject> implements StoreReader<T> {
     return this.#synced;
   }
   stats(): InformerStats {
-    return { ...this.#stats, resourceVersion: this.#resourceVersion };
+    return { ...this.#stats, namespacesPending: this.#joins.size, resourceVersion: this.#resourceVersion };
   }
 
   /** Resolves once the first list has been applied (or rejects when `signal` aborts first). */
@@ -193,20 +239,42 @@ export class Informer<T extends KubeObject> implements StoreReader<T> {
   stop(): void {
     this.#running = false;
     this.#cancel();
+    this.#cancelJoins();
   }
 
-  /** Relist now (from a fresh list, emitting only differences), e.g. because `keep` now accepts more. */
-  resync(): void {
-    this.#needList = true;
-    if (this.#running) this.#restart(0, 'resync');
+  /**
+   * Relist now (from a fresh list, emitting only differences), e.g. because `keep` now accepts more.
+   *
+   * With a namespace (`keep` now accepts its objects: it joined), lists only that namespace and
+   * applies its differences at once (handlers never see part of it); the watch keeps running and
+   * other namespaces are not listed again.
+   * Namespace lists run a few at a time, each retried with jittered backoff. A relist of the whole
+   * collection (after a 410 on the watch, say) supersedes them. An informer whose path is not a
+   * cluster-wide collection of a namespaced kind relists the whole collection instead. Before the
+   * first list, or while a relist is pending, there is nothing to do: that list covers the namespace.
+   */
+  resync(namespace?: string): void {
+    if (namespace === undefined || !this.#namespacedPath) {
+      this.#needList = true;
+      if (this.#running) this.#restart(0, 'resync');
+      return;
+    }
+    if (!this.#running || this.#needList || this.#joins.has(namespace)) return;
+    this.#joins.set(namespace, { path: this.#namespacedPath(namespace), state: 'queued', events: [], abort: undefined, retry: undefined, failures: 0 });
+    this.#joinQueue.push(namespace);
+    this.#pumpJoins();
   }
 
-  /** Drops stored objects that `keep` now rejects, emitting onDelete for each. No API call. */
-  prune(): void {
+  /**
+   * Drops stored objects that `keep` now rejects, emitting onDelete for each. No API call. With a
+   * namespace (it left), looks only at that namespace's objects.
+   */
+  prune(namespace?: string): void {
     const keep = this.#opts.keep;
     if (!keep) return;
-    for (const [key, obj] of [...this.#store.entries()]) {
-      if (!this.#keeps(keep, obj)) {
+    for (const key of namespace === undefined ? this.#store.keys() : this.#store.keysInNamespace(namespace)) {
+      const obj = this.#store.get(key);
+      if (obj && !this.#keeps(keep, obj)) {
         this.#store.delete(key);
         this.#emit('onDelete', obj);
       }
@@ -235,6 +303,8 @@ export class Informer<T extends KubeObject> implements StoreReader<T> {
 
   #restart(delayMs: number, reason: string): void {
     this.#cancel();
+    // A relist covers every namespace; a rewatch (from the last resourceVersion) leaves joins be.
+    if (this.#needList) this.#cancelJoins();
     if (!this.#running) return;
     const epoch = this.#epoch;
     this.#log.debug({ informer: this.name, reason, delayMs, relist: this.#needList }, 'informer (re)starting');
@@ -246,18 +316,22 @@ export class Informer<T extends KubeObject> implements StoreReader<T> {
     else this.#retryTimer = this.#clock.setTimer(run, delayMs);
   }
 
-  #backoffMs(): number {
+  #backoffMs(attempt: number): number {
     const initial = this.#opts.backoff?.initialMs ?? 200;
     const max = this.#opts.backoff?.maxMs ?? 30_000;
-    const base = Math.min(max, initial * 2 ** Math.min(this.#attempt, 30));
+    const base = Math.min(max, initial * 2 ** Math.min(attempt, 30));
     // Jitter in [base/2, base): spreads replicas that lost the API server at the same moment.
     return base / 2 + (base / 2) * this.#random();
   }
 
+  #recordFailure(err: unknown): string {
+    this.#stats.failures++;
+    return (this.#stats.lastError = err instanceof Error ? err.message : String(err));
+  }
+
   #fail(err: unknown, during: 'list' | 'watch'): void {
     const gone = isGone(err);
-    this.#stats.failures++;
-    this.#stats.lastError = err instanceof Error ? err.message : String(err);
+    this.#recordFailure(err);
     if (gone) {
       this.#stats.gone++;
       this.#needList = true;
@@ -265,7 +339,7 @@ export class Informer<T extends KubeObject> implements StoreReader<T> {
       this.#needList = true;
     }
     // The first 410 relists at once (it is routine); everything else backs off.
-    const delay = gone && this.#attempt === 0 ? 0 : this.#backoffMs();
+    const delay = gone && this.#attempt === 0 ? 0 : this.#backoffMs(this.#attempt);
     this.#attempt++;
     this.#log.warn({ informer: this.name, during, err: this.#stats.lastError, gone, retryInMs: Math.round(delay) }, 'informer list/watch failed; retrying');
     this.#restart(delay, gone ? 'gone' : 'error');
@@ -276,10 +350,13 @@ export class Informer<T extends KubeObject> implements StoreReader<T> {
     let during: 'list' | 'watch' = 'list';
     try {
       if (this.#needList) {
-        const { items, resourceVersion } = await this.#listAll(epoch);
-        if (epoch !== this.#epoch) return;
-        this.#replace(items);
-        this.#resourceVersion = resourceVersion;
+        const abort = new AbortController();
+        this.#listAbort = abort;
+        this.#stats.lists++;
+        const list = await this.#listAll(this.#opts.path, {}, abort.signal, () => epoch === this.#epoch);
+        if (!list || epoch !== this.#epoch) return;
+        this.#apply(this.#kept(list.items));
+        this.#resourceVersion = list.resourceVersion;
         this.#needList = false;
         this.#attempt = 0;
         this.#watchFailures = 0;
@@ -294,25 +371,31 @@ export class Informer<T extends KubeObject> implements StoreReader<T> {
     }
   }
 
-  async #listAll(epoch: number): Promise<{ items: T[]; resourceVersion: string }> {
-    const abort = new AbortController();
-    this.#listAbort = abort;
-    this.#stats.lists++;
+  /**
+   * Reads every page of `path`; `first` goes on the first request only (later pages carry it in
+   * their continue token). Undefined once `current()` turns false.
+   */
+  async #listAll(
+    path: string,
+    first: Pick<ListRequest, 'resourceVersion' | 'resourceVersionMatch'>,
+    signal: AbortSignal,
+    current: () => boolean,
+  ): Promise<{ items: T[]; resourceVersion: string } | undefined> {
     const items: T[] = [];
     let continueToken: string | undefined;
     let resourceVersion = '';
     do {
       const page = await this.#opts.client.list(
-        this.#opts.path,
+        path,
         {
           ...(this.#opts.labelSelector === undefined ? {} : { labelSelector: this.#opts.labelSelector }),
           ...(this.#opts.fieldSelector === undefined ? {} : { fieldSelector: this.#opts.fieldSelector }),
           limit: this.#opts.pageSize ?? 500,
-          ...(continueToken === undefined ? {} : { continueToken }),
+          ...(continueToken === undefined ? first : { continueToken }),
         },
-        abort.signal,
+        signal,
       );
-      if (epoch !== this.#epoch) return { items: [], resourceVersion: '' };
+      if (!current()) return undefined;
       for (const raw of page.items) {
         const obj = prepareObject<T>(raw);
         if (obj) items.push(obj);
@@ -321,7 +404,7 @@ export class Informer<T extends KubeObject> implements StoreReader<T> {
       resourceVersion = page.resourceVersion;
       continueToken = page.continueToken || undefined;
     } while (continueToken !== undefined);
-    if (!resourceVersion) throw new KubeApiError('Decode', `list of ${this.#opts.path} carried no metadata.resourceVersion`);
+    if (!resourceVersion) throw new KubeApiError('Decode', `list of ${path} carried no metadata.resourceVersion`);
     return { items, resourceVersion };
   }
 
@@ -401,13 +484,18 @@ export class Informer<T extends KubeObject> implements StoreReader<T> {
     }
     this.#watchFailures = 0;
     if (obj.metadata.resourceVersion) this.#resourceVersion = obj.metadata.resourceVersion;
+    if (event.type !== 'ADDED' && event.type !== 'MODIFIED' && event.type !== 'DELETED') {
+      this.#log.warn({ informer: this.name, type: event.type }, 'unknown watch event type; ignored');
+      return;
+    }
+    const join = obj.metadata.namespace === undefined ? undefined : this.#joins.get(obj.metadata.namespace);
+    if (join) {
+      if (join.state === 'listing') join.events.push({ type: event.type, obj });
+      return;
+    }
     const key = objectKey(obj);
     if (event.type === 'DELETED') {
       if (this.#store.delete(key)) this.#emit('onDelete', obj);
-      return;
-    }
-    if (event.type !== 'ADDED' && event.type !== 'MODIFIED') {
-      this.#log.warn({ informer: this.name, type: event.type }, 'unknown watch event type; ignored');
       return;
     }
     if (this.#opts.keep && !this.#keeps(this.#opts.keep, obj)) {
@@ -420,15 +508,86 @@ export class Informer<T extends KubeObject> implements StoreReader<T> {
     else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion || !obj.metadata.resourceVersion) this.#emit('onUpdate', obj, old);
   }
 
-  /** Applies a complete list: emits deletes for what is gone, adds and updates for what is new or changed. */
-  #replace(items: readonly T[]): void {
+  // ---- namespace lists -----------------------------------------------------------------------
+
+  #pumpJoins(): void {
+    while (this.#joinsListing < namespaceListsInFlight) {
+      const namespace = this.#joinQueue.shift();
+      if (namespace === undefined) return;
+      const join = this.#joins.get(namespace);
+      if (join?.state === 'queued') void this.#listNamespace(namespace, join);
+    }
+  }
+
+  async #listNamespace(namespace: string, join: NamespaceJoin<T>): Promise<void> {
+    const current = (): boolean => this.#joins.get(namespace) === join;
+    // From here on the watch's events for the namespace come after `resourceVersion`: kept aside.
+    const resourceVersion = this.#resourceVersion;
+    join.state = 'listing';
+    join.events = [];
+    join.abort = new AbortController();
+    this.#joinsListing++;
+    this.#stats.namespaceLists++;
+    try {
+      const list = await this.#listAll(join.path, { resourceVersion, resourceVersionMatch: 'NotOlderThan' }, join.abort.signal, current);
+      if (!list || !current()) return;
+      this.#joins.delete(namespace);
+      const next = this.#kept(list.items);
+      const keep = this.#opts.keep;
+      for (const { type, obj } of join.events) {
+        if (type === 'DELETED' || (keep && !this.#keeps(keep, obj))) next.delete(objectKey(obj));
+        else next.set(objectKey(obj), obj);
+      }
+      this.#log.debug({ informer: this.name, namespace, resourceVersion, listed: list.items.length, events: join.events.length }, 'namespace listed');
+      this.#apply(next, namespace);
+    } catch (err) {
+      // Any failure (a 410 can only be an expired continue token here) retries just this namespace.
+      if (!current()) return;
+      const message = this.#recordFailure(err);
+      const delay = this.#backoffMs(join.failures++);
+      this.#log.warn({ informer: this.name, namespace, err: message, retryInMs: Math.round(delay) }, 'namespace list failed; retrying');
+      join.state = 'queued';
+      join.events = [];
+      join.abort = undefined;
+      join.retry = this.#clock.setTimer(() => {
+        join.retry = undefined;
+        this.#joinQueue.push(namespace);
+        this.#pumpJoins();
+      }, delay);
+    } finally {
+      this.#joinsListing--;
+      this.#pumpJoins();
+    }
+  }
+
+  #cancelJoins(): void {
+    for (const join of this.#joins.values()) {
+      join.abort?.abort();
+      join.retry?.cancel();
+    }
+    this.#joins.clear();
+    this.#joinQueue = [];
+  }
+
+  // ---- applying lists ------------------------------------------------------------------------
+
+  /** The listed objects that `keep` accepts, by key. */
+  #kept(items: readonly T[]): Map<string, T> {
     const keep = this.#opts.keep;
     const next = new Map<string, T>();
     for (const obj of items) if (!keep || this.#keeps(keep, obj)) next.set(objectKey(obj), obj);
-    for (const [key, old] of [...this.#store.entries()]) {
+    return next;
+  }
+
+  /**
+   * Makes the store hold exactly `next` (within `namespace`, when given): emits deletes for what is
+   * gone, adds and updates for what is new or changed.
+   */
+  #apply(next: ReadonlyMap<string, T>, namespace?: string): void {
+    for (const key of namespace === undefined ? this.#store.keys() : this.#store.keysInNamespace(namespace)) {
       if (!next.has(key)) {
-        this.#store.delete(key);
-        this.#emit('onDelete', old);
+        const old = this.#store.delete(key);
+        if (old) this.#emit('onDelete', old);
       }
     }
     for (const [key, obj] of next) {

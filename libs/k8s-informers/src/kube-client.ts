@@ -1,7 +1,7 @@
 // ListWatchClient over a @kubernetes/client-node KubeConfig: raw list and watch requests (JSON kept
 // as the server sent it, no model-class conversion), authenticated the way the KubeConfig says.
-import { request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { errorFromStatus, KubeApiError } from './errors.ts';
 import type { ListPage, ListRequest, ListWatchClient, WatchCallbacks, WatchEventType, WatchHandle, WatchRequest } from './types.ts';
@@ -40,15 +40,20 @@ async function failure(res: IncomingMessage): Promise<KubeApiError> {
 
 export function kubeListWatchClient(kubeConfig: KubeConfig, options: KubeListWatchClientOptions = {}): ListWatchClient {
   const timeoutMs = options.requestTimeoutMs ?? 60_000;
+  // The KubeConfig's agent opens a connection (a TLS handshake) per request. Lists reuse theirs
+  // instead: a burst of namespaces joining is hundreds of small lists. Not through a proxy, which
+  // only the KubeConfig's agent speaks to. Watches keep a connection each, as before.
+  const reused = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
 
-  async function open(path: string, signal: AbortSignal | undefined): Promise<{ req: ClientRequest; res: Promise<IncomingMessage> }> {
+  async function open(path: string, signal: AbortSignal | undefined, reuse: boolean): Promise<{ req: ClientRequest; res: Promise<IncomingMessage> }> {
     const cluster = kubeConfig.getCurrentCluster();
     if (!cluster) throw new KubeApiError('Network', 'the KubeConfig has no current cluster');
     const opts: RequestOptions & { headers?: Record<string, string> } = {};
     await kubeConfig.applyToHTTPSOptions(opts as never);
     const url = new URL(cluster.server.replace(/\/$/, '') + path);
     const request = url.protocol === 'http:' ? httpRequest : httpsRequest;
-    const req = request(url, { ...opts, method: 'GET', headers: { ...(opts.headers ?? {}), Accept: 'application/json' }, ...(signal ? { signal } : {}) });
+    const agent = reuse && !cluster.proxyUrl ? (url.protocol === 'http:' ? reused.http : reused.https) : opts.agent;
+    const req = request(url, { ...opts, agent, method: 'GET', headers: { ...(opts.headers ?? {}), Accept: 'application/json' }, ...(signal ? { signal } : {}) });
     req.on('socket', (socket) => socket.setKeepAlive(true, 15_000));
     const res = new Promise<IncomingMessage>((resolve, reject) => {
       const timer = setTimeout(() => req.destroy(new KubeApiError('Network', `no response to GET ${path} within ${timeoutMs} ms`)), timeoutMs);
@@ -69,8 +74,17 @@ export function kubeListWatchClient(kubeConfig: KubeConfig, options: KubeListWat
   return {
     async list(path: string, r: ListRequest, signal: AbortSignal): Promise<ListPage> {
       const { req, res: pending } = await open(
-        path + query({ labelSelector: r.labelSelector, fieldSelector: r.fieldSelector, limit: r.limit, continue: r.continueToken }),
+        path +
+          query({
+            labelSelector: r.labelSelector,
+            fieldSelector: r.fieldSelector,
+            limit: r.limit,
+            continue: r.continueToken,
+            resourceVersion: r.resourceVersion,
+            resourceVersionMatch: r.resourceVersionMatch,
+          }),
         signal,
+        true,
       );
       // A list page that stops arriving mid-body fails instead of hanging the informer.
       req.setTimeout(timeoutMs, () => req.destroy(new KubeApiError('Network', `list ${path}: no data for ${timeoutMs} ms`)));
@@ -110,6 +124,7 @@ export function kubeListWatchClient(kubeConfig: KubeConfig, options: KubeListWat
             fieldSelector: r.fieldSelector,
           }),
         undefined,
+        false,
       );
       const res = await pending;
       if (res.statusCode !== 200) throw await failure(res);

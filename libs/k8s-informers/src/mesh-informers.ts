@@ -73,8 +73,11 @@ const sliceIndexers: Indexers<KubeObject> = {
 /**
  * Namespaces (monitored ones only, by label selector), the namespaced kinds of the mesh filtered to
  * monitored namespaces, and the MeshConfig. The namespaced informers start once the namespaces have
- * synced, so their first lists are already filtered; a namespace that joins the mesh later makes
- * them relist (emitting only differences), one that leaves makes them drop its objects.
+ * synced, so their first lists are already filtered. A namespace that joins the mesh later is listed
+ * on its own by each of them while their cluster-wide watches keep running (`Informer.resync(ns)`);
+ * one that leaves has its objects dropped (`Informer.prune(ns)`). As OSM's `IsMonitoredNamespace`
+ * (pkg/k8s/informers.go), membership is the namespace informer's store; unlike OSM, objects of
+ * other namespaces are not kept at all, so a join has to list them.
  */
 export class MeshInformers {
   readonly namespaces: Informer<KubeObject>;
@@ -90,7 +93,6 @@ export class MeshInformers {
   readonly #namespaced: readonly Informer<KubeObject>[];
   #running = false;
   #namespacedStarted = false;
-  #resyncQueued = false;
   #unsubscribe: (() => void) | undefined;
 
   constructor(options: MeshInformersOptions) {
@@ -143,9 +145,13 @@ export class MeshInformers {
     if (this.#running) return;
     this.#running = true;
     this.#unsubscribe = this.namespaces.addHandler({
-      onAdd: () => this.#queueResync(),
-      onDelete: () => {
-        for (const inf of this.#namespaced) inf.prune();
+      onAdd: (ns) => {
+        // Before the namespaced informers start, their first lists cover the namespace.
+        if (!this.#namespacedStarted) return;
+        for (const inf of this.#namespaced) inf.resync(ns.metadata.name);
+      },
+      onDelete: (ns) => {
+        for (const inf of this.#namespaced) inf.prune(ns.metadata.name);
       },
       onSync: () => {
         if (!this.#running || this.#namespacedStarted) return;
@@ -171,16 +177,5 @@ export class MeshInformers {
 
   async waitForSync(signal?: AbortSignal): Promise<void> {
     await Promise.all(this.all().map((inf) => inf.waitForSync(signal)));
-  }
-
-  // A namespace joined: the namespaced informers relist (once for a burst of joins).
-  #queueResync(): void {
-    if (!this.#namespacedStarted || this.#resyncQueued) return;
-    this.#resyncQueued = true;
-    queueMicrotask(() => {
-      this.#resyncQueued = false;
-      if (!this.#namespacedStarted) return;
-      for (const inf of this.#namespaced) inf.resync();
-    });
   }
 }

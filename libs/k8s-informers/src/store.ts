@@ -22,9 +22,24 @@ function indexValues<T>(fn: (obj: T) => readonly string[], obj: T): readonly str
   }
 }
 
+function fileUnder(index: Map<string, Set<string>>, value: string, key: string): void {
+  let keys = index.get(value);
+  if (!keys) index.set(value, (keys = new Set()));
+  keys.add(key);
+}
+
+function unfile(index: Map<string, Set<string>>, value: string, key: string): void {
+  const keys = index.get(value);
+  if (!keys) return;
+  keys.delete(key);
+  if (keys.size === 0) index.delete(value);
+}
+
 /** Objects by `namespace/name`, with named secondary indexes kept in step. */
 export class Store<T extends KubeObject> implements StoreReader<T> {
   readonly #objects = new Map<string, T>();
+  /** Keys by namespace, always kept: a namespace joining or leaving touches only its own objects. */
+  readonly #namespaces = new Map<string, Set<string>>();
   readonly #indexers: Indexers<T>;
   readonly #indexes = new Map<string, Map<string, Set<string>>>();
 
@@ -55,6 +70,11 @@ export class Store<T extends KubeObject> implements StoreReader<T> {
 
   entries(): IterableIterator<[string, T]> {
     return this.#objects.entries();
+  }
+
+  /** Keys of the objects in `namespace` (a copy). */
+  keysInNamespace(namespace: string): string[] {
+    return [...(this.#namespaces.get(namespace) ?? [])];
   }
 
   byIndex(indexName: string, value: string): T[] {
@@ -88,27 +108,20 @@ export class Store<T extends KubeObject> implements StoreReader<T> {
   }
 
   #index(key: string, obj: T): void {
+    if (obj.metadata.namespace) fileUnder(this.#namespaces, obj.metadata.namespace, key);
     for (const [name, fn] of Object.entries(this.#indexers)) {
       const index = this.#indexes.get(name);
       if (!index) continue;
-      for (const value of indexValues(fn, obj)) {
-        let keys = index.get(value);
-        if (!keys) index.set(value, (keys = new Set()));
-        keys.add(key);
-      }
+      for (const value of indexValues(fn, obj)) fileUnder(index, value, key);
     }
   }
 
   #unindex(key: string, obj: T): void {
+    if (obj.metadata.namespace) unfile(this.#namespaces, obj.metadata.namespace, key);
     for (const [name, fn] of Object.entries(this.#indexers)) {
       const index = this.#indexes.get(name);
       if (!index) continue;
-      for (const value of indexValues(fn, obj)) {
-        const keys = index.get(value);
-        if (!keys) continue;
-        keys.delete(key);
-        if (keys.size === 0) index.delete(value);
-      }
+      for (const value of indexValues(fn, obj)) unfile(index, value, key);
     }
   }
 }

@@ -34,6 +34,13 @@ export interface ListRequest {
   readonly fieldSelector?: string;
   readonly limit?: number;
   readonly continueToken?: string;
+  /**
+   * With `resourceVersionMatch: 'NotOlderThan'`, a state of the collection at this resourceVersion or
+   * later (the API server's watch cache may answer). Never together with `continueToken`: later
+   * pages carry it in the token.
+   */
+  readonly resourceVersion?: string;
+  readonly resourceVersionMatch?: 'NotOlderThan';
 }
 
 export interface WatchRequest {

@@ -1,10 +1,14 @@
 // Test double: an in-memory collection that speaks the ListWatchClient interface with Kubernetes
-// semantics (resourceVersions, history, compaction -> 410).
+// semantics (resourceVersions, history, compaction -> 410, lists of one namespace, continue tokens
+// that keep the first page's resourceVersion).
+import { FakeClock } from '@osm/testing';
 import { KubeApiError } from '../src/errors.ts';
-import type { ListPage, ListRequest, ListWatchClient, WatchCallbacks, WatchEvent, WatchHandle, WatchRequest } from '../src/types.ts';
+import { Informer, type InformerOptions } from '../src/informer.ts';
+import { byNamespace } from '../src/store.ts';
+import type { KubeObject, ListPage, ListRequest, ListWatchClient, WatchCallbacks, WatchEvent, WatchHandle, WatchRequest } from '../src/types.ts';
 
 export interface FakeObject {
-  metadata: { name: string; namespace?: string; resourceVersion?: string; labels?: Record<string, string>; managedFields?: unknown };
+  metadata: { name: string; namespace?: string; uid?: string; resourceVersion?: string; labels?: Record<string, string>; managedFields?: unknown };
   [field: string]: unknown;
 }
 
@@ -21,7 +25,11 @@ export class FakeApi implements ListWatchClient {
   readonly objects = new Map<string, FakeObject>();
   readonly history: Array<{ rv: number; event: WatchEvent }> = [];
   readonly watchers: Watcher[] = [];
-  listCalls: ListRequest[] = [];
+  listCalls: Array<ListRequest & { path: string }> = [];
+  /** While set, list responses wait for it (their page already taken). */
+  listGate: Promise<void> | undefined;
+  /** Lists waiting on the gate right now. */
+  listsWaiting = 0;
   watchCalls: WatchRequest[] = [];
   /** Errors thrown by the next list/watch calls, in order. */
   failLists: Error[] = [];
@@ -81,19 +89,47 @@ export class FakeApi implements ListWatchClient {
     return this.watchers.filter((w) => w.open).length;
   }
 
-  async list(_path: string, request: ListRequest): Promise<ListPage> {
+  /** The objects as they were at `rv`, replayed from the history. */
+  stateAt(rv: number): Map<string, FakeObject> {
+    const state = new Map<string, FakeObject>();
+    for (const h of this.history) {
+      if (h.rv > rv) break;
+      const o = h.event.object as FakeObject;
+      if (h.event.type === 'DELETED') state.delete(this.#key(o));
+      else state.set(this.#key(o), o);
+    }
+    return state;
+  }
+
+  async list(path: string, request: ListRequest): Promise<ListPage> {
     await Promise.resolve();
-    this.listCalls.push(request);
+    this.listCalls.push({ ...request, path });
     const fail = this.failLists.shift();
     if (fail) throw fail;
-    const all = [...this.objects.values()].sort((a, b) => this.#key(a).localeCompare(this.#key(b)));
-    const start = request.continueToken ? Number(request.continueToken) : 0;
+    if (request.continueToken && request.resourceVersion) throw new Error('resourceVersion together with continue');
+    if (request.resourceVersionMatch === 'NotOlderThan' && Number(request.resourceVersion) > this.rv) {
+      throw new KubeApiError('Status', 'Too large resource version', { statusCode: 504 });
+    }
+    // Like the API server, a continue token carries the resourceVersion of the first page.
+    const [tokenRv, tokenIndex] = request.continueToken ? request.continueToken.split(':').map(Number) : [undefined, 0];
+    const rv = tokenRv ?? this.rv;
+    if (rv < this.compactedRv) throw new KubeApiError('Gone', 'The provided continue parameter is too old.', { statusCode: 410 });
+    const namespace = /\/namespaces\/([^/]+)\//.exec(path)?.[1];
+    const all = [...this.stateAt(rv).values()].filter((o) => namespace === undefined || o.metadata.namespace === namespace).sort((a, b) => this.#key(a).localeCompare(this.#key(b)));
+    const start = tokenIndex ?? 0;
     const end = request.limit ? start + request.limit : all.length;
-    return {
+    const page: ListPage = {
       items: all.slice(start, end).map((o) => structuredClone(o)),
-      resourceVersion: String(this.rv),
-      ...(end < all.length ? { continueToken: String(end) } : {}),
+      resourceVersion: String(rv),
+      ...(end < all.length ? { continueToken: `${rv}:${end}` } : {}),
     };
+    // The page is taken; its response may be held back while the collection moves on.
+    if (this.listGate) {
+      this.listsWaiting++;
+      await this.listGate;
+      this.listsWaiting--;
+    }
+    return page;
   }
 
   async watch(_path: string, request: WatchRequest, callbacks: WatchCallbacks): Promise<WatchHandle> {
@@ -120,4 +156,32 @@ export class FakeApi implements ListWatchClient {
 
 export function obj(namespace: string | undefined, name: string, extra: Record<string, unknown> = {}): FakeObject {
   return { metadata: { name, ...(namespace ? { namespace } : {}) }, ...extra };
+}
+
+/**
+ * An informer over a FakeApi with a FakeClock (random fixed at 0.5), indexes by namespace and by
+ * the `color` label, and the events its handler heard as strings.
+ */
+export function setup(options: Partial<InformerOptions<KubeObject>> = {}) {
+  const api = new FakeApi();
+  const clock = new FakeClock(1_000_000);
+  const events: string[] = [];
+  const informer = new Informer<KubeObject>({
+    name: 'things',
+    path: '/api/v1/things',
+    client: api,
+    clock,
+    random: () => 0.5,
+    stallTimeoutMs: 60_000,
+    backoff: { initialMs: 1000, maxMs: 8000 },
+    indexers: { namespace: byNamespace, color: (o) => (o.metadata.labels?.['color'] ? [o.metadata.labels['color']] : []) },
+    ...options,
+  });
+  informer.addHandler({
+    onAdd: (o) => events.push(`add ${o.metadata.namespace}/${o.metadata.name}`),
+    onUpdate: (o, old) => events.push(`update ${o.metadata.namespace}/${o.metadata.name} ${old.metadata.resourceVersion}->${o.metadata.resourceVersion}`),
+    onDelete: (o) => events.push(`delete ${o.metadata.namespace}/${o.metadata.name}`),
+    onSync: () => events.push('sync'),
+  });
+  return { api, clock, events, informer };
 }

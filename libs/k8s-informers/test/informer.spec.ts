@@ -1,37 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FakeClock, settle } from '@osm/testing';
+import { settle } from '@osm/testing';
 import { InformerOptionError, KubeApiError } from '../src/errors.ts';
 import { Informer, type InformerOptions } from '../src/informer.ts';
-import { byNamespace } from '../src/store.ts';
 import type { KubeObject } from '../src/types.ts';
-import { FakeApi, obj } from './fakes.ts';
-
-type Event = string;
-
-function setup(options: Partial<InformerOptions<KubeObject>> = {}) {
-  const api = new FakeApi();
-  const clock = new FakeClock(1_000_000);
-  const events: Event[] = [];
-  const informer = new Informer<KubeObject>({
-    name: 'things',
-    path: '/api/v1/things',
-    client: api,
-    clock,
-    random: () => 0.5,
-    stallTimeoutMs: 60_000,
-    backoff: { initialMs: 1000, maxMs: 8000 },
-    indexers: { namespace: byNamespace, color: (o) => (o.metadata.labels?.['color'] ? [o.metadata.labels['color']] : []) },
-    ...options,
-  });
-  informer.addHandler({
-    onAdd: (o) => events.push(`add ${o.metadata.namespace}/${o.metadata.name}`),
-    onUpdate: (o, old) => events.push(`update ${o.metadata.namespace}/${o.metadata.name} ${old.metadata.resourceVersion}->${o.metadata.resourceVersion}`),
-    onDelete: (o) => events.push(`delete ${o.metadata.namespace}/${o.metadata.name}`),
-    onSync: () => events.push('sync'),
-  });
-  return { api, clock, events, informer };
-}
+import { FakeApi, obj, setup } from './fakes.ts';
 
 describe('Informer', () => {
   it('lists, syncs and keeps frozen objects by namespace/name without managedFields', async () => {
@@ -64,7 +37,7 @@ describe('Informer', () => {
     assert.equal(informer.size, 5);
     assert.deepEqual(
       api.listCalls.map((c) => c.continueToken),
-      [undefined, '2', '4'],
+      [undefined, '105:2', '105:4'],
     );
     informer.stop();
   });

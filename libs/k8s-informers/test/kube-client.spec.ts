@@ -59,6 +59,12 @@ describe('kubeListWatchClient', () => {
     assert.equal(q.get('limit'), '10');
     assert.equal(q.get('continue'), 'tok');
     assert.equal(q.get('labelSelector'), 'a=b');
+    assert.equal(q.get('resourceVersion'), null, 'no resourceVersion unless asked for');
+    await client.list('/api/v1/namespaces/ns/pods', { limit: 10, resourceVersion: '41', resourceVersionMatch: 'NotOlderThan' }, new AbortController().signal);
+    const scoped = new URL(`http://x${requests.at(-1)}`);
+    assert.equal(scoped.pathname, '/api/v1/namespaces/ns/pods');
+    assert.equal(scoped.searchParams.get('resourceVersion'), '41');
+    assert.equal(scoped.searchParams.get('resourceVersionMatch'), 'NotOlderThan');
   });
 
   it('turns error responses into KubeApiError: 410 is Gone', async () => {

@@ -5,59 +5,8 @@ import { compactEtcd, eventually, KubeRest, startKubeApiServer, type KubeApiServ
 import { Informer } from '../src/informer.ts';
 import { kubeListWatchClient } from '../src/kube-client.ts';
 import { MeshInformers } from '../src/mesh-informers.ts';
-import type { KubeObject, ListWatchClient, WatchCallbacks, WatchHandle } from '../src/types.ts';
-
-/** Passes calls through to the real client, but can cut the open watches and hold new ones back. */
-class GatedClient implements ListWatchClient {
-  readonly #inner: ListWatchClient;
-  #gate: { promise: Promise<void>; open: () => void } | undefined;
-  readonly #active = new Set<{ handle: WatchHandle; callbacks: WatchCallbacks }>();
-  constructor(inner: ListWatchClient) {
-    this.#inner = inner;
-  }
-  /** Ends every open watch with an error and holds new list/watch calls until open(). */
-  close(): void {
-    let open = (): void => undefined;
-    const promise = new Promise<void>((resolve) => (open = resolve));
-    this.#gate = { promise, open };
-    for (const w of [...this.#active]) {
-      this.#active.delete(w);
-      w.handle.abort();
-      w.callbacks.onDone(new Error('connection cut by the test'));
-    }
-  }
-  /** Watches the server accepted that are still open. */
-  get openWatches(): number {
-    return this.#active.size;
-  }
-  open(): void {
-    this.#gate?.open();
-    this.#gate = undefined;
-  }
-  async list(...args: Parameters<ListWatchClient['list']>): ReturnType<ListWatchClient['list']> {
-    await this.#gate?.promise;
-    return this.#inner.list(...args);
-  }
-  async watch(path: string, request: Parameters<ListWatchClient['watch']>[1], callbacks: WatchCallbacks): Promise<WatchHandle> {
-    await this.#gate?.promise;
-    const entry = { handle: { abort: () => undefined } as WatchHandle, callbacks };
-    const handle = await this.#inner.watch(path, request, {
-      onEvent: (e) => callbacks.onEvent(e),
-      onDone: (err) => {
-        this.#active.delete(entry);
-        callbacks.onDone(err);
-      },
-    });
-    entry.handle = handle;
-    this.#active.add(entry);
-    return {
-      abort: () => {
-        this.#active.delete(entry);
-        handle.abort();
-      },
-    };
-  }
-}
+import type { KubeObject } from '../src/types.ts';
+import { GatedClient } from './clients.ts';
 
 const sa = (ns: string, name: string, labels: Record<string, string> = {}) => ({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { namespace: ns, name, labels } });
 const ns = (name: string, labels: Record<string, string> = {}) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });

@@ -323,7 +323,8 @@ describe('affected proxies: split backends serve the apex', () => {
     o.services.push(service('shop', 'web', { app: 'web' }, http, '10.96.0.1'), service('shop', 'web-v1', { app: 'web-v1' }, http, '10.96.0.2'));
     o.pods.push(pod('shop', 'web-v1-0', { app: 'web-v1', 'osm-proxy-uuid': 'u-v1' }, 'web-v1', '10.1.0.1'));
     o.endpointSlices.push(slice('shop', 'web-v1-abc', 'web-v1', [{ ip: '10.1.0.1', pod: 'web-v1-0' }], [{ name: 'http-web', port: 8080 }]));
-    o.trafficTargets.push(trafficTarget('shop', 'client-to-web-v1', 'web-v1', [{ ns: 'shop', sa: 'client' }], [{ kind: 'HTTPRouteGroup', name: 'routes' }]));
+    // The rule names its match: a rule without matches grants nothing (OSM), and then there is no route to serve.
+    o.trafficTargets.push(trafficTarget('shop', 'client-to-web-v1', 'web-v1', [{ ns: 'shop', sa: 'client' }], [{ kind: 'HTTPRouteGroup', name: 'routes', matches: ['all'] }]));
     o.httpRouteGroups.push(httpRouteGroup('shop', 'routes', [{ name: 'all', methods: ['GET'] }]));
     o.trafficSplits.push(trafficSplit('shop', 'web-split', 'web', [{ service: 'web-v1', weight: 100 }]));
     o.meshConfigs.push(meshConfig({ traffic: { enablePermissiveTrafficPolicyMode: false } }));

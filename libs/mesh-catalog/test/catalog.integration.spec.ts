@@ -147,10 +147,11 @@ describe('mesh catalog against a real API server', () => {
     await until('endpoints deleted', (m) => m.endpoints.get('shop/web')?.length === 0);
 
     // TrafficTarget
-    await rest.create(`${smi.trafficTargets}/namespaces/shop/traffictargets`, ttBody('shop', 'tt', 'web', [{ ns: 'shop', sa: 'client' }]));
+    // (A TrafficTarget without rules is invalid in OSM and left out: each one here names a rule.)
+    await rest.create(`${smi.trafficTargets}/namespaces/shop/traffictargets`, ttBody('shop', 'tt', 'web', [{ ns: 'shop', sa: 'client' }], [{ kind: 'HTTPRouteGroup', name: 'routes', matches: ['get'] }]));
     await until('traffic target added', (m) => m.trafficTargets.get('shop/tt')?.sources[0]?.name === 'client');
-    await rest.patch(`${smi.trafficTargets}/namespaces/shop/traffictargets/tt`, { spec: { rules: [{ kind: 'HTTPRouteGroup', name: 'routes', matches: ['get'] }] } });
-    await until('traffic target updated', (m) => m.trafficTargets.get('shop/tt')?.rules[0]?.name === 'routes');
+    await rest.patch(`${smi.trafficTargets}/namespaces/shop/traffictargets/tt`, { spec: { rules: [{ kind: 'HTTPRouteGroup', name: 'other-routes', matches: ['get'] }] } });
+    await until('traffic target updated', (m) => m.trafficTargets.get('shop/tt')?.rules[0]?.name === 'other-routes');
     await rest.delete(`${smi.trafficTargets}/namespaces/shop/traffictargets/tt`);
     await until('traffic target deleted', (m) => !m.trafficTargets.has('shop/tt'));
 
@@ -182,10 +183,11 @@ describe('mesh catalog against a real API server', () => {
     const mc = { apiVersion: 'config.openservicemesh.io/v1alpha2', kind: 'MeshConfig', metadata: { namespace: 'osm-system', name: 'osm-mesh-config' }, spec: { traffic: { enablePermissiveTrafficPolicyMode: false } } };
     await rest.create(`${smi.config}/namespaces/osm-system/meshconfigs`, { ...mc, spec: { certificate: { serviceCertValidityDuration: '1h' } } });
     await until('mesh config added', (m) => m.settings.serviceCertValiditySeconds === 3600);
-    await rest.patch(`${smi.config}/namespaces/osm-system/meshconfigs/osm-mesh-config`, { spec: { traffic: { enablePermissiveTrafficPolicyMode: true } } });
-    await until('mesh config updated', (m) => m.settings.permissiveMode);
+    await rest.patch(`${smi.config}/namespaces/osm-system/meshconfigs/osm-mesh-config`, { spec: { traffic: { enablePermissiveTrafficPolicyMode: false } } });
+    await until('mesh config updated', (m) => !m.settings.permissiveMode);
     await rest.delete(`${smi.config}/namespaces/osm-system/meshconfigs/osm-mesh-config`);
-    await until('mesh config deleted', (m) => !m.settings.permissiveMode && m.settings.serviceCertValiditySeconds === 86400);
+    // Without a MeshConfig, OSM's chart defaults apply: permissive mode on, 24 h certificates.
+    await until('mesh config deleted', (m) => m.settings.permissiveMode && m.settings.serviceCertValiditySeconds === 86400);
 
     // Objects outside the mesh never appear.
     await rest.create('/api/v1/namespaces', { metadata: { name: 'outside' } });
@@ -208,7 +210,9 @@ describe('mesh catalog against a real API server', () => {
       await rest.create(`/api/v1/namespaces/${ns}/pods`, podBody(ns, `${ns}-1`, { app: ns, 'osm-proxy-uuid': `u-${ns}` }, ns));
       await rest.create('/apis/discovery.k8s.io/v1/namespaces/' + ns + '/endpointslices', sliceBody(ns, `${ns}-a`, ns, [{ ip: '10.2.0.1' }]));
     }
-    await rest.create(`${smi.trafficTargets}/namespaces/store/traffictargets`, ttBody('store', 'buyer-to-store', 'store', [{ ns: 'buyer', sa: 'buyer' }]));
+    // SMI mode: who talks to whom follows the TrafficTarget.
+    await rest.create(`${smi.config}/namespaces/osm-system/meshconfigs`, { apiVersion: 'config.openservicemesh.io/v1alpha2', kind: 'MeshConfig', metadata: { namespace: 'osm-system', name: 'osm-mesh-config' }, spec: { traffic: { enablePermissiveTrafficPolicyMode: false } } });
+    await rest.create(`${smi.trafficTargets}/namespaces/store/traffictargets`, ttBody('store', 'buyer-to-store', 'store', [{ ns: 'buyer', sa: 'buyer' }], [{ kind: 'HTTPRouteGroup', name: 'routes', matches: ['get'] }]));
     await settled();
     const from = batches.length;
     await rest.patch('/apis/discovery.k8s.io/v1/namespaces/store/endpointslices/store-a', { endpoints: [{ addresses: ['10.2.0.1'] }, { addresses: ['10.2.0.2'] }] });
