@@ -1,6 +1,7 @@
 // What ca-bootstrap does on start, in order and idempotently: apply the CRDs, create the default
-// MeshConfig if missing, create-or-load the root CA. API failures are retried with backoff; invalid
-// stored input (a bad CA Secret) is reported once and leaves the component not ready.
+// MeshConfig if missing, create-or-load the root CA. API failures are retried with bounded backoff;
+// invalid stored input (a bad CA Secret) is reported, leaves the component not ready, and is checked
+// again until it is fixed (root-ca.ts).
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { resolveServiceCertValidity, type LoadedRoot } from '@osm/certificates';
@@ -9,6 +10,7 @@ import type { Flags } from './flags.ts';
 import { rootCAProvider, statusCode } from '@osm/k8s-writes';
 import { meshConfigName } from '@osm/mesh-model';
 import { applyManifests, ensureMeshConfig, readManifests } from './kube.ts';
+import { backoffMs, loadRootCA } from './root-ca.ts';
 
 export type Phase = 'starting' | 'applying-crds' | 'mesh-config' | 'root-ca' | 'ready' | 'failed';
 
@@ -20,17 +22,15 @@ export interface BootstrapState {
 }
 
 async function retrying<T>(what: string, logger: Logger, signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
-  let delay = 200;
   for (let attempt = 1; ; attempt++) {
     signal.throwIfAborted();
     try {
       return await fn();
     } catch (err) {
       if (signal.aborted) throw err;
-      const level = attempt <= 3 ? 'debug' : 'warn';
-      logger[level]({ err, code: statusCode(err), attempt, retryInMs: delay }, `${what} failed; retrying`);
-      await sleep(delay * (0.8 + Math.random() * 0.4), undefined, { signal });
-      delay = Math.min(delay * 2, 5000);
+      const retryInMs = backoffMs(attempt, Math.random);
+      logger[attempt <= 3 ? 'debug' : 'warn']({ err, code: statusCode(err), attempt, retryInMs }, `${what} failed; retrying`);
+      await sleep(retryInMs, undefined, { signal });
     }
   }
 }
@@ -62,28 +62,26 @@ export async function runBootstrap(flags: Flags, kubeConfig: KubeConfig, logger:
   state.phase = 'root-ca';
   state.reason = `loading the root CA from Secret ${flags.namespace}/${flags.rootCa.secretName}`;
   const provider = rootCAProvider(kubeConfig, flags.rootCa);
-  const result = await retrying(`loading the root CA (${provider.kind})`, logger, signal, () => provider.load());
-  if (!result.ok) {
-    state.phase = 'failed';
-    state.reason = result.error.message;
-    logger.error(
-      { secret: `${flags.namespace}/${flags.rootCa.secretName}`, provider: provider.kind, code: result.error.code },
-      `root CA not loaded: ${result.error.message}; staying not ready and leaving the Secret unchanged`,
-    );
-    return;
-  }
-  state.root = result.value;
-  state.rootNotAfter = result.value.authority.notAfter;
+  const root = await loadRootCA(provider, `${flags.namespace}/${flags.rootCa.secretName}`, {
+    logger,
+    signal,
+    onState: (phase, reason) => {
+      state.phase = phase;
+      state.reason = reason;
+    },
+  });
+  state.root = root;
+  state.rootNotAfter = root.authority.notAfter;
   state.phase = 'ready';
   state.reason = undefined;
   logger.info(
     {
-      rootFingerprint: result.value.authority.rootFingerprint,
-      created: result.value.created,
-      outcome: result.value.outcome,
-      secret: `${result.value.secret.namespace}/${result.value.secret.name}`,
-      resourceVersion: result.value.secret.resourceVersion,
-      rootNotAfter: new Date(result.value.authority.notAfter).toISOString(),
+      rootFingerprint: root.authority.rootFingerprint,
+      created: root.created,
+      outcome: root.outcome,
+      secret: `${root.secret.namespace}/${root.secret.name}`,
+      resourceVersion: root.secret.resourceVersion,
+      rootNotAfter: new Date(root.authority.notAfter).toISOString(),
       serviceCertValidityMs: validity.validityMs,
     },
     'root CA ready',

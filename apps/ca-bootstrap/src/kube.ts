@@ -24,7 +24,12 @@ export async function applyManifests(kubeConfig: KubeConfig, objects: readonly K
   await serverSideApply(kubeConfig, objects, { fieldManager: FIELD_MANAGER });
 }
 
-/** OSM's default MeshConfig (its chart's preset-mesh-config), with OSM's field names. */
+/**
+ * The MeshConfig OSM's Helm chart creates with its default values (charts/osm/templates/preset-mesh-config.yaml
+ * filled from charts/osm/values.yaml), field for field: permissive traffic policy mode on and egress on, as
+ * OSM users have it. Tracing is off, so its address, port and endpoint are left out, as the chart does;
+ * certificate.ingressGateway exists only with the chart's Contour add-on and is left out too.
+ */
 export function defaultMeshConfig(namespace: string): KubernetesObject & { spec: Record<string, unknown> } {
   return {
     apiVersion: meshConfigApiVersion,
@@ -33,7 +38,7 @@ export function defaultMeshConfig(namespace: string): KubernetesObject & { spec:
     spec: {
       sidecar: { enablePrivilegedInitContainer: false, logLevel: 'error', maxDataPlaneConnections: 0, configResyncInterval: '0s', localProxyMode: 'Localhost' },
       traffic: {
-        enableEgress: false,
+        enableEgress: true,
         enablePermissiveTrafficPolicyMode: true,
         outboundPortExclusionList: [],
         inboundPortExclusionList: [],
@@ -43,6 +48,15 @@ export function defaultMeshConfig(namespace: string): KubernetesObject & { spec:
       },
       observability: { enableDebugServer: false, osmLogLevel: 'info', tracing: { enable: false } },
       certificate: { serviceCertValidityDuration: '24h', certKeyBitSize: 2048 },
+      featureFlags: {
+        enableWASMStats: true,
+        enableSnapshotCacheMode: false,
+        enableAsyncProxyServiceMapping: false,
+        enableIngressBackendPolicy: true,
+        enableEnvoyActiveHealthChecks: false,
+        enableRetryPolicy: false,
+        enableMeshRootCertificate: false,
+      },
     },
   };
 }

@@ -2,28 +2,19 @@
 // issued certificates checked by openssl, and rotation.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, type V1Secret } from '@kubernetes/client-node';
-import {
-  buildRootCertificate,
-  CertificateCache,
-  CertManagerProvider,
-  TresorProvider,
-  LocalCertificateAuthority,
-  signingCAFromSecret,
-  toPem,
-  type RotationEvent,
-} from '@osm/certificates';
+import { CertificateCache, CertManagerProvider, CLOCK_SKEW_MS, generateRootCA, LocalCertificateAuthority, signingCAFromSecret, TresorProvider, type RotationEvent } from '@osm/certificates';
 import { systemClock } from '@osm/clock';
 import { startKubeApiServer, type KubeApiServer } from '@osm/testing';
 import { KubeCertificateRequestClient, KubeSecretStore } from '@osm/k8s-writes';
 import { applyManifests, readManifests } from '../src/kube.ts';
 import { BootstrapProcess } from './process.ts';
+import { GATE_LABEL, RaceGate } from './race-gate.ts';
 import { TestSigner } from './test-signer.ts';
 
 const HOUR = 3_600_000;
@@ -38,6 +29,7 @@ const file = (content: string): string => {
 
 let api: KubeApiServer;
 let core: CoreV1Api;
+const gate = new RaceGate();
 const running: BootstrapProcess[] = [];
 
 function start(namespace: string, ...args: string[]): BootstrapProcess {
@@ -46,33 +38,59 @@ function start(namespace: string, ...args: string[]): BootstrapProcess {
   return p;
 }
 
-async function createNamespace(name: string): Promise<void> {
-  await core.createNamespace({ body: { metadata: { name } } });
+async function createNamespace(name: string, labels: Record<string, string> = {}): Promise<void> {
+  await core.createNamespace({ body: { metadata: { name, labels } } });
 }
 
 const readSecret = (namespace: string, name = 'osm-ca-bundle'): Promise<V1Secret> => core.readNamespacedSecret({ namespace, name });
+
+/** A root CA as PEM, valid from `now` (less the clock-skew allowance) for `validityMs`. */
+const makeRoot = async (commonName: string, now: number, validityMs: number): Promise<{ cert: string; key: string }> => {
+  const root = await generateRootCA({ clock: { now: () => now }, commonName, validityMs });
+  return { cert: root.certificatePem, key: root.privateKeyPem };
+};
+const userRoot = await makeRoot('user-root', Date.now() - HOUR, 365 * DAY);
+const issuerRoot = await makeRoot('cert-manager-test-issuer', Date.now() - HOUR, DAY);
+const otherRoot = await makeRoot('other', Date.now() - HOUR, DAY);
 
 before(async () => {
   // No CRDs installed: the first ca-bootstrap processes must apply them.
   api = await startKubeApiServer({ installCrds: false });
   core = api.kubeConfig.makeApiClient(CoreV1Api);
+  // The race gate's webhook configuration is live once a probe Secret's CREATE reaches it.
+  await gate.start(api.kubeConfig);
+  await createNamespace('gate-probe', { [GATE_LABEL]: 'true' });
+  for (let i = 0; !gate.saw('gate-probe'); i++) {
+    if (i > 300) throw new Error('the race gate webhook was never called');
+    await core.createNamespacedSecret({ namespace: 'gate-probe', body: { metadata: { name: `probe-${i}` } } });
+    if (!gate.saw('gate-probe')) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 });
 
 after(async () => {
+  await gate.stop();
   await Promise.all(running.map((p) => p.stop()));
   await api?.stop();
   rmSync(tmp, { recursive: true, force: true });
 });
 
 describe('ca-bootstrap against a real API server', () => {
-  it('10 processes started at once, 20 rounds: exactly one osm-ca-bundle and one root fingerprint each round', async (t) => {
+  it('10 processes started at once, 20 rounds: they really race (one wins the create, some lose it), one osm-ca-bundle and one root fingerprint each round', async (t) => {
     const outcomes = new Map<string, number>();
     for (let round = 1; round <= 20; round++) {
       const namespace = `race-${round}`;
-      await createNamespace(namespace);
+      // The gate holds the Secret CREATEs until all 10 processes are inside theirs (or 20 s passed), so whoever
+      // reads the Secret meanwhile races for real.
+      await createNamespace(namespace, { [GATE_LABEL]: 'true' });
+      gate.expect(namespace, 10);
       const processes = Array.from({ length: 10 }, () => start(namespace));
-      const settled = await Promise.all(processes.map((p) => p.settled()));
+      // Generous: ten processes start at once on a shared 2-core machine.
+      const settled = await Promise.all(processes.map((p) => p.settled(180_000)));
       for (const line of settled) assert.equal(line.msg, 'root CA ready', JSON.stringify(line));
+      const tally: Record<string, number> = {};
+      for (const l of settled) tally[String(l['outcome'])] = (tally[String(l['outcome'])] ?? 0) + 1;
+      t.diagnostic(`round ${round}: ${JSON.stringify(tally)}, ${gate.arrivals.get(namespace)} Secret CREATEs`);
+      assert.ok((tally['lost-race'] ?? 0) >= 1, `round ${round}: some instances raced and lost (outcomes ${JSON.stringify(tally)})`);
       const fingerprints = new Set(settled.map((l) => l['rootFingerprint']));
       assert.equal(fingerprints.size, 1, `round ${round}: fingerprints ${[...fingerprints].join(', ')}`);
       assert.equal(settled.filter((l) => l['created'] === true).length, 1, `round ${round}: exactly one instance created the Secret`);
@@ -116,13 +134,33 @@ describe('ca-bootstrap against a real API server', () => {
     assert.deepEqual(Object.keys(stored.data ?? {}).sort(), ['ca.crt', 'private.key']);
   });
 
-  it('created the default MeshConfig and applied the CRDs', async () => {
+  it("created the default MeshConfig as OSM's chart does, and applied the CRDs", async () => {
     const custom = api.kubeConfig.makeApiClient(CustomObjectsApi);
-    const mc = (await custom.getNamespacedCustomObject({ group: 'config.openservicemesh.io', version: 'v1alpha2', namespace: 'race-1', plural: 'meshconfigs', name: 'osm-mesh-config' })) as {
-      spec: { certificate: { serviceCertValidityDuration: string }; traffic: { enablePermissiveTrafficPolicyMode: boolean } };
-    };
-    assert.equal(mc.spec.certificate.serviceCertValidityDuration, '24h');
-    assert.equal(mc.spec.traffic.enablePermissiveTrafficPolicyMode, true);
+    const mc = (await custom.getNamespacedCustomObject({ group: 'config.openservicemesh.io', version: 'v1alpha2', namespace: 'race-1', plural: 'meshconfigs', name: 'osm-mesh-config' })) as { spec: unknown };
+    // OSM's charts/osm/templates/preset-mesh-config.yaml rendered with charts/osm/values.yaml defaults (no Contour, tracing off).
+    assert.deepEqual(mc.spec, {
+      sidecar: { enablePrivilegedInitContainer: false, logLevel: 'error', maxDataPlaneConnections: 0, configResyncInterval: '0s', localProxyMode: 'Localhost' },
+      traffic: {
+        enableEgress: true,
+        enablePermissiveTrafficPolicyMode: true,
+        outboundPortExclusionList: [],
+        inboundPortExclusionList: [],
+        outboundIPRangeExclusionList: [],
+        outboundIPRangeInclusionList: [],
+        networkInterfaceExclusionList: [],
+      },
+      observability: { enableDebugServer: false, osmLogLevel: 'info', tracing: { enable: false } },
+      certificate: { serviceCertValidityDuration: '24h', certKeyBitSize: 2048 },
+      featureFlags: {
+        enableWASMStats: true,
+        enableSnapshotCacheMode: false,
+        enableAsyncProxyServiceMapping: false,
+        enableIngressBackendPolicy: true,
+        enableEnvoyActiveHealthChecks: false,
+        enableRetryPolicy: false,
+        enableMeshRootCertificate: false,
+      },
+    });
     const crd = await api.kubeConfig.makeApiClient(ApiextensionsV1Api).readCustomResourceDefinition({ name: 'meshconfigs.config.openservicemesh.io' });
     const spec = crd.spec.versions[0]?.schema?.openAPIV3Schema?.properties?.['spec'];
     // Applied with every schema field intact (x-kubernetes-preserve-unknown-fields included).
@@ -164,14 +202,8 @@ describe('ca-bootstrap against a real API server', () => {
   });
 
   describe('bad input: stays not ready, one clear error naming the Secret, Secret byte-for-byte unchanged', () => {
-    const pem = (key: ReturnType<typeof generateKeyPairSync>['privateKey']): string => key.export({ type: 'pkcs8', format: 'pem' }).toString();
-    const root = (now: number, validityMs: number) => {
-      const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-      const der = buildRootCertificate({ commonName: 'user-root', privateKey, now, validityMs, serial: Buffer.from([7, 7, 7]) });
-      return { cert: toPem('CERTIFICATE', der), key: pem(privateKey) };
-    };
-    const good = root(Date.now() - HOUR, 365 * DAY);
-    const leaf = () => {
+    const good = userRoot;
+    const leaf = async () => {
       const loaded = signingCAFromSecret({ namespace: 'x', name: 'y', data: { 'ca.crt': Buffer.from(good.cert), 'private.key': Buffer.from(good.key) } }, Date.now());
       assert.ok(loaded.ok);
       const issued = new LocalCertificateAuthority({ ca: loaded.value, trustDomain: 'cluster.local', clock: systemClock }).issueSync({
@@ -180,18 +212,18 @@ describe('ca-bootstrap against a real API server', () => {
       });
       return { cert: issued.certificatePem, key: issued.privateKeyPem };
     };
-    const cases: { name: string; data: () => { cert: string; key: string }; message: RegExp }[] = [
-      { name: 'garbage PEM', data: () => ({ cert: 'this is not PEM', key: 'nor is this' }), message: /the CA certificate is not PEM/ },
-      { name: 'key that does not match the certificate', data: () => ({ cert: good.cert, key: root(Date.now(), DAY).key }), message: /private key does not match the certificate/ },
-      { name: 'expired root', data: () => root(Date.now() - 10 * DAY, DAY), message: /the CA certificate expired at/ },
-      { name: 'not-yet-valid root', data: () => root(Date.now() + DAY, 10 * DAY), message: /the CA certificate is not valid yet/ },
+    const cases: { name: string; data: () => Promise<{ cert: string; key: string }>; message: RegExp }[] = [
+      { name: 'garbage PEM', data: async () => ({ cert: 'this is not PEM', key: 'nor is this' }), message: /the CA certificate is not PEM/ },
+      { name: 'key that does not match the certificate', data: async () => ({ cert: good.cert, key: (await makeRoot('user-root', Date.now(), DAY)).key }), message: /private key does not match the certificate/ },
+      { name: 'expired root', data: () => makeRoot('user-root', Date.now() - 10 * DAY, DAY), message: /the CA certificate expired at/ },
+      { name: 'not-yet-valid root', data: () => makeRoot('user-root', Date.now() + DAY, 10 * DAY), message: /the CA certificate is not valid yet/ },
       { name: 'root that is not a CA', data: leaf, message: /is not a CA \(basicConstraints CA:TRUE is missing\)/ },
     ];
     cases.forEach((c, i) => {
       it(c.name, async () => {
         const namespace = `bad-${i}`;
         await createNamespace(namespace);
-        const { cert, key } = c.data();
+        const { cert, key } = await c.data();
         await core.createNamespacedSecret({
           namespace,
           body: { metadata: { name: 'osm-ca-bundle' }, data: { 'ca.crt': Buffer.from(cert).toString('base64'), 'private.key': Buffer.from(key).toString('base64') } },
@@ -218,14 +250,38 @@ describe('ca-bootstrap against a real API server', () => {
     });
   });
 
+  it('a bad CA Secret is checked again: once fixed, the same process becomes ready without a restart', async () => {
+    const namespace = 'fixed-in-place';
+    await createNamespace(namespace);
+    const secretData = (cert: string, key: string) => ({ 'ca.crt': Buffer.from(cert).toString('base64'), 'private.key': Buffer.from(key).toString('base64') });
+    await core.createNamespacedSecret({ namespace, body: { metadata: { name: 'osm-ca-bundle' }, data: secretData('not PEM', 'not PEM') } });
+    const p = start(namespace);
+    const failed = await p.settled();
+    assert.match(failed.msg, /^root CA not loaded: Secret fixed-in-place\/osm-ca-bundle: the CA certificate is not PEM/);
+    assert.equal((await p.get('/readyz')).status, 503);
+    const pid = p.child.pid;
+
+    // The user repairs the Secret in place.
+    const fixed = await core.replaceNamespacedSecret({ namespace, name: 'osm-ca-bundle', body: { metadata: { name: 'osm-ca-bundle' }, data: secretData(userRoot.cert, userRoot.key) } });
+    const ready = await p.waitForLog((l) => l.msg === 'root CA ready');
+    assert.equal(p.child.pid, pid);
+    assert.equal(p.child.exitCode, null, 'the same process, still running');
+    assert.equal(ready['resourceVersion'], fixed.metadata?.resourceVersion);
+    const readyz = await p.get('/readyz');
+    assert.equal(readyz.status, 200);
+    assert.match(readyz.body, new RegExp(`root fingerprint ${ready['rootFingerprint']} from Secret ${namespace}/osm-ca-bundle`));
+    assert.match((await p.get('/metrics')).body, /^osm_ca_bootstrap_ready(\{[^}]*\})? 1$/m);
+    assert.equal((await readSecret(namespace)).metadata?.resourceVersion, fixed.metadata?.resourceVersion, 'ca-bootstrap never wrote the Secret');
+    assert.equal(await p.stop(), 0);
+  });
+
   it('bring-your-own: uses the named Secret', async () => {
     const namespace = 'byo';
     await createNamespace(namespace);
-    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-    const der = buildRootCertificate({ commonName: 'byo-root', privateKey, now: Date.now() - HOUR, validityMs: DAY, serial: Buffer.from([1]) });
+    const byo = await makeRoot('byo-root', Date.now() - HOUR, DAY);
     await core.createNamespacedSecret({
       namespace,
-      body: { metadata: { name: 'my-ca' }, data: { 'ca.crt': Buffer.from(toPem('CERTIFICATE', der)).toString('base64'), 'private.key': Buffer.from(privateKey.export({ type: 'pkcs8', format: 'pem' })).toString('base64') } },
+      body: { metadata: { name: 'my-ca' }, data: { 'ca.crt': Buffer.from(byo.cert).toString('base64'), 'private.key': Buffer.from(byo.key).toString('base64') } },
     });
     const p = start(namespace, '--certificate-manager', 'bring-your-own', '--ca-bundle-secret-name', 'my-ca');
     const ready = await p.settled();
@@ -243,11 +299,7 @@ describe('ca-bootstrap against a real API server', () => {
 
   describe('cert-manager provider (CertificateRequest CRD installed, signed by a small test signer)', () => {
     let signer: TestSigner;
-    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-    const issuerCa = {
-      certificatePem: toPem('CERTIFICATE', buildRootCertificate({ commonName: 'cert-manager-test-issuer', privateKey, now: Date.now() - HOUR, validityMs: DAY, serial: Buffer.from([9]) })),
-      privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-    };
+    const issuerCa = { certificatePem: issuerRoot.cert, privateKeyPem: issuerRoot.key };
     const namespace = 'cm';
 
     before(async () => {
@@ -332,9 +384,9 @@ describe('ca-bootstrap against a real API server', () => {
       assert.match(s, /TLS Web Server Authentication, TLS Web Client Authentication/);
       const notBefore = /Not Before: (.*)\n/.exec(s)?.[1] ?? '';
       const notAfter = /Not After : (.*)\n/.exec(s)?.[1] ?? '';
-      assert.equal(Date.parse(notAfter) - Date.parse(notBefore), DAY);
+      assert.equal(Date.parse(notAfter) - Date.parse(notBefore), DAY + CLOCK_SKEW_MS, 'a day from issuance, backdated a minute for clock skew');
       assert.match(text(bootstrap.certificatePem), /Subject: CN ?= ?9a2b3c4d-5e6f-4a1b-8c2d-3e4f5a6b7c8d\.sidecar\.bookstore\.shop\.cluster\.local\n/);
-      const other = verify(good().cert, service.certificatePem);
+      const other = verify(otherRoot.cert, service.certificatePem);
       assert.notEqual(other.status, 0, 'a different root does not verify it');
     });
 
@@ -360,8 +412,3 @@ describe('ca-bootstrap against a real API server', () => {
     });
   });
 });
-
-function good(): { cert: string } {
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-  return { cert: toPem('CERTIFICATE', buildRootCertificate({ commonName: 'other', privateKey, now: Date.now() - HOUR, validityMs: DAY, serial: Buffer.from([2]) })) };
-}

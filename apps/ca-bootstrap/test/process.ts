@@ -62,8 +62,8 @@ export class BootstrapProcess {
   }
 
   /** Ready (root CA loaded) or failed: whichever comes first. */
-  settled(): Promise<LogLine> {
-    return this.waitForLog((l) => l.msg === 'root CA ready' || l.msg.startsWith('root CA not loaded'));
+  settled(timeoutMs?: number): Promise<LogLine> {
+    return this.waitForLog((l) => l.msg === 'root CA ready' || l.msg.startsWith('root CA not loaded'), timeoutMs);
   }
 
   async adminPort(): Promise<number> {

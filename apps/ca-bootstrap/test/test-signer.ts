@@ -1,16 +1,12 @@
 // Test-only: a small test signer standing in for cert-manager's CA issuer. It watches (polls)
 // CertificateRequests for its issuer name, signs their CSRs with the real openssl and writes
 // status.certificate, status.ca and the Ready condition, as cert-manager does.
-import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import { opensslSignCsr } from '@osm/testing';
 
 interface CertificateRequest {
   metadata: { name: string; namespace: string };
-  spec: { request: string; issuerRef: { name: string } };
+  spec: { request: string; issuerRef: { name: string }; usages?: string[] };
   status?: { certificate?: string; conditions?: { type: string; status: string }[] };
 }
 
@@ -19,7 +15,6 @@ export class TestSigner {
   /** Why ticks failed (each is retried); shown by tests when nothing was signed. */
   readonly errors: string[] = [];
   readonly #api: CustomObjectsApi;
-  readonly #dir = mkdtempSync(join(tmpdir(), 'osm-test-signer-'));
   readonly #ca: { certificatePem: string; privateKeyPem: string };
   readonly #issuerName: string;
   readonly #deny: (csrPem: string) => string | undefined;
@@ -48,7 +43,6 @@ export class TestSigner {
   stop(): void {
     this.#stopped = true;
     clearTimeout(this.#timer);
-    rmSync(this.#dir, { recursive: true, force: true });
   }
 
   async #signPending(): Promise<void> {
@@ -61,7 +55,7 @@ export class TestSigner {
       const status = denial
         ? { conditions: [{ type: 'Ready', status: 'False', reason: 'Failed', message: denial }] }
         : {
-            certificate: Buffer.from(this.#sign(csrPem)).toString('base64'),
+            certificate: Buffer.from(opensslSignCsr(csrPem, this.#ca, cr.spec.usages ?? [])).toString('base64'),
             ca: Buffer.from(this.#ca.certificatePem).toString('base64'),
             conditions: [{ type: 'Ready', status: 'True', reason: 'Issued', message: 'Certificate fetched from issuer successfully' }],
           };
@@ -71,17 +65,5 @@ export class TestSigner {
       );
       this.signed.push(`${cr.metadata.namespace}/${cr.metadata.name}`);
     }
-  }
-
-  #sign(csrPem: string): string {
-    const path = (name: string, content: string): string => {
-      writeFileSync(join(this.#dir, name), content);
-      return join(this.#dir, name);
-    };
-    return execFileSync(
-      'openssl',
-      ['x509', '-req', '-in', path('req.csr', csrPem), '-CA', path('ca.crt', this.#ca.certificatePem), '-CAkey', path('ca.key', this.#ca.privateKeyPem), '-days', '1', '-copy_extensions', 'copy', '-set_serial', `0x${randomBytes(16).toString('hex')}`],
-      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
-    );
   }
 }

@@ -5,14 +5,17 @@ import { FakeClock, settle } from '@osm/testing';
 import { countingRandom, makeSigningCA, T0 } from '../test/fixtures.ts';
 import { LocalCertificateAuthority, type IssueRequest, type IssuedCertificate } from './authority.ts';
 import { CertificateCache, renewalTime, type RotationEvent } from './cache.ts';
+import { CLOCK_SKEW_MS } from './x509.ts';
 
 const MIN = 60_000;
 const bookstore = { kind: 'service', serviceAccount: 'bookstore', namespace: 'shop' } as const;
 const bookbuyer = { kind: 'service', serviceAccount: 'bookbuyer', namespace: 'shop' } as const;
 
+const signingCA = await makeSigningCA();
+
 function setup(options: { validityMs?: number | (() => number); failNext?: { count: number } } = {}) {
   const clock = new FakeClock(T0);
-  const authority = new LocalCertificateAuthority({ ca: makeSigningCA(), trustDomain: 'cluster.local', clock, random: countingRandom() });
+  const authority = new LocalCertificateAuthority({ ca: signingCA, trustDomain: 'cluster.local', clock, random: countingRandom() });
   const requests: IssueRequest[] = [];
   const failNext = options.failNext ?? { count: 0 };
   const counting = {
@@ -50,6 +53,11 @@ describe('renewalTime', () => {
   for (const c of cases) {
     it(c.name, () => assert.equal(renewalTime({ notBefore: T0, notAfter: T0 + c.lifetime }, c.jitter), T0 + c.lifetime - c.remaining));
   }
+  it('counts the lifetime from issuance, not from the notBefore set back for clock skew', () => {
+    // Issued at T0 for 8 s, notBefore set back a minute: renewed half way through the 8 s, as without the backdating.
+    assert.equal(renewalTime({ notBefore: T0 - CLOCK_SKEW_MS, notAfter: T0 + 8000 }, 0, T0), T0 + 4000);
+    assert.equal(renewalTime({ notBefore: T0 - CLOCK_SKEW_MS, notAfter: T0 + 8000 }, 0), T0 - 26_000, 'without issuedAt it would renew before it was issued');
+  });
 });
 
 describe('CertificateCache', () => {
@@ -170,14 +178,25 @@ describe('CertificateCache', () => {
     assert.match(String(errors[0]?.error), /listener broke/);
   });
 
+  it('a short-lived certificate (backdated notBefore) is served until half its lifetime, not renewed on every get', async () => {
+    const { clock, cache, requests } = setup({ validityMs: 8000 });
+    const first = await cache.get(bookstore);
+    await clock.advance(3000);
+    assert.equal(await cache.get(bookstore), first);
+    assert.equal(requests.length, 1);
+    await clock.advance(2000);
+    assert.notEqual(await cache.get(bookstore), first, 'renewed once half of the 8 s had passed');
+  });
+
   it('reads the validity at each issuance', async () => {
     let validity = 10 * MIN;
     const { clock, cache } = setup({ validityMs: () => validity });
     const first = await cache.get(bookstore);
-    assert.equal(first.notAfter - first.notBefore, 10 * MIN);
+    // Lifetime = validity + the backdating for clock skew.
+    assert.equal(first.notAfter - first.notBefore, 10 * MIN + CLOCK_SKEW_MS);
     validity = 60 * MIN;
     await clock.advance(6 * MIN);
     const second = await cache.get(bookstore);
-    assert.equal(second.notAfter - second.notBefore, 60 * MIN);
+    assert.equal(second.notAfter - second.notBefore, 60 * MIN + CLOCK_SKEW_MS);
   });
 });

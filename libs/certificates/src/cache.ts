@@ -12,9 +12,11 @@ export const RENEW_JITTER_FRACTION = 0.2;
 /**
  * When to renew: once the remaining lifetime drops below max(lifetime/3, 5 min) plus jitter
  * (`jitter` in [0, 1)). The window is capped at half the lifetime for certificates cut short by the root's expiry.
+ * The lifetime counts from when the certificate was issued (`issuedAt`), not from its notBefore: that is
+ * set back for clock skew between nodes (CLOCK_SKEW_MS), which must not eat into a short lifetime.
  */
-export function renewalTime(certificate: Pick<IssuedCertificate, 'notBefore' | 'notAfter'>, jitter: number): number {
-  const lifetime = certificate.notAfter - certificate.notBefore;
+export function renewalTime(certificate: Pick<IssuedCertificate, 'notBefore' | 'notAfter'>, jitter: number, issuedAt = certificate.notBefore): number {
+  const lifetime = certificate.notAfter - Math.max(certificate.notBefore, issuedAt);
   const window = Math.min(Math.max(lifetime / 3, MIN_RENEW_BEFORE_MS), lifetime / 2);
   return Math.floor(certificate.notAfter - window - jitter * window * RENEW_JITTER_FRACTION);
 }
@@ -126,7 +128,7 @@ export class CertificateCache {
         if (this.#closed || this.#entries.get(key) !== entry) return certificate; // deleted meanwhile
         const previous = entry.certificate;
         entry.certificate = certificate;
-        entry.renewAt = renewalTime(certificate, this.#options.random());
+        entry.renewAt = renewalTime(certificate, this.#options.random(), this.#options.clock.now());
         this.#schedule(key, entry, entry.renewAt - this.#options.clock.now());
         if (previous) this.#notify({ identity: key, subject: entry.subject, previous, current: certificate });
         return certificate;

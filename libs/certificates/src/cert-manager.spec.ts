@@ -6,10 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { systemClock } from '@osm/clock';
-import { FakeClock } from '@osm/testing';
+import { FakeClock, opensslSignCsr } from '@osm/testing';
 import { DAY, makeRootPem, T0 } from '../test/fixtures.ts';
 import { MemorySecretStore } from '../test/memory-secret-store.ts';
-import { opensslSignCsr } from '../test/openssl-signer.ts';
 import { CertManagerProvider, type CertificateRequestClient, type CertificateRequestSpec, type CertificateRequestState } from './cert-manager.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'osm-cm-spec-'));
@@ -52,11 +51,11 @@ function setup(sign: (spec: CertificateRequestSpec) => CertificateRequestState |
 
 const subject = { kind: 'service', serviceAccount: 'bookstore', namespace: 'shop' } as const;
 
-describe('CertManagerProvider', () => {
-  const root = makeRootPem({ now: Date.now() - 3_600_000 });
+describe('CertManagerProvider', async () => {
+  const root = await makeRootPem({ now: Date.now() - 3_600_000 });
 
   it('requests a certificate through a CertificateRequest and returns it once signed', async () => {
-    const { store, client, provider } = setup((spec) => ({ ready: true, certificatePem: opensslSignCsr(spec.csrPem, root), caPem: root.certificatePem }));
+    const { store, client, provider } = setup((spec) => ({ ready: true, certificatePem: opensslSignCsr(spec.csrPem, root, spec.usages), caPem: root.certificatePem }));
     store.put('osm-system', 'osm-ca-bundle', { 'ca.crt': root.certificatePem });
     const loaded = await provider.load();
     assert.ok(loaded.ok, loaded.ok ? '' : loaded.error.message);
@@ -83,6 +82,30 @@ describe('CertManagerProvider', () => {
     assert.ok(cert.checkPrivateKey((await import('node:crypto')).createPrivateKey(issued.privateKeyPem)));
   });
 
+  it('a returned certificate that does not check out is refused, naming the request and what was wrong', async () => {
+    const otherRoot = await makeRootPem({ now: Date.now() - 3_600_000 });
+    const cases: { sign: (spec: CertificateRequestSpec) => string; code: string; message: RegExp }[] = [
+      // Signed by a CA that is not the trust anchor.
+      { sign: (spec) => opensslSignCsr(spec.csrPem, otherRoot, spec.usages), code: 'UntrustedIssuer', message: /does not chain to the trust anchor/ },
+      // Signed with usages the bootstrap profile does not allow (cert-manager honours whatever it is asked).
+      { sign: (spec) => opensslSignCsr(spec.csrPem, root, [...spec.usages, 'server auth']), code: 'InvalidCertificate', message: /has extended key usages clientAuth, serverAuth, expected clientAuth/ },
+    ];
+    for (const c of cases) {
+      const { store, client, provider } = setup((spec) => ({ ready: true, certificatePem: c.sign(spec), caPem: root.certificatePem }));
+      store.put('osm-system', 'osm-ca-bundle', { 'ca.crt': root.certificatePem });
+      const loaded = await provider.load();
+      assert.ok(loaded.ok);
+      const bootstrap = { kind: 'bootstrap', proxyUuid: '0b4a5c8e-1f2a-4c3d-9e8f-7a6b5c4d3e2f', serviceAccount: 'bookbuyer', namespace: 'shop' } as const;
+      await assert.rejects(loaded.value.authority.issue({ subject: bootstrap, validityMs: DAY }), (err: Error & { code?: string }) => {
+        assert.equal(err.code, c.code);
+        assert.match(err.message, /^CertificateRequest osm-system\/osm-[0-9a-f]{16}-[0-9a-f]{10} for bootstrap:shop\/bookbuyer\/0b4a5c8e-1f2a-4c3d-9e8f-7a6b5c4d3e2f returned a certificate that cannot be used: the issued certificate "CN=0b4a5c8e-1f2a-4c3d-9e8f-7a6b5c4d3e2f\.sidecar\.bookbuyer\.shop\.cluster\.local" /);
+        assert.match(err.message, c.message);
+        return true;
+      });
+      assert.equal(client.deleted.length, 1, 'the request is cleaned up');
+    }
+  });
+
   it('a failed request is an IssuanceFailed error naming the CertificateRequest', async () => {
     const { store, client, provider } = setup(() => ({ ready: false, failure: 'Denied: not allowed' }));
     store.put('osm-system', 'osm-ca-bundle', { 'ca.crt': root.certificatePem });
@@ -99,7 +122,7 @@ describe('CertManagerProvider', () => {
   it('a request nobody signs times out', async () => {
     const clock = new FakeClock(T0);
     const { store, provider } = setup(() => undefined, clock);
-    store.put('osm-system', 'osm-ca-bundle', { 'ca.crt': makeRootPem().certificatePem });
+    store.put('osm-system', 'osm-ca-bundle', { 'ca.crt': (await makeRootPem()).certificatePem });
     const loaded = await provider.load();
     assert.ok(loaded.ok);
     const pending = loaded.value.authority.issue({ subject, validityMs: DAY });

@@ -1,15 +1,17 @@
 // The cert-manager provider: leaf certificates are requested through cert-manager.io/v1 CertificateRequest
-// objects (the key never leaves this process) and waited for; the trust anchor is read from a Secret.
-// The Kubernetes API is reached only through CertificateRequestClient, which the apps implement.
-import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
+// objects (the key never leaves this process) and waited for; what comes back is checked against the
+// generated key, the subject's profile and the trust anchor before it is used. The trust anchor is read
+// from a Secret. The Kubernetes API is reached only through CertificateRequestClient, which the apps implement.
+import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
 import type { Clock } from '@osm/clock';
 import type { CertificateAuthority, IssueRequest, IssuedCertificate } from './authority.ts';
 import { CertificateError, fail, ok, type Result } from './errors.ts';
-import { commonNameOf, identityKey, profileOf, validateSubject, type CertificateProfile } from './identity.ts';
+import { commonNameOf, identityKey, profileOf, validateSubject, type CertificateProfile, type CertificateSubject } from './identity.ts';
 import { nodeKeyGenerator, nodeRandomSource, type KeyGenerator, type RandomSource } from './keys.ts';
-import { pemBlocks, toPem } from './pem.ts';
+import { checkIssuedCertificate, loadTrustAnchor, type TrustAnchor } from './parse.ts';
+import { cryptoKeyPair, x509 } from './peculiar.ts';
 import { CA_BUNDLE_SECRET_NAME, CA_CERT_KEY, type LoadedRoot, type RootCAProvider, type SecretStore } from './providers.ts';
-import { buildCertificationRequest, DEFAULT_KEY_ALGORITHM, loadTrustAnchor, serialHex, type KeyAlgorithm } from './x509.ts';
+import { DEFAULT_KEY_ALGORITHM, serialHex, type KeyAlgorithm } from './x509.ts';
 
 export interface IssuerRef {
   readonly name: string;
@@ -76,13 +78,32 @@ function usagesOf(profile: CertificateProfile, keyAlgorithm: KeyAlgorithm): stri
   ];
 }
 
+/** A PKCS#10 request (PEM) with the mesh CN and the subject's SANs, signed by the certificate's own key. */
+async function certificationRequest(subject: CertificateSubject, trustDomain: string, publicKeySpki: Uint8Array, privateKeyPem: string): Promise<string> {
+  const profile = profileOf(subject, trustDomain);
+  const { keys, signingAlgorithm } = cryptoKeyPair(createPrivateKey(privateKeyPem), createPublicKey({ key: Buffer.from(publicKeySpki), format: 'der', type: 'spki' }), 'SHA-256');
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
+    name: [{ CN: [commonNameOf(subject, trustDomain)] }],
+    keys,
+    signingAlgorithm,
+    extensions: [
+      new x509.SubjectAlternativeNameExtension([
+        ...profile.dnsNames.map((value) => ({ type: 'dns' as const, value })),
+        ...profile.uris.map((value) => ({ type: 'url' as const, value })),
+        ...profile.ipAddresses.map((value) => ({ type: 'ip' as const, value })),
+      ]),
+    ],
+  });
+  return csr.toString('pem');
+}
+
 export class CertManagerAuthority implements CertificateAuthority {
   readonly rootFingerprint: string;
   readonly trustBundlePem: string;
   readonly notAfter: number;
   readonly #options: CertManagerOptions;
 
-  constructor(options: CertManagerOptions, trustAnchor: { certificatePem: string; fingerprint: string; notAfter: number }) {
+  constructor(options: CertManagerOptions, trustAnchor: TrustAnchor) {
     this.#options = options;
     this.rootFingerprint = trustAnchor.fingerprint;
     this.trustBundlePem = trustAnchor.certificatePem;
@@ -94,14 +115,14 @@ export class CertManagerAuthority implements CertificateAuthority {
     validateSubject(request.subject, trustDomain);
     const keyAlgorithm = request.keyAlgorithm ?? DEFAULT_KEY_ALGORITHM;
     const key = await (this.#options.keys ?? nodeKeyGenerator).generate(keyAlgorithm);
-    const csr = buildCertificationRequest({ subject: request.subject, trustDomain, publicKeySpki: key.publicKeySpki, privateKey: createPrivateKey(key.privateKeyPem) });
+    const csrPem = await certificationRequest(request.subject, trustDomain, key.publicKeySpki, key.privateKeyPem);
     const identity = identityKey(request.subject);
     const name = `osm-${createHash('sha256').update(identity).digest('hex').slice(0, 16)}-${serialHex((this.#options.random ?? nodeRandomSource).bytes(5))}`;
     await client.create({
       namespace,
       name,
       labels: { 'app.kubernetes.io/name': 'openservicemesh.io' },
-      csrPem: toPem('CERTIFICATE REQUEST', csr),
+      csrPem,
       durationMs: request.validityMs,
       issuerRef: this.#options.issuerRef,
       usages: usagesOf(profileOf(request.subject, this.#options.trustDomain), keyAlgorithm),
@@ -112,31 +133,37 @@ export class CertManagerAuthority implements CertificateAuthority {
       for (;;) {
         const state = await client.get(namespace, name);
         if (state?.failure) throw new CertificateError('IssuanceFailed', `${where} for ${identity} was not signed: ${state.failure}`);
-        if (state?.ready && state.certificatePem) return this.#issued(request, identity, state.certificatePem, key.privateKeyPem, where);
+        if (state?.ready && state.certificatePem) {
+          const checked = await checkIssuedCertificate({
+            certificatePem: state.certificatePem,
+            ...(state.caPem ? { caPem: state.caPem } : {}),
+            publicKeySpki: key.publicKeySpki,
+            subject: request.subject,
+            trustDomain,
+            keyAlgorithm,
+            trustBundlePem: this.trustBundlePem,
+            now: clock.now(),
+          });
+          if (!checked.ok) throw new CertificateError(checked.error.code, `${where} for ${identity} returned a certificate that cannot be used: ${checked.error.message}`, { cause: checked.error });
+          return {
+            identity,
+            subject: request.subject,
+            commonName: commonNameOf(request.subject, trustDomain),
+            serial: checked.value.serial,
+            notBefore: checked.value.notBefore,
+            notAfter: checked.value.notAfter,
+            certificatePem: checked.value.chainPem,
+            privateKeyPem: key.privateKeyPem,
+            trustBundlePem: this.trustBundlePem,
+            rootFingerprint: this.rootFingerprint,
+          };
+        }
         if (clock.now() >= deadline) throw new CertificateError('Timeout', `${where} for ${identity} was not signed within ${this.#options.timeoutMs ?? 60_000} ms`);
         await sleep(clock, this.#options.pollMs ?? 100);
       }
     } finally {
       await client.delete(namespace, name).catch(() => undefined);
     }
-  }
-
-  #issued(request: IssueRequest, identity: string, certificatePem: string, privateKeyPem: string, where: string): IssuedCertificate {
-    const leaf = pemBlocks(certificatePem).find((b) => b.label === 'CERTIFICATE');
-    if (!leaf) throw new CertificateError('IssuanceFailed', `${where}: status.certificate is not PEM`);
-    const cert = new X509Certificate(leaf.der);
-    return {
-      identity,
-      subject: request.subject,
-      commonName: commonNameOf(request.subject, this.#options.trustDomain),
-      serial: cert.serialNumber.toLowerCase(),
-      notBefore: cert.validFromDate.getTime(),
-      notAfter: cert.validToDate.getTime(),
-      certificatePem,
-      privateKeyPem,
-      trustBundlePem: this.trustBundlePem,
-      rootFingerprint: this.rootFingerprint,
-    };
   }
 }
 

@@ -21,22 +21,3 @@ describe('DER encoding', () => {
   ];
   for (const [name, encoded, expected] of cases) it(name, () => assert.equal(hex(encoded), expected));
 });
-
-describe('DER reading', () => {
-  it('walks a structure and decodes OIDs', () => {
-    const buf = der.sequence(der.oid('1.2.840.113549.1.1.11'), der.octetString(Buffer.alloc(300)));
-    const root = der.readElement(buf, 0);
-    assert.equal(root.tag, 0x30);
-    assert.equal(root.end, buf.length);
-    const [id, octets] = der.children(buf, root);
-    assert.ok(id && octets);
-    assert.equal(der.decodeOid(buf, id), '1.2.840.113549.1.1.11');
-    assert.equal(octets.end - octets.contentStart, 300);
-  });
-
-  it('refuses truncated input', () => {
-    const buf = der.octetString(Buffer.alloc(10));
-    assert.throws(() => der.readElement(buf.subarray(0, 5), 0), RangeError);
-    assert.throws(() => der.readElement(Buffer.from([0x30]), 0), RangeError);
-  });
-});

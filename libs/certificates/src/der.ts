@@ -1,5 +1,5 @@
-// A minimal DER encoder and reader: just what X.509 issuance needs, written for speed
-// (plain Buffers, no intermediate object trees).
+// A minimal DER encoder for the leaf hot path only (x509.ts createLeafTemplate): plain Buffers, no
+// intermediate object trees. Parsing, roots and CSRs use @peculiar/x509 instead.
 
 /** Encodes a DER length. */
 function lengthBytes(length: number): Buffer {
@@ -21,7 +21,6 @@ export const sequence = (...items: readonly Uint8Array[]): Buffer => tlv(0x30, .
 export const set = (...items: readonly Uint8Array[]): Buffer => tlv(0x31, ...items);
 export const octetString = (bytes: Uint8Array): Buffer => tlv(0x04, bytes);
 export const utf8String = (value: string): Buffer => tlv(0x0c, Buffer.from(value, 'utf8'));
-export const ia5String = (value: string): Buffer => tlv(0x16, Buffer.from(value, 'ascii'));
 export const boolean = (value: boolean): Buffer => Buffer.from([0x01, 0x01, value ? 0xff : 0x00]);
 export const nullValue = (): Buffer => Buffer.from([0x05, 0x00]);
 /** Context-specific constructed tag [n]. */
@@ -74,65 +73,4 @@ export function x509Time(epochMs: number): Buffer {
   const rest = `${pad2(d.getUTCMonth() + 1)}${pad2(d.getUTCDate())}${pad2(d.getUTCHours())}${pad2(d.getUTCMinutes())}${pad2(d.getUTCSeconds())}Z`;
   if (year >= 1950 && year < 2050) return tlv(0x17, Buffer.from(`${pad2(year % 100)}${rest}`, 'ascii'));
   return tlv(0x18, Buffer.from(`${String(year).padStart(4, '0')}${rest}`, 'ascii'));
-}
-
-/** One decoded TLV: where its header and contents lie in the buffer it was read from. */
-export interface DerElement {
-  readonly tag: number;
-  /** Offset of the tag byte. */
-  readonly start: number;
-  /** Offset of the first content byte. */
-  readonly contentStart: number;
-  /** Offset just past the last content byte. */
-  readonly end: number;
-}
-
-/** Reads the TLV at `offset`; throws RangeError on malformed or truncated input. */
-export function readElement(buf: Uint8Array, offset: number, limit = buf.length): DerElement {
-  if (offset + 2 > limit) throw new RangeError('DER: truncated header');
-  const tag = buf[offset] ?? 0;
-  if ((tag & 0x1f) === 0x1f) throw new RangeError('DER: multi-byte tags are not supported');
-  let length = buf[offset + 1] ?? 0;
-  let contentStart = offset + 2;
-  if (length & 0x80) {
-    const count = length & 0x7f;
-    if (count === 0 || count > 4) throw new RangeError('DER: unsupported length form');
-    if (contentStart + count > limit) throw new RangeError('DER: truncated length');
-    length = 0;
-    for (let i = 0; i < count; i++) length = length * 256 + (buf[contentStart + i] ?? 0);
-    contentStart += count;
-  }
-  const end = contentStart + length;
-  if (end > limit) throw new RangeError('DER: element runs past its container');
-  return { tag, start: offset, contentStart, end };
-}
-
-/** The child elements of a constructed element. */
-export function children(buf: Uint8Array, parent: DerElement): DerElement[] {
-  const out: DerElement[] = [];
-  let offset = parent.contentStart;
-  while (offset < parent.end) {
-    const child = readElement(buf, offset, parent.end);
-    out.push(child);
-    offset = child.end;
-  }
-  return out;
-}
-
-/** Decodes an OBJECT IDENTIFIER's contents to dotted notation. */
-export function decodeOid(buf: Uint8Array, el: DerElement): string {
-  const arcs: number[] = [];
-  let value = 0;
-  for (let i = el.contentStart; i < el.end; i++) {
-    const b = buf[i] ?? 0;
-    value = value * 128 + (b & 0x7f);
-    if (!(b & 0x80)) {
-      if (arcs.length === 0) {
-        const first = value < 80 ? Math.floor(value / 40) : 2;
-        arcs.push(first, value - first * 40);
-      } else arcs.push(value);
-      value = 0;
-    }
-  }
-  return arcs.join('.');
 }

@@ -8,6 +8,7 @@ export type CertificateErrorCode =
   | 'NotACertificateAuthority'
   | 'Expired'
   | 'NotYetValid'
+  | 'UntrustedIssuer'
   | 'UnsupportedKey'
   | 'MissingKey'
   | 'NotFound'

@@ -1,5 +1,5 @@
 // Certificate subjects: who a certificate is for, and the names and uses derived from that.
-import { certCommonName, proxyCertCommonName, spiffeId } from '@osm/mesh-model';
+import { certCommonName, isDnsLabel, isDnsSubdomain, isProxyUuid, proxyCertCommonName, spiffeId } from '@osm/mesh-model';
 import { CertificateError } from './errors.ts';
 
 /**
@@ -15,13 +15,8 @@ export type CertificateSubject =
 
 export const DEFAULT_TRUST_DOMAIN = 'cluster.local';
 
-// Kubernetes names: a namespace is an RFC 1123 label; a service account is an RFC 1123 subdomain.
-const label = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const subdomain = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-function check(field: string, value: string, pattern: RegExp, allowed: string): void {
-  if (!pattern.test(value)) {
+function check(field: string, value: string, valid: (value: string) => boolean, allowed: string): void {
+  if (!valid(value)) {
     throw new CertificateError('InvalidArgument', `${field} ${JSON.stringify(value)} is not valid: expected ${allowed}`);
   }
 }
@@ -62,18 +57,18 @@ export function ipAddressBytes(ip: string): Buffer | undefined {
 
 /** Throws CertificateError('InvalidArgument') naming the field when a subject or trust domain is malformed. */
 export function validateSubject(subject: CertificateSubject, trustDomain: string): void {
-  check('trustDomain', trustDomain, subdomain, 'a lowercase DNS name such as cluster.local');
+  check('trustDomain', trustDomain, isDnsSubdomain, 'a lowercase DNS name such as cluster.local');
   if (subject.kind === 'server') {
     if (subject.dnsNames.length === 0) throw new CertificateError('InvalidArgument', 'dnsNames is empty: a server certificate needs at least one DNS name');
-    subject.dnsNames.forEach((n, i) => check(`dnsNames[${i}]`, n, subdomain, 'a lowercase DNS name such as osm-controller.osm-system.svc'));
+    subject.dnsNames.forEach((n, i) => check(`dnsNames[${i}]`, n, isDnsSubdomain, 'a lowercase DNS name such as osm-controller.osm-system.svc'));
     (subject.ipAddresses ?? []).forEach((ip, i) => {
       if (!ipAddressBytes(ip)) throw new CertificateError('InvalidArgument', `ipAddresses[${i}] ${JSON.stringify(ip)} is not valid: expected an IPv4 or IPv6 address`);
     });
     return;
   }
-  check('namespace', subject.namespace, label, 'a Kubernetes namespace name (RFC 1123 label)');
-  check('serviceAccount', subject.serviceAccount, subdomain, 'a Kubernetes service account name (RFC 1123 subdomain)');
-  if (subject.kind === 'bootstrap') check('proxyUuid', subject.proxyUuid, uuid, 'a lowercase UUID');
+  check('namespace', subject.namespace, isDnsLabel, 'a Kubernetes namespace name (RFC 1123 label)');
+  check('serviceAccount', subject.serviceAccount, isDnsSubdomain, 'a Kubernetes service account name (RFC 1123 subdomain)');
+  if (subject.kind === 'bootstrap') check('proxyUuid', subject.proxyUuid, isProxyUuid, 'a lowercase UUID');
 }
 
 /**

@@ -22,19 +22,11 @@ export {
   TresorProvider,
 } from './providers.ts';
 export type { BringYourOwnOptions, LoadedRoot, NewSecret, RootCAProvider, SecretKeys, SecretStore, StoredSecret, TresorOptions } from './providers.ts';
-export { DEFAULT_ROOT_COMMON_NAME, DEFAULT_ROOT_VALIDITY_MS, generateRootCA } from './root.ts';
-export type { RootCAOptions, RootCAPem } from './root.ts';
+export { checkIssuedCertificate, fingerprintOf, loadSigningCA, loadTrustAnchor } from './parse.ts';
+export type { CheckedCertificate, IssuedCertificateCheck, TrustAnchor } from './parse.ts';
+export { buildRootCertificate, DEFAULT_ROOT_COMMON_NAME, DEFAULT_ROOT_VALIDITY_MS, generateRootCA } from './root.ts';
+export type { RootCAOptions, RootCAPem, RootRequest } from './root.ts';
 export { DEFAULT_SERVICE_CERT_VALIDITY_MS, MIN_SERVICE_CERT_VALIDITY_MS, resolveServiceCertValidity } from './validity.ts';
 export type { ResolvedValidity } from './validity.ts';
-export {
-  buildCertificationRequest,
-  buildRootCertificate,
-  createLeafTemplate,
-  DEFAULT_KEY_ALGORITHM,
-  fingerprintOf,
-  isKeyAlgorithm,
-  KEY_ALGORITHMS,
-  loadSigningCA,
-  loadTrustAnchor,
-} from './x509.ts';
-export type { CsrRequest, KeyAlgorithm, LeafCertificate, LeafRequest, LeafTemplate, RootRequest, SigningCA } from './x509.ts';
+export { CLOCK_SKEW_MS, createLeafTemplate, DEFAULT_KEY_ALGORITHM, isKeyAlgorithm, KEY_ALGORITHMS } from './x509.ts';
+export type { KeyAlgorithm, LeafCertificate, LeafRequest, LeafTemplate, SigningCA } from './x509.ts';

@@ -8,6 +8,8 @@ import { BringYourOwnProvider, TresorProvider } from './providers.ts';
 const clock = { now: () => T0, setTimer: () => ({ cancel: () => undefined }) };
 const subject = { kind: 'service', serviceAccount: 'a', namespace: 'b' } as const;
 
+const [rootA, rootB, expiredRoot] = await Promise.all([makeRootPem(), makeRootPem(), makeRootPem({ now: T0 - 10 * DAY, validityMs: DAY })]);
+
 describe('TresorProvider', () => {
   it('creates osm-ca-bundle with ca.crt, private.key and the OSM label when missing, and signs with it', async () => {
     const store = new MemorySecretStore();
@@ -27,7 +29,7 @@ describe('TresorProvider', () => {
 
   it('uses an existing Secret without writing', async () => {
     const store = new MemorySecretStore();
-    const root = makeRootPem();
+    const root = await makeRootPem();
     store.put('osm-system', 'osm-ca-bundle', { 'ca.crt': root.certificatePem, 'private.key': root.privateKeyPem });
     const result = await new TresorProvider({ store, namespace: 'osm-system', trustDomain: 'cluster.local', clock }).load();
     assert.ok(result.ok);
@@ -53,8 +55,8 @@ describe('TresorProvider', () => {
   const bad: { name: string; data: Record<string, string>; code: string; message: RegExp }[] = [
     { name: 'garbage PEM', data: { 'ca.crt': 'garbage', 'private.key': 'garbage' }, code: 'InvalidCertificate', message: /^Secret osm-system\/osm-ca-bundle: the CA certificate is not PEM/ },
     { name: 'missing private.key', data: { 'ca.crt': 'x' }, code: 'MissingKey', message: /^Secret osm-system\/osm-ca-bundle has no key "private.key" \(keys present: ca.crt\)/ },
-    { name: 'mismatched key', data: { 'ca.crt': makeRootPem().certificatePem, 'private.key': makeRootPem().privateKeyPem }, code: 'KeyMismatch', message: /^Secret osm-system\/osm-ca-bundle: .*does not match/ },
-    { name: 'expired root', data: ((r) => ({ 'ca.crt': r.certificatePem, 'private.key': r.privateKeyPem }))(makeRootPem({ now: T0 - 10 * DAY, validityMs: DAY })), code: 'Expired', message: /^Secret osm-system\/osm-ca-bundle: the CA certificate expired/ },
+    { name: 'mismatched key', data: { 'ca.crt': rootA.certificatePem, 'private.key': rootB.privateKeyPem }, code: 'KeyMismatch', message: /^Secret osm-system\/osm-ca-bundle: .*does not match/ },
+    { name: 'expired root', data: { 'ca.crt': expiredRoot.certificatePem, 'private.key': expiredRoot.privateKeyPem }, code: 'Expired', message: /^Secret osm-system\/osm-ca-bundle: the CA certificate expired/ },
   ];
   for (const c of bad) {
     it(`an existing invalid Secret (${c.name}) is reported and never replaced`, async () => {
@@ -75,7 +77,7 @@ describe('TresorProvider', () => {
 describe('BringYourOwnProvider', () => {
   it('loads the named Secret', async () => {
     const store = new MemorySecretStore();
-    const root = makeRootPem();
+    const root = await makeRootPem();
     store.put('osm-system', 'my-ca', { 'tls.crt': root.certificatePem, 'tls.key': root.privateKeyPem });
     const result = await new BringYourOwnProvider({
       store,

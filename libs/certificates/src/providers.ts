@@ -5,7 +5,8 @@ import { LocalCertificateAuthority, type CertificateAuthority } from './authorit
 import { fail, ok, type Result } from './errors.ts';
 import type { KeyGenerator, RandomSource } from './keys.ts';
 import { generateRootCA } from './root.ts';
-import { loadSigningCA, type KeyAlgorithm, type SigningCA } from './x509.ts';
+import { loadSigningCA } from './parse.ts';
+import type { KeyAlgorithm, SigningCA } from './x509.ts';
 
 /** A Secret as the providers see it. */
 export interface StoredSecret {

@@ -3,14 +3,13 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, X509Certificate
 import { describe, it } from 'node:test';
 import { countingRandom, DAY, HOUR, makeAuthority, makeRootPem, makeSigningCA, T0 } from '../test/fixtures.ts';
 import { CertificateError } from './errors.ts';
-import { toPem } from './pem.ts';
-import { buildRootCertificate, createLeafTemplate, loadSigningCA } from './x509.ts';
+import { CLOCK_SKEW_MS, createLeafTemplate } from './x509.ts';
 
 const ecKey = () => generateKeyPairSync('ec', { namedCurve: 'prime256v1', publicKeyEncoding: { type: 'spki', format: 'der' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
 
 describe('leaf certificates', () => {
-  it('service certificate: CN, DNS SAN = CN, SPIFFE URI SAN, signed by the root', () => {
-    const { authority, ca } = makeAuthority();
+  it('service certificate: CN, DNS SAN = CN, SPIFFE URI SAN, signed by the root', async () => {
+    const { authority, ca } = await makeAuthority();
     const issued = authority.issueSync({ subject: { kind: 'service', serviceAccount: 'bookstore', namespace: 'shop' }, validityMs: DAY });
     const cert = new X509Certificate(issued.certificatePem);
     assert.equal(cert.subject, 'CN=bookstore.shop.cluster.local');
@@ -24,8 +23,8 @@ describe('leaf certificates', () => {
     assert.equal(issued.identity, 'service:shop/bookstore');
   });
 
-  it('bootstrap certificate: CN <uuid>.sidecar.<sa>.<ns>.<trustDomain>', () => {
-    const { authority } = makeAuthority({ trustDomain: 'mesh.example' });
+  it('bootstrap certificate: CN <uuid>.sidecar.<sa>.<ns>.<trustDomain>', async () => {
+    const { authority } = await makeAuthority({ trustDomain: 'mesh.example' });
     const issued = authority.issueSync({
       subject: { kind: 'bootstrap', proxyUuid: '0b4a5c8e-1f2a-4c3d-9e8f-7a6b5c4d3e2f', serviceAccount: 'bookbuyer', namespace: 'shop' },
       validityMs: DAY,
@@ -38,15 +37,15 @@ describe('leaf certificates', () => {
     assert.deepEqual(cert.keyUsage, ['1.3.6.1.5.5.7.3.2']);
   });
 
-  it('service certificate: DNS SAN = CN, the workload SPIFFE URI, server and client auth', () => {
-    const { authority } = makeAuthority({ trustDomain: 'mesh.example' });
+  it('service certificate: DNS SAN = CN, the workload SPIFFE URI, server and client auth', async () => {
+    const { authority } = await makeAuthority({ trustDomain: 'mesh.example' });
     const cert = new X509Certificate(authority.issueSync({ subject: { kind: 'service', serviceAccount: 'bookbuyer', namespace: 'shop' }, validityMs: DAY }).certificatePem);
     assert.equal(cert.subjectAltName, 'DNS:bookbuyer.shop.mesh.example, URI:spiffe://mesh.example/ns/shop/sa/bookbuyer');
     assert.deepEqual(cert.keyUsage, ['1.3.6.1.5.5.7.3.1', '1.3.6.1.5.5.7.3.2']);
   });
 
-  it('server certificate: its DNS names and IP addresses, server auth only', () => {
-    const { authority } = makeAuthority();
+  it('server certificate: its DNS names and IP addresses, server auth only', async () => {
+    const { authority } = await makeAuthority();
     const issued = authority.issueSync({ subject: { kind: 'server', dnsNames: ['osm-controller.osm-system.svc', 'localhost'], ipAddresses: ['127.0.0.1', '::1'] }, validityMs: DAY });
     const cert = new X509Certificate(issued.certificatePem);
     assert.equal(cert.subject, 'CN=osm-controller.osm-system.svc');
@@ -58,8 +57,8 @@ describe('leaf certificates', () => {
     assert.throws(() => authority.issueSync({ subject: { kind: 'server', dnsNames: ['a'], ipAddresses: ['1.2.3'] }, validityMs: DAY }), /ipAddresses\[0\] "1.2.3" is not valid/);
   });
 
-  it('private key matches the certificate and is ECDSA P-256 by default', () => {
-    const { authority } = makeAuthority();
+  it('private key matches the certificate and is ECDSA P-256 by default', async () => {
+    const { authority } = await makeAuthority();
     const issued = authority.issueSync({ subject: { kind: 'service', serviceAccount: 'a', namespace: 'b' }, validityMs: DAY });
     const cert = new X509Certificate(issued.certificatePem);
     assert.equal(cert.publicKey.asymmetricKeyType, 'ec');
@@ -69,7 +68,7 @@ describe('leaf certificates', () => {
   });
 
   it('RSA keys are selectable and issued through issue()', async () => {
-    const { authority } = makeAuthority();
+    const { authority } = await makeAuthority();
     const issued = await authority.issue({ subject: { kind: 'service', serviceAccount: 'a', namespace: 'b' }, validityMs: DAY, keyAlgorithm: 'rsa-2048' });
     const cert = new X509Certificate(issued.certificatePem);
     assert.equal(cert.publicKey.asymmetricKeyType, 'rsa');
@@ -77,31 +76,41 @@ describe('leaf certificates', () => {
     assert.throws(() => authority.issueSync({ subject: { kind: 'service', serviceAccount: 'a', namespace: 'b' }, validityMs: DAY, keyAlgorithm: 'rsa-2048' }), CertificateError);
   });
 
-  it('validity: notBefore = now (whole seconds), notAfter = now + validity', () => {
-    const { authority } = makeAuthority({ now: () => T0 + 1234 });
+  it('validity: notBefore = now - CLOCK_SKEW_MS, notAfter = now + validity (whole seconds)', async () => {
+    const { authority } = await makeAuthority({ now: () => T0 + 1234 });
     const issued = authority.issueSync({ subject: { kind: 'service', serviceAccount: 'a', namespace: 'b' }, validityMs: 10 * 60_000 });
     const cert = new X509Certificate(issued.certificatePem);
-    assert.equal(cert.validFromDate.getTime(), T0 + 1000);
+    assert.equal(CLOCK_SKEW_MS, 60_000);
+    assert.equal(cert.validFromDate.getTime(), T0 - 59_000);
     assert.equal(cert.validToDate.getTime(), T0 + 1000 + 10 * 60_000);
-    assert.equal(issued.notBefore, T0 + 1000);
+    assert.equal(issued.notBefore, T0 - 59_000);
     assert.equal(issued.notAfter, T0 + 1000 + 10 * 60_000);
   });
 
-  it('never past the root expiry', () => {
-    const root = makeRootPem({ now: T0 - DAY, validityMs: DAY + HOUR });
-    const { authority } = makeAuthority({ root });
+  it('validity: a node whose clock runs behind the root by less than the skew still issues, never before the root', async () => {
+    // The root was made on a node at T0 (notBefore T0 - 1 min); these nodes run behind it.
+    const root = await makeRootPem({ now: T0 });
+    const at = async (now: number) => (await makeAuthority({ root, now: () => now })).authority.issueSync({ subject: { kind: 'service', serviceAccount: 'a', namespace: 'b' }, validityMs: DAY });
+    assert.equal((await at(T0 - 30_000)).notBefore, T0 - 60_000);
+    assert.equal((await at(T0 - 100_000)).notBefore, T0 - 60_000);
+    await assert.rejects(at(T0 - 200_000), { code: 'NotYetValid' });
+  });
+
+  it('never past the root expiry', async () => {
+    const root = await makeRootPem({ now: T0 - DAY, validityMs: DAY + HOUR });
+    const { authority } = await makeAuthority({ root });
     const issued = authority.issueSync({ subject: { kind: 'service', serviceAccount: 'a', namespace: 'b' }, validityMs: DAY });
     assert.equal(new X509Certificate(issued.certificatePem).validToDate.getTime(), T0 + HOUR);
   });
 
-  it('refuses to issue once the root has expired', () => {
-    const root = makeRootPem({ now: T0 - DAY, validityMs: DAY + HOUR });
-    const { authority } = makeAuthority({ root, now: () => T0 + 2 * HOUR });
+  it('refuses to issue once the root has expired', async () => {
+    const root = await makeRootPem({ now: T0 - DAY, validityMs: DAY + HOUR });
+    const { authority } = await makeAuthority({ root, now: () => T0 + 2 * HOUR });
     assert.throws(() => authority.issueSync({ subject: { kind: 'service', serviceAccount: 'a', namespace: 'b' }, validityMs: DAY }), { code: 'Expired' });
   });
 
-  it('128-bit serials, distinct per certificate, positive INTEGERs', () => {
-    const { authority } = makeAuthority();
+  it('128-bit serials, distinct per certificate, positive INTEGERs', async () => {
+    const { authority } = await makeAuthority();
     const subject = { kind: 'service', serviceAccount: 'a', namespace: 'b' } as const;
     const a = authority.issueSync({ subject, validityMs: DAY });
     const b = authority.issueSync({ subject, validityMs: DAY });
@@ -111,8 +120,8 @@ describe('leaf certificates', () => {
     assert.equal(new X509Certificate(a.certificatePem).serialNumber.toLowerCase(), a.serial);
   });
 
-  it('malformed names are refused with a message naming the field', () => {
-    const { authority } = makeAuthority();
+  it('malformed names are refused with a message naming the field', async () => {
+    const { authority } = await makeAuthority();
     assert.throws(() => authority.issueSync({ subject: { kind: 'service', serviceAccount: 'Bad_Name', namespace: 'b' }, validityMs: DAY }), /serviceAccount "Bad_Name" is not valid/);
     assert.throws(() => authority.issueSync({ subject: { kind: 'service', serviceAccount: 'a', namespace: 'a.b' }, validityMs: DAY }), /namespace "a.b" is not valid/);
     assert.throws(
@@ -121,8 +130,8 @@ describe('leaf certificates', () => {
     );
   });
 
-  it('the template is deterministic: same inputs, same bytes (signature aside for ECDSA)', () => {
-    const ca = makeSigningCA(makeRootPem({ keyType: 'rsa' }));
+  it('the template is deterministic: same inputs, same bytes (signature aside for ECDSA)', async () => {
+    const ca = await makeSigningCA(await makeRootPem({ keyType: 'rsa' }));
     const template = createLeafTemplate(ca);
     const key = ecKey();
     const request = {
@@ -140,8 +149,8 @@ describe('leaf certificates', () => {
     assert.ok(cert.verify(createPublicKey(ca.privateKey)));
   });
 
-  it('signs with ECDSA P-384 roots using SHA-384', () => {
-    const ca = makeSigningCA(makeRootPem({ curve: 'secp384r1' }));
+  it('signs with ECDSA P-384 roots using SHA-384', async () => {
+    const ca = await makeSigningCA(await makeRootPem({ curve: 'secp384r1' }));
     assert.equal(ca.signature.name, 'ecdsa-with-SHA384');
     const issued = createLeafTemplate(ca).build({
       subject: { kind: 'service', serviceAccount: 'a', namespace: 'b' },
@@ -153,78 +162,5 @@ describe('leaf certificates', () => {
       serial: Buffer.from([1]),
     });
     assert.ok(new X509Certificate(issued.der).verify(createPublicKey(ca.privateKey)));
-  });
-});
-
-describe('root certificates', () => {
-  it('are self-signed CAs with SKI, and load back', () => {
-    const root = makeRootPem();
-    const cert = new X509Certificate(root.certificatePem);
-    assert.equal(cert.ca, true);
-    assert.ok(cert.checkIssued(cert));
-    assert.ok(cert.verify(cert.publicKey));
-    const loaded = loadSigningCA(root.certificatePem, root.privateKeyPem, T0);
-    assert.ok(loaded.ok);
-    assert.equal(loaded.value.subjectKeyId?.length, 20);
-    assert.equal(loaded.value.fingerprint, cert.fingerprint256.replace(/:/g, '').toLowerCase());
-  });
-});
-
-describe('loadSigningCA validation returns data', () => {
-  const root = makeRootPem();
-  const other = makeRootPem();
-  const cases: { name: string; cert: string; key: string; now?: number; code: string; message: RegExp }[] = [
-    { name: 'garbage certificate PEM', cert: 'not a certificate', key: root.privateKeyPem, code: 'InvalidCertificate', message: /not PEM/ },
-    {
-      name: 'PEM block that is not DER',
-      cert: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n',
-      key: root.privateKeyPem,
-      code: 'InvalidCertificate',
-      message: /could not be parsed/,
-    },
-    { name: 'garbage key PEM', cert: root.certificatePem, key: 'garbage', code: 'InvalidPrivateKey', message: /private key could not be parsed/ },
-    { name: 'key of another root', cert: root.certificatePem, key: other.privateKeyPem, code: 'KeyMismatch', message: /does not match/ },
-    { name: 'expired', cert: root.certificatePem, key: root.privateKeyPem, now: T0 + 400 * DAY, code: 'Expired', message: /expired at/ },
-    { name: 'not yet valid', cert: root.certificatePem, key: root.privateKeyPem, now: T0 - 2 * HOUR, code: 'NotYetValid', message: /not valid yet/ },
-  ];
-  for (const c of cases) {
-    it(c.name, () => {
-      const result = loadSigningCA(c.cert, c.key, c.now ?? T0);
-      assert.equal(result.ok, false);
-      if (result.ok) return;
-      assert.equal(result.error.code, c.code);
-      assert.match(result.error.message, c.message);
-    });
-  }
-
-  it('a leaf certificate is not a CA', () => {
-    const { authority } = makeAuthority();
-    const leaf = authority.issueSync({ subject: { kind: 'service', serviceAccount: 'a', namespace: 'b' }, validityMs: DAY });
-    const result = loadSigningCA(leaf.certificatePem, leaf.privateKeyPem, T0);
-    assert.equal(result.ok, false);
-    if (!result.ok) assert.equal(result.error.code, 'NotACertificateAuthority');
-  });
-
-  it('an Ed25519 key is refused as unsupported', () => {
-    const { privateKey } = generateKeyPairSync('ed25519');
-    const result = loadSigningCA(root.certificatePem, privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), T0);
-    assert.equal(result.ok, false);
-    if (!result.ok) assert.equal(result.error.code, 'UnsupportedKey');
-  });
-
-  it('a bundle loads its first certificate and keeps all as trust anchors', () => {
-    const result = loadSigningCA(root.certificatePem + other.certificatePem, root.privateKeyPem, T0);
-    assert.ok(result.ok);
-    assert.equal(result.value.trustBundlePem, root.certificatePem + other.certificatePem);
-  });
-
-  it('buildRootCertificate refuses Ed25519 keys', () => {
-    const { privateKey } = generateKeyPairSync('ed25519');
-    assert.throws(() => buildRootCertificate({ commonName: 'x', privateKey, now: T0, validityMs: DAY, serial: Buffer.from([1]) }), { code: 'UnsupportedKey' });
-  });
-
-  it('toPem round-trips a certificate', () => {
-    const r = makeRootPem();
-    assert.equal(toPem('CERTIFICATE', new X509Certificate(r.certificatePem).raw), r.certificatePem);
   });
 });

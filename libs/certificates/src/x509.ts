@@ -1,11 +1,12 @@
-// The pure issuance core: X.509 certificates built from plain values (keys, serial bytes, time),
-// with a precomputed DER template per signing CA so that only serial, validity, subject, SANs and
-// the public key are encoded per certificate. No clock, no randomness, no I/O.
-import { createHash, createPrivateKey, createPublicKey, sign, X509Certificate, type KeyObject } from 'node:crypto';
+// The leaf hot path: X.509 leaf certificates built from plain values (keys, serial bytes, time) with a
+// precomputed DER template per signing CA, so that only serial, validity, subject, SANs and the public
+// key are encoded per certificate (B4). Everything else (the root, the CSR, parsing certificates from
+// outside) uses @peculiar/x509: see root.ts, parse.ts and cert-manager.ts. No clock, no randomness, no I/O.
+import { sign, type KeyObject } from 'node:crypto';
 import * as der from './der.ts';
-import { CertificateError, fail, ok, type Result } from './errors.ts';
+import { CertificateError } from './errors.ts';
 import { commonNameOf, ipAddressBytes, profileOf, validateSubject, type CertificateProfile, type CertificateSubject } from './identity.ts';
-import { pemBlocks, toPem } from './pem.ts';
+import { toPem } from './pem.ts';
 
 export type KeyAlgorithm = 'ecdsa-p256' | 'rsa-2048' | 'rsa-3072' | 'rsa-4096';
 export const KEY_ALGORITHMS: readonly KeyAlgorithm[] = ['ecdsa-p256', 'rsa-2048', 'rsa-3072', 'rsa-4096'];
@@ -15,14 +16,20 @@ export function isKeyAlgorithm(value: string): value is KeyAlgorithm {
   return (KEY_ALGORITHMS as readonly string[]).includes(value);
 }
 
+/**
+ * How far a leaf's (and a generated root's) notBefore is set back from the issuing node's clock, so that
+ * a peer whose clock runs a little behind already accepts it. OSM's Tresor used notBefore = now
+ * (pkg/certificate/providers/tresor/certificate_manager.go), which a node a second behind refuses.
+ * One minute covers NTP-synchronised nodes many times over and costs nothing in exposure.
+ */
+export const CLOCK_SKEW_MS = 60_000;
+
 const OID = {
   commonName: '2.5.4.3',
-  organization: '2.5.4.10',
   basicConstraints: '2.5.29.19',
   keyUsage: '2.5.29.15',
   extKeyUsage: '2.5.29.37',
   subjectAltName: '2.5.29.17',
-  subjectKeyId: '2.5.29.14',
   authorityKeyId: '2.5.29.35',
   serverAuth: '1.3.6.1.5.5.7.3.1',
   clientAuth: '1.3.6.1.5.5.7.3.2',
@@ -76,10 +83,8 @@ export interface SigningCA {
   readonly fingerprint: string;
 }
 
-/** Name ::= SEQUENCE OF RDN; one attribute per RDN, UTF8String values. */
-export function encodeName(attributes: readonly { readonly oid: string; readonly value: string }[]): Buffer {
-  return der.sequence(...attributes.map((a) => der.set(der.sequence(der.oid(a.oid), der.utf8String(a.value)))));
-}
+/** Name ::= SEQUENCE OF RDN with the one attribute commonName (UTF8String). */
+const commonNameDer = (value: string): Buffer => der.sequence(der.set(der.sequence(der.oid(OID.commonName), der.utf8String(value))));
 
 const extension = (oidDotted: string, critical: boolean, value: Buffer): Buffer =>
   critical ? der.sequence(der.oid(oidDotted), der.boolean(true), der.octetString(value)) : der.sequence(der.oid(oidDotted), der.octetString(value));
@@ -87,9 +92,7 @@ const extension = (oidDotted: string, critical: boolean, value: Buffer): Buffer 
 // KeyUsage bits: digitalSignature (0), keyEncipherment (2), keyCertSign (5), cRLSign (6).
 const keyUsageLeafEc = extension(OID.keyUsage, true, der.bitString(Buffer.from([0x80]), 7));
 const keyUsageLeafRsa = extension(OID.keyUsage, true, der.bitString(Buffer.from([0xa0]), 5));
-const keyUsageCa = extension(OID.keyUsage, true, der.bitString(Buffer.from([0x86]), 1));
 const basicConstraintsLeaf = extension(OID.basicConstraints, true, der.sequence());
-const basicConstraintsCa = extension(OID.basicConstraints, true, der.sequence(der.boolean(true)));
 const extKeyUsage = (profile: CertificateProfile): Buffer =>
   extension(OID.extKeyUsage, false, der.sequence(...(profile.serverAuth ? [der.oid(OID.serverAuth)] : []), ...(profile.clientAuth ? [der.oid(OID.clientAuth)] : [])));
 
@@ -106,14 +109,6 @@ function subjectAltName(profile: CertificateProfile): Buffer {
   );
 }
 const version3 = der.explicit(0, der.smallInteger(2));
-
-/** SHA-1 of the subjectPublicKey bits (RFC 5280 4.2.1.2 method 1). */
-export function keyIdentifier(spki: Uint8Array): Buffer {
-  const root = der.readElement(spki, 0);
-  const [, bits] = der.children(spki, root);
-  if (!bits || bits.tag !== 0x03) throw new RangeError('SubjectPublicKeyInfo without a BIT STRING');
-  return createHash('sha1').update(spki.subarray(bits.contentStart + 1, bits.end)).digest();
-}
 
 export function serialHex(serial: Uint8Array): string {
   return Buffer.from(serial.buffer, serial.byteOffset, serial.byteLength).toString('hex');
@@ -177,10 +172,11 @@ export function createLeafTemplate(ca: SigningCA): LeafTemplate {
       if (request.serial.length === 0 || request.serial.length > 20) {
         throw new CertificateError('InvalidArgument', `serial must be 1 to 20 bytes, got ${request.serial.length}`);
       }
-      const notBefore = Math.floor(request.now / 1000) * 1000;
-      if (notBefore < ca.notBefore || notBefore >= ca.notAfter) {
-        throw new CertificateError(notBefore < ca.notBefore ? 'NotYetValid' : 'Expired', `the signing CA ${ca.subject} is not valid at ${new Date(notBefore).toISOString()}`);
+      if (request.now + CLOCK_SKEW_MS < ca.notBefore || request.now >= ca.notAfter) {
+        throw new CertificateError(request.now >= ca.notAfter ? 'Expired' : 'NotYetValid', `the signing CA ${ca.subject} is not valid at ${new Date(request.now).toISOString()}`);
       }
+      // Backdated for clock skew between nodes, but never before the CA itself.
+      const notBefore = Math.max(Math.floor((request.now - CLOCK_SKEW_MS) / 1000) * 1000, ca.notBefore);
       const notAfter = Math.min(Math.floor((request.now + request.validityMs) / 1000) * 1000, caNotAfterSeconds);
       const commonName = commonNameOf(request.subject, request.trustDomain);
       const serial = request.serial[0] === 0 && request.serial.every((b) => b === 0) ? Buffer.from([1]) : request.serial;
@@ -190,7 +186,7 @@ export function createLeafTemplate(ca: SigningCA): LeafTemplate {
         der.unsignedInteger(serial),
         signatureAndIssuer,
         der.sequence(der.x509Time(notBefore), der.x509Time(notAfter)),
-        encodeName([{ oid: OID.commonName, value: commonName }]),
+        commonNameDer(commonName),
         request.publicKeySpki,
         der.explicit(3, der.sequence(fixedFor(request.keyAlgorithm, profile), subjectAltName(profile))),
       );
@@ -200,170 +196,3 @@ export function createLeafTemplate(ca: SigningCA): LeafTemplate {
   };
 }
 
-/** What a self-signed root is made of. */
-export interface RootRequest {
-  readonly commonName: string;
-  readonly organization?: string;
-  readonly privateKey: KeyObject;
-  readonly now: number;
-  readonly validityMs: number;
-  readonly serial: Uint8Array;
-}
-
-/** A self-signed CA certificate (basicConstraints CA:TRUE, keyCertSign and cRLSign, SKI), as DER. */
-export function buildRootCertificate(request: RootRequest): Buffer {
-  const scheme = signatureSchemeFor(request.privateKey);
-  if (!scheme) throw new CertificateError('UnsupportedKey', 'root keys must be ECDSA (P-256, P-384, P-521) or RSA');
-  const spki = createPublicKey(request.privateKey).export({ type: 'spki', format: 'der' });
-  const name = encodeName([
-    ...(request.organization ? [{ oid: OID.organization, value: request.organization }] : []),
-    { oid: OID.commonName, value: request.commonName },
-  ]);
-  const notBefore = Math.floor(request.now / 1000) * 1000;
-  const notAfter = Math.floor((request.now + request.validityMs) / 1000) * 1000;
-  const tbs = der.sequence(
-    version3,
-    der.unsignedInteger(request.serial),
-    scheme.algorithmIdentifier,
-    name,
-    der.sequence(der.x509Time(notBefore), der.x509Time(notAfter)),
-    name,
-    spki,
-    der.explicit(3, der.sequence(basicConstraintsCa, keyUsageCa, extension(OID.subjectKeyId, false, der.octetString(keyIdentifier(spki))))),
-  );
-  return signCertificate(tbs, scheme, request.privateKey);
-}
-
-/** The issuer-side fields of a certificate that X509Certificate does not expose: subject DER and SKI. */
-function parseTbsFields(certDer: Uint8Array): { subjectDer: Buffer; subjectKeyId: Buffer | undefined } {
-  const cert = der.readElement(certDer, 0);
-  const [tbs] = der.children(certDer, cert);
-  if (!tbs) throw new RangeError('certificate without TBSCertificate');
-  const fields = der.children(certDer, tbs);
-  const offset = fields[0]?.tag === 0xa0 ? 1 : 0;
-  const subject = fields[offset + 4];
-  if (!subject) throw new RangeError('TBSCertificate without subject');
-  let subjectKeyId: Buffer | undefined;
-  const extensionsWrapper = fields.find((f) => f.tag === 0xa3);
-  if (extensionsWrapper) {
-    const [list] = der.children(certDer, extensionsWrapper);
-    for (const ext of list ? der.children(certDer, list) : []) {
-      const parts = der.children(certDer, ext);
-      const id = parts[0];
-      const value = parts[parts.length - 1];
-      if (id && value && der.decodeOid(certDer, id) === OID.subjectKeyId) {
-        const inner = der.readElement(certDer, value.contentStart, value.end);
-        subjectKeyId = Buffer.from(certDer.subarray(inner.contentStart, inner.end));
-      }
-    }
-  }
-  return { subjectDer: Buffer.from(certDer.subarray(subject.start, subject.end)), subjectKeyId };
-}
-
-/** The CERTIFICATE blocks of a CA bundle and its first certificate, parsed. */
-function parseCaPem(certificatePem: string): Result<{ blocks: { der: Buffer }[]; first: { der: Buffer }; cert: X509Certificate }> {
-  const blocks = pemBlocks(certificatePem).filter((b) => b.label === 'CERTIFICATE');
-  const first = blocks[0];
-  if (!first) return fail('InvalidCertificate', 'the CA certificate is not PEM: no "-----BEGIN CERTIFICATE-----" block found');
-  try {
-    return ok({ blocks, first, cert: new X509Certificate(first.der) });
-  } catch (err) {
-    return fail('InvalidCertificate', `the CA certificate could not be parsed: ${(err as Error).message}`, err);
-  }
-}
-
-/** A CA certificate may sign or anchor trust only if it is a CA and valid at `now`. */
-function checkCaUsable(cert: X509Certificate, now: number): Result<true> {
-  if (!cert.ca) return fail('NotACertificateAuthority', `the certificate "${cert.subject.replace(/\n/g, ', ')}" is not a CA (basicConstraints CA:TRUE is missing)`);
-  if (now < cert.validFromDate.getTime()) return fail('NotYetValid', `the CA certificate is not valid yet: notBefore ${cert.validFromDate.toISOString()} is after now (${new Date(now).toISOString()})`);
-  if (now >= cert.validToDate.getTime()) return fail('Expired', `the CA certificate expired at ${cert.validToDate.toISOString()} (now ${new Date(now).toISOString()})`);
-  return ok(true);
-}
-
-/**
- * Validates a CA certificate and private key as stored (PEM), at time `now`. Returns data, never throws:
- * garbage PEM, a key that does not match the certificate, a certificate that is expired or not yet valid,
- * or one that is not a CA each give `{ ok: false, error }` with a message saying which.
- */
-export function loadSigningCA(certificatePem: string, privateKeyPem: string, now: number): Result<SigningCA> {
-  const parsed = parseCaPem(certificatePem);
-  if (!parsed.ok) return parsed;
-  const { blocks, first, cert } = parsed.value;
-  let privateKey: KeyObject;
-  try {
-    privateKey = createPrivateKey(privateKeyPem);
-  } catch (err) {
-    return fail('InvalidPrivateKey', `the CA private key could not be parsed (expected a PEM PKCS#8, SEC1 or PKCS#1 key): ${(err as Error).message}`, err);
-  }
-  const signature = signatureSchemeFor(privateKey);
-  if (!signature) {
-    return fail('UnsupportedKey', `the CA private key is ${privateKey.asymmetricKeyType ?? 'unknown'}${privateKey.asymmetricKeyDetails?.namedCurve ? ` (${privateKey.asymmetricKeyDetails.namedCurve})` : ''}: allowed are ECDSA P-256, P-384, P-521 and RSA`);
-  }
-  if (!cert.checkPrivateKey(privateKey)) return fail('KeyMismatch', `the CA private key does not match the certificate's public key (certificate subject "${cert.subject.replace(/\n/g, ', ')}")`);
-  const usable = checkCaUsable(cert, now);
-  if (!usable.ok) return usable;
-  const notBefore = cert.validFromDate.getTime();
-  const notAfter = cert.validToDate.getTime();
-  let tbs: { subjectDer: Buffer; subjectKeyId: Buffer | undefined };
-  try {
-    tbs = parseTbsFields(first.der);
-  } catch (err) {
-    return fail('InvalidCertificate', `the CA certificate's DER could not be read: ${(err as Error).message}`, err);
-  }
-  return ok({
-    certificateDer: first.der,
-    certificatePem: toPem('CERTIFICATE', first.der),
-    trustBundlePem: blocks.map((b) => toPem('CERTIFICATE', b.der)).join(''),
-    subjectDer: tbs.subjectDer,
-    subject: cert.subject.replace(/\n/g, ', '),
-    subjectKeyId: tbs.subjectKeyId,
-    privateKey,
-    signature,
-    notBefore,
-    notAfter,
-    fingerprint: createHash('sha256').update(first.der).digest('hex'),
-  });
-}
-
-/** SHA-256 of a certificate's DER (first PEM block), lowercase hex; undefined if not PEM. */
-export function fingerprintOf(certificatePem: string): string | undefined {
-  const first = pemBlocks(certificatePem).find((b) => b.label === 'CERTIFICATE');
-  return first ? createHash('sha256').update(first.der).digest('hex') : undefined;
-}
-
-/** What a PKCS#10 certification request for a mesh identity is made of. */
-export interface CsrRequest {
-  readonly subject: CertificateSubject;
-  readonly trustDomain: string;
-  readonly publicKeySpki: Uint8Array;
-  /** The key that signs the request (the certificate's own private key). */
-  readonly privateKey: KeyObject;
-}
-
-/** A PKCS#10 CSR (RFC 2986) with the mesh CN and the subject's SANs (profileOf) requested as extensions. */
-export function buildCertificationRequest(request: CsrRequest): Buffer {
-  validateSubject(request.subject, request.trustDomain);
-  const scheme = signatureSchemeFor(request.privateKey);
-  if (!scheme) throw new CertificateError('UnsupportedKey', 'CSR keys must be ECDSA or RSA');
-  const commonName = commonNameOf(request.subject, request.trustDomain);
-  const extensionRequest = der.sequence(der.oid('1.2.840.113549.1.9.14'), der.set(der.sequence(subjectAltName(profileOf(request.subject, request.trustDomain)))));
-  const info = der.sequence(der.smallInteger(0), encodeName([{ oid: OID.commonName, value: commonName }]), request.publicKeySpki, der.explicit(0, extensionRequest));
-  return der.sequence(info, scheme.algorithmIdentifier, der.bitString(sign(scheme.hash, info, request.privateKey)));
-}
-
-/**
- * Validates a trust anchor without its key (the cert-manager provider holds no private key): PEM, a CA,
- * valid at `now`.
- */
-export function loadTrustAnchor(certificatePem: string, now: number): Result<{ readonly certificatePem: string; readonly fingerprint: string; readonly notAfter: number }> {
-  const parsed = parseCaPem(certificatePem);
-  if (!parsed.ok) return parsed;
-  const { blocks, first, cert } = parsed.value;
-  const usable = checkCaUsable(cert, now);
-  if (!usable.ok) return usable;
-  return ok({
-    certificatePem: blocks.map((b) => toPem('CERTIFICATE', b.der)).join(''),
-    fingerprint: createHash('sha256').update(first.der).digest('hex'),
-    notAfter: cert.validToDate.getTime(),
-  });
-}

@@ -2,8 +2,10 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { LocalCertificateAuthority } from '../src/authority.ts';
 import type { RandomSource } from '../src/keys.ts';
+import { loadSigningCA } from '../src/parse.ts';
 import { toPem } from '../src/pem.ts';
-import { buildRootCertificate, loadSigningCA, type SigningCA } from '../src/x509.ts';
+import { buildRootCertificate } from '../src/root.ts';
+import type { SigningCA } from '../src/x509.ts';
 
 export const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
 export const HOUR = 3_600_000;
@@ -27,12 +29,12 @@ export interface RootPem {
   privateKeyPem: string;
 }
 
-export function makeRootPem(options: { now?: number; validityMs?: number; keyType?: 'ec' | 'rsa'; curve?: string; serial?: Uint8Array } = {}): RootPem {
+export async function makeRootPem(options: { now?: number; validityMs?: number; keyType?: 'ec' | 'rsa'; curve?: string; serial?: Uint8Array } = {}): Promise<RootPem> {
   const { privateKey } =
     options.keyType === 'rsa'
       ? generateKeyPairSync('rsa', { modulusLength: 2048 })
       : generateKeyPairSync('ec', { namedCurve: options.curve ?? 'prime256v1' });
-  const der = buildRootCertificate({
+  const der = await buildRootCertificate({
     commonName: 'test-root',
     organization: 'osm-ts tests',
     privateKey,
@@ -43,14 +45,15 @@ export function makeRootPem(options: { now?: number; validityMs?: number; keyTyp
   return { certificatePem: toPem('CERTIFICATE', der), privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
 }
 
-export function makeSigningCA(root: RootPem = makeRootPem(), now = T0): SigningCA {
+export async function makeSigningCA(root?: RootPem, now = T0): Promise<SigningCA> {
+  root ??= await makeRootPem();
   const loaded = loadSigningCA(root.certificatePem, root.privateKeyPem, now);
   if (!loaded.ok) throw loaded.error;
   return loaded.value;
 }
 
-export function makeAuthority(options: { root?: RootPem; now?: () => number; trustDomain?: string } = {}): { authority: LocalCertificateAuthority; ca: SigningCA } {
-  const ca = makeSigningCA(options.root);
+export async function makeAuthority(options: { root?: RootPem; now?: () => number; trustDomain?: string } = {}): Promise<{ authority: LocalCertificateAuthority; ca: SigningCA }> {
+  const ca = await makeSigningCA(options.root);
   const authority = new LocalCertificateAuthority({
     ca,
     trustDomain: options.trustDomain ?? 'cluster.local',

@@ -5,7 +5,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { DAY, makeAuthority, makeRootPem, T0 } from './fixtures.ts';
+import { LocalCertificateAuthority } from '../src/authority.ts';
+import { loadSigningCA } from '../src/parse.ts';
+import { x509 } from '../src/peculiar.ts';
+import { countingRandom, DAY, makeAuthority, makeRootPem, T0 } from './fixtures.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'osm-certs-openssl-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -25,9 +28,9 @@ function opensslVerify(rootPem: string, leafPem: string, purpose: string): { sta
 
 const x509Text = (pem: string): string => execFileSync('openssl', ['x509', '-noout', '-text', '-in', file(pem)], { encoding: 'utf8' });
 
-describe('openssl', () => {
-  const root = makeRootPem();
-  const { authority } = makeAuthority({ root });
+describe('openssl', async () => {
+  const root = await makeRootPem();
+  const { authority } = await makeAuthority({ root });
   const service = authority.issueSync({ subject: { kind: 'service', serviceAccount: 'bookstore', namespace: 'bookstore-ns' }, validityMs: DAY });
   const bootstrap = authority.issueSync({
     subject: { kind: 'bootstrap', proxyUuid: '6b1f7a2c-3d4e-4f5a-8b9c-0d1e2f3a4b5c', serviceAccount: 'bookbuyer', namespace: 'bookbuyer-ns' },
@@ -53,8 +56,8 @@ describe('openssl', () => {
     assert.match(r.output, /unsuitable certificate purpose/);
   });
 
-  it('refuses a certificate against another root', () => {
-    const r = opensslVerify(makeRootPem().certificatePem, service.certificatePem, 'sslserver');
+  it('refuses a certificate against another root', async () => {
+    const r = opensslVerify((await makeRootPem()).certificatePem, service.certificatePem, 'sslserver');
     assert.notEqual(r.status, 0);
     assert.match(r.output, /unable to get local issuer certificate|certificate signature failure/);
   });
@@ -77,7 +80,8 @@ describe('openssl', () => {
     assert.match(text, /X509v3 Basic Constraints: critical\n\s+CA:FALSE/);
     assert.match(text, /X509v3 Authority Key Identifier/);
     assert.match(text, /Public Key Algorithm: id-ecPublicKey[\s\S]*NIST CURVE: P-256/);
-    assert.match(text, /Not Before: Jan {2}1 12:00:00 2026 GMT/);
+    // Backdated by CLOCK_SKEW_MS (one minute) for peers whose clocks run behind.
+    assert.match(text, /Not Before: Jan {2}1 11:59:00 2026 GMT/);
     assert.match(text, /Not After : Jan {2}2 12:00:00 2026 GMT/);
     const serial = /Serial Number:\s*\n?\s*([0-9a-f:]+)/.exec(text)?.[1]?.replace(/:/g, '');
     assert.equal(serial?.replace(/^00/, ''), service.serial);
@@ -95,9 +99,9 @@ describe('openssl', () => {
     assert.equal(opensslVerify(root.certificatePem, rsa.certificatePem, 'sslserver').status, 0);
   });
 
-  it('an RSA root signs with sha256WithRSAEncryption, and openssl verifies it', () => {
-    const rsaRoot = makeRootPem({ keyType: 'rsa' });
-    const leaf = makeAuthority({ root: rsaRoot }).authority.issueSync({ subject: { kind: 'service', serviceAccount: 'a', namespace: 'b' }, validityMs: DAY });
+  it('an RSA root signs with sha256WithRSAEncryption, and openssl verifies it', async () => {
+    const rsaRoot = await makeRootPem({ keyType: 'rsa' });
+    const leaf = (await makeAuthority({ root: rsaRoot })).authority.issueSync({ subject: { kind: 'service', serviceAccount: 'a', namespace: 'b' }, validityMs: DAY });
     assert.match(x509Text(leaf.certificatePem), /Signature Algorithm: sha256WithRSAEncryption/);
     assert.equal(opensslVerify(rsaRoot.certificatePem, leaf.certificatePem, 'sslclient').status, 0);
   });
@@ -105,7 +109,7 @@ describe('openssl', () => {
   it('the root: CA:TRUE, Certificate Sign and CRL Sign, self-signed and accepted as a trust anchor', () => {
     const text = x509Text(root.certificatePem);
     assert.match(text, /X509v3 Basic Constraints: critical\n\s+CA:TRUE/);
-    assert.match(text, /X509v3 Key Usage: critical\n\s+Digital Signature, Certificate Sign, CRL Sign/);
+    assert.match(text, /X509v3 Key Usage: critical\n\s+Certificate Sign, CRL Sign\n/);
     assert.match(text, /X509v3 Subject Key Identifier/);
     assert.equal(opensslVerify(root.certificatePem, root.certificatePem, 'any').status, 0);
   });
@@ -114,5 +118,28 @@ describe('openssl', () => {
     const fromKey = execFileSync('openssl', ['pkey', '-pubout', '-in', file(service.privateKeyPem)], { encoding: 'utf8' });
     const fromCert = execFileSync('openssl', ['x509', '-noout', '-pubkey', '-in', file(service.certificatePem)], { encoding: 'utf8' });
     assert.equal(fromKey, fromCert);
+  });
+
+  it('a bring-your-own root made by openssl (UTF8String names, P-384): loaded, its subject is the leaves\' issuer byte for byte, openssl verifies them', () => {
+    const key = file('');
+    execFileSync('openssl', ['ecparam', '-name', 'secp384r1', '-genkey', '-noout', '-out', key]);
+    const pkcs8 = execFileSync('openssl', ['pkcs8', '-topk8', '-nocrypt', '-in', key], { encoding: 'utf8' });
+    const rootPem = execFileSync(
+      'openssl',
+      ['req', '-x509', '-new', '-key', key, '-utf8', '-subj', '/C=DE/O=Bücher GmbH/CN=Bring your own root', '-days', '3650', '-set_serial', '7', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'],
+      { encoding: 'utf8' },
+    );
+    const now = Date.now();
+    const loaded = loadSigningCA(rootPem, pkcs8, now);
+    assert.ok(loaded.ok, loaded.ok ? '' : loaded.error.message);
+    assert.equal(loaded.value.signature.name, 'ecdsa-with-SHA384');
+    const leaf = new LocalCertificateAuthority({ ca: loaded.value, trustDomain: 'cluster.local', clock: { now: () => now }, random: countingRandom() }).issueSync({
+      subject: { kind: 'service', serviceAccount: 'a', namespace: 'b' },
+      validityMs: DAY,
+    });
+    assert.deepEqual(Buffer.from(new x509.X509Certificate(leaf.certificatePem).issuerName.toArrayBuffer()), Buffer.from(new x509.X509Certificate(rootPem).subjectName.toArrayBuffer()));
+    const r = spawnSync('openssl', ['verify', '-x509_strict', '-CAfile', file(rootPem), file(leaf.certificatePem)], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(x509Text(leaf.certificatePem), /Issuer: C ?= ?DE, O ?= ?B\\C3\\BCcher GmbH, CN ?= ?Bring your own root/);
   });
 });

@@ -26,12 +26,16 @@ export {
   certCommonName,
   compareNamespacedNames,
   compareStrings,
+  isDnsLabel,
+  isDnsSubdomain,
+  isProxyUuid,
   keyOf,
   parseKey,
   parseProxyCertCommonName,
   proxyCertCommonName,
   sameName,
   spiffeId,
+  workloadSpiffePrefix,
 } from './identity.ts';
 export { PROTOCOLS, isProtocol, protocolOfPort } from './protocol.ts';
 export { hostnamesForClient } from './hostnames.ts';

@@ -5,4 +5,5 @@ export { KubeRest, compactEtcd, etcdRevision, eventually } from './kube-rest.ts'
 export { FakeClock, settle } from './fake-clock.ts';
 export { freePort } from './ports.ts';
 export { checkMetrics, prometheusBinaries, promtool, startPrometheus, type MetricsCheck, type Prometheus, type PrometheusOptions, type QueryResult, type RuleHealth, type ScrapeTarget } from './prometheus.ts';
+export { opensslSignCsr } from './openssl-signer.ts';
 export { checkEnvoyBootstrap, checkEnvoyOverAds, checkEnvoyResources, formatEnvoyProblems, startXdsReference, XdsGoError, xdsGoBinaries, type AdsCheckOptions, type EnvoyAdsReport, type EnvoyCheckReport, type EnvoyProblem, type EnvoyResource, type EnvoyResources, type XdsReference, type XdsReferenceOptions, type XdsReferenceSnapshots } from './xds-go.ts';

@@ -1,6 +1,7 @@
 // A real Kubernetes API for tests: etcd and kube-apiserver on free loopback ports, with RBAC,
 // admission webhooks, a service-account signing key, an admin client certificate, and the CRDs
-// from deploy/crds installed. Flags follow controller-runtime envtest's control plane.
+// from deploy/crds installed. Flags follow controller-runtime envtest's control plane. Every start first
+// reaps what SIGKILLed test processes left behind (reaper.ts).
 import { request } from 'node:https';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,7 @@ import { controlPlaneBinaries } from './binaries.ts';
 import { createControlPlanePki, type ControlPlanePki } from './pki.ts';
 import { freePort } from './ports.ts';
 import { httpOk, ManagedProcess, waitFor } from './process.ts';
+import { HARNESS_DIR_PREFIX, reapOrphans, writeOwnerRecord } from './reaper.ts';
 
 export interface KubeApiServerOptions {
   /** Install the CRDs from deploy/crds (default true). */
@@ -126,9 +128,13 @@ async function installCrds(kubeConfig: KubeConfig): Promise<void> {
 
 export async function startKubeApiServer(options: KubeApiServerOptions = {}): Promise<KubeApiServer> {
   const progress = options.progress ?? ((line: string) => process.stderr.write(`[kube-apiserver] ${line}\n`));
+  for (const r of await reapOrphans()) {
+    progress(`reaped ${r.killed.join(', ') || 'nothing running'} and ${r.dir}, left behind by test process ${r.ownerPid} (gone)`);
+  }
   const binaries = await controlPlaneBinaries(progress);
   const started = Date.now();
-  const dir = mkdtempSync(join(tmpdir(), 'osm-ts-apiserver-'));
+  const dir = mkdtempSync(join(tmpdir(), HARNESS_DIR_PREFIX));
+  writeOwnerRecord(dir, []);
   const pki = await createControlPlanePki(new Date());
   const file = (name: string, content: string) => {
     const path = join(dir, name);
@@ -178,12 +184,16 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
   kubeConfig.loadFromFile(kubeconfigPath);
   const tls = { ca: pki.caCert, cert: pki.adminCert, key: pki.adminKey };
 
+  // Kept current as processes (re)start, so a sweep after a SIGKILL finds what is running now.
+  const recordOwner = (): void => writeOwnerRecord(dir, [etcd, apiServer].map((p) => ({ name: p.name, pid: p.pid })));
   const startEtcd = async () => {
     etcd.start();
+    recordOwner();
     await waitFor('etcd', etcd, () => httpOk(`${etcdUrl}/health`));
   };
   const startApiServer = async () => {
     apiServer.start();
+    recordOwner();
     await waitFor('kube-apiserver', apiServer, async () => (await get(`${url}/readyz`, tls)) === 200);
   };
   let stopped = false;

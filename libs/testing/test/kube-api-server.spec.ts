@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { CoreV1Api, CustomObjectsApi, AuthorizationV1Api } from '@kubernetes/client-node';
 import { loadCrds, startKubeApiServer, type KubeApiServer } from '../src/index.ts';
+import { processStartTime } from '../src/reaper.ts';
 
 function alive(pid: number): boolean {
   try {
@@ -108,5 +111,42 @@ describe('the real kube-apiserver harness', () => {
     assert.deepEqual(pids.filter(alive), [], 'no process left behind');
     assert.equal(existsSync(dir), false);
     assert.deepEqual(api.pids(), []);
+  });
+});
+
+describe('a test process SIGKILLed while its kube-apiserver runs', () => {
+  it('leaves etcd and kube-apiserver running; the next start reaps them and their folder', async () => {
+    const owner = spawn(process.execPath, [fileURLToPath(new URL('./owners/api-server-owner.ts', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise<void>((resolve) => owner.once('exit', () => resolve()));
+    const report = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      owner.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+        out += chunk;
+        if (out.includes('\n')) resolve(out.slice(0, out.indexOf('\n')));
+      });
+      void exited.then(() => reject(new Error('the owner process exited before its API server was up')));
+    });
+    const { pids, dir } = JSON.parse(report) as { pids: number[]; dir: string };
+    assert.equal(pids.length, 2);
+    owner.kill('SIGKILL');
+    await exited;
+    // Running, not a zombie waiting for a parent that is gone.
+    const running = (pid: number): boolean => processStartTime(pid) !== undefined;
+    assert.deepEqual(pids.filter(running), pids, 'no exit hook ran: etcd and kube-apiserver outlive their test process');
+    assert.ok(existsSync(dir));
+
+    const lines: string[] = [];
+    const next = await startKubeApiServer({ installCrds: false, progress: (line) => lines.push(line) });
+    try {
+      assert.deepEqual(pids.filter(running), [], 'reaped');
+      assert.equal(existsSync(dir), false, 'its folder (etcd data, certificates) is gone');
+      assert.ok(
+        lines.some((l) => l.startsWith(`reaped etcd ${pids[0]}, kube-apiserver ${pids[1]} and ${dir}, left behind by test process ${owner.pid} (gone)`)),
+        lines.join('\n'),
+      );
+      assert.ok(next.pids().every(alive), 'the new API server runs');
+    } finally {
+      await next.stop();
+    }
   });
 });

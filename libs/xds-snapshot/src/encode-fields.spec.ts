@@ -56,11 +56,13 @@ describe('secrets and endpoints written without ts-proto equal its encoding', ()
   const sanLists: string[][] = [[], ['spiffe://cluster.local/ns/a/sa/b'], ['spiffe://td/ns/a/sa/b', '', long(200), 'spiffe://td/ns/ü/sa/x']];
   for (const [b, bundle] of bundles.entries()) {
     for (const [s, sans] of sanLists.entries()) {
-      it(`validation secret, bundle ${b}, SANs ${s}`, () => {
-        const name = s === 0 ? '' : `root-cert-for-mtls-outbound:a/web${'ü'.repeat(s)}`;
-        const whole = envoy.extensions.transport_sockets.tls.v3.Secret.encode(validationSecret(name, bundle, sans)).finish();
-        assert.deepEqual(encodeValidationSecret(name, encodeTrustedCa(bundle), sans), whole);
-      });
+      for (const prefix of [undefined, 'spiffe://cluster.local/ns/', '']) {
+        it(`validation secret, bundle ${b}, SANs ${s}, prefix ${JSON.stringify(prefix)}`, () => {
+          const name = s === 0 ? '' : `root-cert-for-mtls-outbound:a/web${'ü'.repeat(s)}`;
+          const whole = envoy.extensions.transport_sockets.tls.v3.Secret.encode(validationSecret(name, bundle, sans, prefix)).finish();
+          assert.deepEqual(encodeValidationSecret(name, encodeTrustedCa(bundle), sans, prefix), whole);
+        });
+      }
     }
   }
   const eds: [string, [string, number][]][] = [

@@ -136,11 +136,13 @@ export function encodeClusterLoadAssignment(plan: EndpointsPlan): Uint8Array {
 /**
  * A validation context secret: Secret{name (1), validation_context (4) = CertificateValidationContext{
  * trusted_ca (1), match_typed_subject_alt_names (15) = SubjectAltNameMatcher{san_type (1) = URI, matcher
- * (2) = StringMatcher{exact (1)}}}}; `ca` is the encoded trusted_ca field (the same for every service).
+ * (2) = StringMatcher{exact (1) or prefix (2)}}}}; `ca` is the encoded trusted_ca field (the same for every service).
  */
-export function encodeValidationSecret(name: string, ca: Uint8Array, sans: readonly string[]): Uint8Array {
+export function encodeValidationSecret(name: string, ca: Uint8Array, sans: readonly string[], sanPrefix: string | undefined): Uint8Array {
   const w = scratch().optStr(1, name).fork(4).raw(ca);
   for (const san of sans) w.fork(15).raw(uriHead()).fork(2).str(1, san).join().join();
+  // StringMatcher.prefix is field 2.
+  if (sanPrefix !== undefined) w.fork(15).raw(uriHead()).fork(2).str(2, sanPrefix).join().join();
   return w.join().finish();
 }
 

@@ -8,9 +8,9 @@
 // matches on its inbound routes with per-route RBAC. So the outbound half depends only on which
 // services an identity may reach and on the client's namespace (host names), and is shared by every
 // identity with the same reachable set.
-import { compareStrings, hostnamesForClient, keyOf, outboundServices, readyEndpoints, servicesOfProxy, spiffeId, trafficSplitForApex, trafficTargetsTo } from '@osm/mesh-model';
+import { compareStrings, hostnamesForClient, keyOf, outboundServices, readyEndpoints, servicesOfProxy, spiffeId, trafficSplitForApex, trafficTargetsTo, workloadSpiffePrefix } from '@osm/mesh-model';
 import type { Endpoint, MeshModel, MeshService, Protocol, Proxy, ServicePort, TrafficTarget } from '@osm/mesh-model';
-import { inboundRouteName, localClusterName, outboundRootCertName, outboundRouteName, serverName, upstreamClusterName } from './names.ts';
+import { INBOUND_ROOT_CERT, inboundRouteName, localClusterName, outboundRootCertName, outboundRouteName, serverName, upstreamClusterName } from './names.ts';
 
 /** An HTTP request match: full-match path regex ('' = any path), methods (empty = any), header regexes (sorted by name). */
 export interface HttpMatch {
@@ -89,8 +89,20 @@ export interface EndpointsPlan {
 
 export interface ValidationSecretPlan {
   readonly name: string;
-  /** URI SANs (SPIFFE IDs) a peer certificate must carry one of; empty = any certificate of the trust bundle. */
+  /** URI SANs (SPIFFE IDs) a peer certificate must carry one of. */
   readonly sans: readonly string[];
+  /**
+   * Set when no SAN is named (permissive mode, or nobody is allowed): the URI SAN prefix every workload
+   * certificate of the trust domain carries (`spiffe://<td>/ns/`). A proxy's bootstrap certificate is
+   * signed by the same root but carries `spiffe://<td>/<uuid>/sidecar/...`, so it is never accepted as
+   * a peer, not even where any workload is.
+   */
+  readonly sanPrefix?: string;
+}
+
+/** A validation context plan: the SANs when some are named, else any workload of the trust domain. */
+function validationPlan(name: string, sans: readonly string[], td: string): ValidationSecretPlan {
+  return sans.length > 0 ? { name, sans } : { name, sans, sanPrefix: workloadSpiffePrefix(td) };
 }
 
 /** Everything one proxy's snapshot is made of, sorted by name within each list. */
@@ -244,7 +256,7 @@ const validationPlans = new WeakMap<MeshService, { readonly td: string; readonly
 function upstreamValidation(svc: MeshService, name: string, td: string): ValidationSecretPlan {
   const memo = validationPlans.get(svc);
   if (memo && memo.td === td && memo.plan.name === name) return memo.plan;
-  const plan: ValidationSecretPlan = { name, sans: uniqSorted(svc.identities.map((i) => spiffeId(i, td))) };
+  const plan = validationPlan(name, uniqSorted(svc.identities.map((i) => spiffeId(i, td))), td);
   validationPlans.set(svc, { td, plan });
   return plan;
 }
@@ -417,7 +429,7 @@ export function planInbound(model: MeshModel, proxy: Proxy): InboundPlan {
     prometheus,
     routes: routes.sort(byName),
     clusters: [...clusters.values()].sort(byName),
-    validationSecrets: [{ name: 'root-cert-for-mtls-inbound', sans: inboundSans }],
+    validationSecrets: [validationPlan(INBOUND_ROOT_CERT, inboundSans, td)],
   };
 }
 

@@ -338,13 +338,17 @@ export function certificateSecret(name: string, certificateChain: string, privat
   });
 }
 
-/** A validation context: the trust bundle (PEM) and the URI SANs a peer must present one of. */
-export function validationSecret(name: string, trustBundle: string, sans: readonly string[]): Secret {
+/** A validation context: the trust bundle (PEM) and the URI SANs a peer must present one of (exact, or the prefix). */
+export function validationSecret(name: string, trustBundle: string, sans: readonly string[], sanPrefix?: string): Secret {
+  const uri = TLS.SubjectAltNameMatcher_SanType.URI;
   return TLS.Secret.fromPartial({
     name,
     validationContext: {
       trustedCa: { inlineBytes: utf8.encode(trustBundle) },
-      matchTypedSubjectAltNames: sans.map((s) => ({ sanType: TLS.SubjectAltNameMatcher_SanType.URI, matcher: { exact: s } })),
+      matchTypedSubjectAltNames: [
+        ...sans.map((s) => ({ sanType: uri, matcher: { exact: s } })),
+        ...(sanPrefix !== undefined ? [{ sanType: uri, matcher: { prefix: sanPrefix } }] : []),
+      ],
     },
   });
 }

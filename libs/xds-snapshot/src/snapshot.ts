@@ -306,14 +306,14 @@ function routeResource(cache: ResourceCache, rc: RouteConfigPlan): EncodedResour
 const validationKeys = new WeakMap<ValidationSecretPlan, { readonly bundleHash: string; readonly key: string }>();
 
 function validationResource(cache: ResourceCache, plan: ValidationSecretPlan, bundle: string, bundleHash: string): EncodedResource {
-  const { name, sans } = plan;
+  const { name, sans, sanPrefix } = plan;
   let memo = validationKeys.get(plan);
   if (memo?.bundleHash !== bundleHash) {
-    memo = { bundleHash, key: `secrets\n${JSON.stringify(['validation', name, sans, bundleHash])}` };
+    memo = { bundleHash, key: `secrets\n${JSON.stringify(['validation', name, sans, sanPrefix ?? null, bundleHash])}` };
     validationKeys.set(plan, memo);
   }
   return cache.resolve(memo.key, () =>
-    fromBytes('secrets', name, encodeValidationSecret(name, cache.part('tls-trusted-ca', bundleHash, () => encodeTrustedCa(bundle)), sans), NO_REFS),
+    fromBytes('secrets', name, encodeValidationSecret(name, cache.part('tls-trusted-ca', bundleHash, () => encodeTrustedCa(bundle)), sans, sanPrefix), NO_REFS),
   );
 }
 

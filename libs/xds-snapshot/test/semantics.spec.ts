@@ -136,13 +136,18 @@ describe('permissive mode on the bookstore demo', () => {
     assert.deepEqual(names(s, 'clusters'), ['bookstore/bookstore-v1|14001', 'bookstore/bookstore-v2|14001', 'bookwarehouse/bookwarehouse|14001', 'bookwarehouse/mysql|3306', 'passthrough-outbound']);
   });
 
-  it('inbound has no RBAC and accepts any mesh certificate', () => {
+  it('inbound has no RBAC and accepts any workload certificate of the mesh, but no bootstrap certificate', () => {
     const s = build('permissive', 'bookstore-v1');
     const rc = routeConfig(s, 'rds-inbound.14001');
     for (const vh of rc.virtualHosts) for (const r of vh.routes) assert.deepEqual(r.typedPerFilterConfig, {});
     const inbound = s.types.secrets.resources.get('root-cert-for-mtls-inbound');
     assert.ok(inbound);
-    assert.deepEqual(envoy.extensions.transport_sockets.tls.v3.Secret.decode(inbound.bytes).validationContext?.matchTypedSubjectAltNames, []);
+    // Workload URIs are spiffe://<td>/ns/<ns>/sa/<sa>; a bootstrap certificate's is spiffe://<td>/<uuid>/sidecar/...
+    const matchers = envoy.extensions.transport_sockets.tls.v3.Secret.decode(inbound.bytes).validationContext?.matchTypedSubjectAltNames;
+    assert.deepEqual(
+      matchers?.map((m) => [m.sanType, m.matcher?.prefix, m.matcher?.exact]),
+      [[envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMatcher_SanType.URI, 'spiffe://cluster.local/ns/', undefined]],
+    );
   });
 
   it("the Prometheus listener follows the pod's prometheus.io/scrape annotation, not its namespace", () => {
