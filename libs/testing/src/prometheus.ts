@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { goToolBinaries } from '@osm/go-tools';
 import { freePort } from './ports.ts';
 import { httpOk, ManagedProcess, waitFor } from './process.ts';
+import { reapOrphans, writeOwnerRecord } from './reaper.ts';
 
 export interface PrometheusBinaries {
   readonly prometheus: string;
@@ -33,6 +34,9 @@ export async function prometheusBinaries(progress: (line: string) => void): Prom
   );
   return { prometheus: built['prometheus'] ?? '', promtool: built['promtool'] ?? '' };
 }
+
+/** Every Prometheus folder is `<tmpdir>/osm-ts-prometheus-XXXXXX`. */
+const DIR_PREFIX = 'osm-ts-prometheus-';
 
 const defaultProgress = (line: string): void => void process.stderr.write(`[prometheus] ${line}\n`);
 
@@ -142,6 +146,8 @@ export interface Prometheus {
   targets(): Promise<TargetHealth[]>;
   /** Every loaded rule with its last evaluation's health. */
   rules(): Promise<RuleHealth[]>;
+  /** Process ids of what is running now (for tests that check nothing is left behind). */
+  pids(): number[];
   /** Resolves once every target has been scraped successfully (throws after `timeoutMs`). */
   waitForTargetsUp(timeoutMs?: number): Promise<void>;
   /** Stops Prometheus and removes its data; safe to call twice. */
@@ -163,9 +169,15 @@ async function api<T>(url: string, init?: RequestInit): Promise<T> {
 }
 
 export async function startPrometheus(options: PrometheusOptions): Promise<Prometheus> {
-  const { prometheus: binary } = await prometheusBinaries(options.progress ?? defaultProgress);
+  const progress = options.progress ?? defaultProgress;
+  // A test process that was SIGKILLed left its Prometheus running: stop it (see reaper.ts).
+  for (const r of await reapOrphans(tmpdir(), DIR_PREFIX)) {
+    progress(`reaped ${r.killed.join(', ') || 'nothing running'} and ${r.dir}, left behind by test process ${r.ownerPid} (gone)`);
+  }
+  const { prometheus: binary } = await prometheusBinaries(progress);
   const interval = `${options.intervalSeconds ?? 1}s`;
-  const dir = mkdtempSync(join(tmpdir(), 'osm-ts-prometheus-'));
+  const dir = mkdtempSync(join(tmpdir(), DIR_PREFIX));
+  writeOwnerRecord(dir, []);
   const jobs = new Map<string, string[]>();
   for (const t of options.targets) jobs.set(t.job, [...(jobs.get(t.job) ?? []), t.address]);
   // YAML is a superset of JSON.
@@ -193,6 +205,7 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
   };
   try {
     proc.start();
+    writeOwnerRecord(dir, [{ name: proc.name, pid: proc.pid }]);
     await waitFor('prometheus', proc, () => httpOk(`${url}/-/ready`));
   } catch (err) {
     await stop();
@@ -207,6 +220,7 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
     url,
     query: (expr) => api<QueryResult>(`${url}/api/v1/query`, { method: 'POST', body: new URLSearchParams({ query: expr }) }),
     targets,
+    pids: () => (proc.pid === undefined ? [] : [proc.pid]),
     async rules() {
       type Rule = { name: string; type: RuleHealth['type']; query: string; health: RuleHealth['health']; lastError?: string; state?: string };
       const data = await api<{ groups: { name: string; rules: Rule[] }[] }>(`${url}/api/v1/rules`);

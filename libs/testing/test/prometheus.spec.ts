@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { createObservability, type Observability } from '@osm/observability';
 import { checkMetrics, eventually, promtool, startPrometheus, type Prometheus, type QueryResult } from '../src/index.ts';
+import { processStartTime } from '../src/reaper.ts';
 
 const values = (r: QueryResult): string[] => (r.resultType === 'vector' ? r.result.map((s) => s.value[1]) : []);
 
@@ -110,9 +113,44 @@ describe('startPrometheus', () => {
   it('stops; a second stop does nothing', async () => {
     const other = await startPrometheus({ targets: [] });
     assert.equal((await fetch(`${other.url}/-/ready`)).status, 200);
+    const [pid] = other.pids();
     await other.stop();
     await assert.rejects(fetch(`${other.url}/-/ready`));
+    assert.equal(processStartTime(pid ?? 0), undefined, 'the process is gone');
+    assert.deepEqual(other.pids(), []);
     await other.stop();
+  });
+});
+
+describe('a test process SIGKILLed while its Prometheus runs', () => {
+  it('leaves Prometheus running; the next start reaps it and its folder', async () => {
+    const owner = spawn(process.execPath, [fileURLToPath(new URL('./owners/prometheus-owner.ts', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise<void>((resolve) => owner.once('exit', () => resolve()));
+    const report = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      owner.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+        out += chunk;
+        if (out.includes('\n')) resolve(out.slice(0, out.indexOf('\n')));
+      });
+      void exited.then(() => reject(new Error('the owner process exited before its Prometheus was up')));
+    });
+    const { pids } = JSON.parse(report) as { pids: number[] };
+    assert.equal(pids.length, 1);
+    owner.kill('SIGKILL');
+    await exited;
+    const running = (pid: number): boolean => processStartTime(pid) !== undefined;
+    assert.deepEqual(pids.filter(running), pids, 'no exit hook ran: Prometheus outlives its test process');
+
+    const lines: string[] = [];
+    const next = await startPrometheus({ targets: [], progress: (line) => lines.push(line) });
+    try {
+      assert.deepEqual(pids.filter(running), [], 'reaped');
+      const reaped = lines.map((l) => new RegExp(`^reaped prometheus ${pids[0]} and (\\S+), left behind by test process ${owner.pid} \\(gone\\)$`).exec(l)?.[1]).find(Boolean);
+      assert.ok(reaped, lines.join('\n'));
+      assert.equal(existsSync(reaped), false, 'its folder (the TSDB) is gone');
+    } finally {
+      await next.stop();
+    }
   });
 });
 
