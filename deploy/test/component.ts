@@ -22,7 +22,15 @@ export class Component {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    this.#exited = new Promise((resolve) => this.#child.once('exit', (code) => resolve(code)));
+    // Nothing outlives a test run that ends early (a failed before hook, an uncaught error).
+    const kill = (): void => void this.#child.kill('SIGKILL');
+    process.once('exit', kill);
+    this.#exited = new Promise((resolve) =>
+      this.#child.once('exit', (code) => {
+        process.off('exit', kill);
+        resolve(code);
+      }),
+    );
     let buffered = '';
     let onLine: (line: string) => void = () => undefined;
     this.#port = new Promise<number>((resolve, reject) => {
