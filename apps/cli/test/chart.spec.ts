@@ -1,11 +1,11 @@
 // The chart as Helm renders it (no cluster): lint, the defaults a broken template would lose, HPA and
 // PDB from their values, warnings, the optional monitoring objects, and values refused by the schema.
 import assert from 'node:assert/strict';
-import { cpSync, lstatSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { KubernetesObject } from '@kubernetes/client-node';
+import { loadYaml, type KubernetesObject } from '@kubernetes/client-node';
 import { chartDir, runHelm } from '../src/helm.ts';
 import { warnings } from '../src/manifests.ts';
 import { find, osm, render, testHelm } from './cli.ts';
@@ -173,6 +173,14 @@ describe('chart deploy/chart/osm', () => {
     it('renders nothing when the file is missing or empty', async () => {
       assert.match(await renderCopy(undefined), /could not find template templates\/prometheusrule.yaml/);
       assert.match(await renderCopy(''), /could not find template templates\/prometheusrule.yaml/);
+    });
+
+    it("renders the repository's rules.yaml unchanged, and nothing without the value", async () => {
+      assert.ok(!(await render()).some((o) => o.kind === 'PrometheusRule'));
+      const rule = find(await render(['osm.prometheusRule.enable=true']), 'PrometheusRule', 'osm-control-plane');
+      const rules = loadYaml<{ groups: unknown[] }>(readFileSync(join(chartDir, 'files/prometheus/rules.yaml'), 'utf8'));
+      assert.ok(rules.groups.length > 0);
+      assert.deepEqual(rule.spec?.['groups'], rules.groups);
     });
 
     it('renders the groups of the file', async () => {

@@ -71,7 +71,7 @@ async function main(flags: Flags): Promise<void> {
     responses: obs.metrics.counter('osm_admission_webhook_response_total', { help: 'Counter for responses sent by admission webhooks', labels: ['kind', 'success'] }),
     certIssued: obs.metrics.counter('osm_cert_issued_count', { help: 'Represents the total number of XDS certificates issued to proxies' }),
     certIssuedTime: obs.metrics.histogram('osm_cert_issued_time', { help: 'Histogram to track time spent to issue xds certificate', buckets: [0.0001, 0.00025, 0.0005, ...DURATION_BUCKETS_SECONDS] }),
-    swept: obs.metrics.counter('osm_injector_orphan_secrets_deleted_count', { help: 'Bootstrap Secrets deleted because their pod was never admitted' }),
+    swept: obs.metrics.counter('osm_injector_orphan_secrets_deleted_total', { help: 'Bootstrap Secrets deleted because their pod was never admitted' }),
   };
 
   const state: { root?: LoadedRoot; serving?: string; webhookConfiguration?: string } = {};

@@ -242,7 +242,7 @@ describe('one injector behind the API server', () => {
       const owners = (secret?.['metadata'].ownerReferences ?? []) as Json[];
       return owners.length === 1 && owners[0]?.['uid'] === podUid && owners[0]?.['kind'] === 'Pod' && owners[0]?.['name'] === 'twice';
     }, 30_000);
-    assert.ok((await injector.metric('osm_injector_orphan_secrets_deleted_count')) >= 2);
+    assert.ok((await injector.metric('osm_injector_orphan_secrets_deleted_total')) >= 2);
   });
 
   it('when the Secret cannot be written, the pod is refused with a clear message and nothing is left', async () => {

@@ -87,6 +87,23 @@ describe('createObservability', () => {
     }
   });
 
+  it('exports osm_ready as /readyz answers: 0 while starting or shutting down, 1 when every check passes', async () => {
+    const obs = await createObservability(base());
+    const ready = async (): Promise<string | undefined> => /^osm_ready\{component="controller"\} (\d)$/m.exec(await (await fetch(`${obs.admin.url}/metrics`)).text())?.[1];
+    try {
+      assert.equal(await ready(), '0', 'no check registered yet');
+      let synced = false;
+      obs.admin.addReadinessCheck('caches-synced', () => synced);
+      assert.equal(await ready(), '0');
+      synced = true;
+      assert.equal(await ready(), '1');
+      obs.admin.setShuttingDown();
+      assert.equal(await ready(), '0');
+    } finally {
+      await obs.close();
+    }
+  });
+
   it('close() stops the admin server', async () => {
     const obs = await createObservability(base());
     assert.equal((await fetch(`${obs.admin.url}/livez`)).status, 200);

@@ -128,6 +128,12 @@ export async function createObservability(options: ObservabilityOptions): Promis
     await Promise.allSettled([tracing.shutdown(), meterProvider.shutdown()]);
     throw error;
   }
+  // /readyz as a series, so an alert can tell a running but unready instance (caches not synced, no
+  // root CA, shutting down) from a ready one; `up` only says the scrape worked. The component label
+  // names the component whatever the scrape configuration calls its job.
+  meter
+    .createObservableGauge('osm_ready', { description: 'Whether this instance is ready (1: /readyz answers 200) or not (0)' })
+    .addCallback(async (result) => result.observe((await admin.readiness()).ready ? 1 : 0, { component }));
 
   const finalSteps: { name: string; step: ShutdownStep }[] = [
     {

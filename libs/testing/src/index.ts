@@ -5,6 +5,8 @@ export { controlPlaneBinaries, pinnedVersions, type ControlPlaneBinaries } from 
 export { KubeRest, compactEtcd, etcdRevision, eventually } from './kube-rest.ts';
 export { FakeClock, settle } from './fake-clock.ts';
 export { AdsTestStream, type ClientTls } from './ads-stream.ts';
+export { freePort } from './ports.ts';
+export { checkMetrics, prometheusBinaries, promtool, startPrometheus, type MetricsCheck, type Prometheus, type PrometheusOptions, type QueryResult, type RuleHealth, type ScrapeTarget } from './prometheus.ts';
 export { opensslSignCsr } from './openssl-signer.ts';
 export { startFleet, FleetError, DEFAULT_SERVER_NAME, type Fleet, type FleetOptions, type FleetLogger, type ProxyStatus, type TypeStatus } from './fleet/fleet.ts';
 export type { SimulatedProxySpec, HeldResource } from './fleet/ipc.ts';

@@ -3,7 +3,6 @@
 // from deploy/crds installed. Flags follow controller-runtime envtest's control plane. Every start first
 // reaps what SIGKILLed test processes left behind (reaper.ts).
 import { request } from 'node:https';
-import { createServer } from 'node:net';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +11,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiextensionsV1Api, CustomObjectsApi, KubeConfig, loadAllYaml, type V1CustomResourceDefinition } from '@kubernetes/client-node';
 import { controlPlaneBinaries } from './binaries.ts';
 import { createControlPlanePki, type ControlPlanePki } from './pki.ts';
-import { ManagedProcess } from './process.ts';
+import { freePort } from './ports.ts';
+import { httpOk, ManagedProcess, waitFor } from './process.ts';
 import { HARNESS_DIR_PREFIX, reapOrphans, writeOwnerRecord } from './reaper.ts';
 
 export interface KubeApiServerOptions {
@@ -45,17 +45,6 @@ export interface KubeApiServer {
 
 const crdDir = fileURLToPath(new URL('../../../deploy/crds/', import.meta.url));
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
 function get(url: string, tls: { ca: string; cert?: string; key?: string }): Promise<number> {
   return new Promise((resolve) => {
     const req = request(url, { ...tls, timeout: 2000 }, (res) => {
@@ -66,24 +55,6 @@ function get(url: string, tls: { ca: string; cert?: string; key?: string }): Pro
     req.on('timeout', () => req.destroy());
     req.end();
   });
-}
-
-async function httpOk(url: string): Promise<boolean> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
-    return res.ok;
-  } catch {
-    return false;
-  }
-}
-
-async function waitFor(what: string, proc: ManagedProcess, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    proc.assertRunning();
-    if (Date.now() > deadline) throw new Error(`${what} not ready after ${timeoutMs / 1000} s; last log lines:\n${proc.tail()}`);
-    await sleep(100);
-  }
 }
 
 function kubeconfigYaml(url: string, pki: ControlPlanePki): string {

@@ -86,3 +86,23 @@ export class ManagedProcess {
     }
   }
 }
+
+/** Whether `url` answers 2xx within 2 s. */
+export async function httpOk(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+/** Polls `check` until it passes; throws with the end of the process's log if it exits or `timeoutMs` passes. */
+export async function waitFor(what: string, proc: ManagedProcess, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    proc.assertRunning();
+    if (Date.now() > deadline) throw new Error(`${what} not ready after ${timeoutMs / 1000} s; last log lines:\n${proc.tail()}`);
+    await sleep(100);
+  }
+}

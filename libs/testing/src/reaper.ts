@@ -67,11 +67,14 @@ export interface Reaped {
   readonly killed: readonly string[];
 }
 
-/** Kills what dead owners left running and removes their folders under `root` (default the OS temp dir). */
-export async function reapOrphans(root = tmpdir()): Promise<Reaped[]> {
+/**
+ * Kills what dead owners left running and removes their folders under `root` (default the OS temp dir)
+ * whose names start with `prefix` (default the API server harness's).
+ */
+export async function reapOrphans(root = tmpdir(), prefix = HARNESS_DIR_PREFIX): Promise<Reaped[]> {
   let entries: string[];
   try {
-    entries = readdirSync(root).filter((name) => name.startsWith(HARNESS_DIR_PREFIX));
+    entries = readdirSync(root).filter((name) => name.startsWith(prefix));
   } catch {
     return [];
   }
