@@ -5,10 +5,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { envoy } from '@osm/envoy-api';
-import { AdsTestStream, checkEnvoyOverAds, eventually, formatEnvoyProblems, KubeRest, startKubeApiServer, type KubeApiServer } from '@osm/testing';
+import { AdsTestStream, bootstrapOf, checkEnvoyOverAds, ControllerProcess, createBookstore, eventually, formatEnvoyProblems, KubeRest, startKubeApiServer, testAuthority, trafficTarget, trafficTargetsPath, type Bookstore, type KubeApiServer, type MeshPod } from '@osm/testing';
 import { referencesOf, TYPE_URLS, type ResourceType } from '@osm/xds-snapshot';
-import { bootstrapOf, createBookstore, testAuthority, trafficTarget, trafficTargetsPath, type Bookstore, type MeshPod } from './mesh.ts';
-import { ControllerProcess } from './process.ts';
 
 const SERVER_NAME = 'osm-controller.osm-system.svc.cluster.local';
 type Response = AdsTestStream['responses'][number];

@@ -3,7 +3,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const mainPath = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+// Spawned by path: the harness runs the app as a user would, it does not import it.
+const mainPath = fileURLToPath(new URL('../../../apps/controller/src/main.ts', import.meta.url));
 
 export type LogLine = { readonly level: number | string; readonly msg: string } & Readonly<Record<string, unknown>>;
 

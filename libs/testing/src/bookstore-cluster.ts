@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { systemClock } from '@osm/clock';
 import { generateRootCA, LocalCertificateAuthority, loadSigningCA, type IssuedCertificate } from '@osm/certificates';
-import type { KubeRest } from '@osm/testing';
+import type { KubeRest } from './kube-rest.ts';
 
 export const NAMESPACE = 'osm-system';
 export const TRUST_DOMAIN = 'cluster.local';
