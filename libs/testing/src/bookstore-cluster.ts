@@ -5,12 +5,11 @@
 import { randomUUID } from 'node:crypto';
 import { systemClock } from '@osm/clock';
 import { generateRootCA, LocalCertificateAuthority, loadSigningCA, type IssuedCertificate } from '@osm/certificates';
-import { proxyUuidLabel, sidecarInjectionAnnotation } from '@osm/mesh-model';
+import { monitoredByLabel, proxyUuidLabel, sidecarInjectionAnnotation } from '@osm/mesh-model';
 import type { KubeRest } from './kube-rest.ts';
 
 export const NAMESPACE = 'osm-system';
 export const TRUST_DOMAIN = 'cluster.local';
-const monitored = { 'openservicemesh.io/monitored-by': 'osm' };
 const smi = {
   access: '/apis/access.smi-spec.io/v1alpha3',
   specs: '/apis/specs.smi-spec.io/v1alpha4',
@@ -108,6 +107,8 @@ export interface WorkloadOptions {
    * bootstrap certificate is in the Secret the injector wrote. Without it the pods carry uuids of ours.
    */
   readonly injection?: boolean;
+  /** The mesh whose namespaces these are (their monitored-by label); default `osm`. */
+  readonly meshName?: string;
 }
 
 /**
@@ -117,7 +118,8 @@ export interface WorkloadOptions {
 export async function createBookstoreWorkload(rest: KubeRest, pods: number | Readonly<Record<string, number>>, options: WorkloadOptions = {}): Promise<MeshPod[]> {
   const injection = options.injection === true;
   const annotations = injection ? { [sidecarInjectionAnnotation]: 'enabled' } : {};
-  for (const ns of ['bookbuyer', 'bookthief', 'bookstore', 'bookwarehouse']) await rest.create('/api/v1/namespaces', { metadata: { name: ns, labels: monitored, annotations } });
+  const labels = { [monitoredByLabel]: options.meshName ?? 'osm' };
+  for (const ns of ['bookbuyer', 'bookthief', 'bookstore', 'bookwarehouse']) await rest.create('/api/v1/namespaces', { metadata: { name: ns, labels, annotations } });
   for (const a of APPS) await rest.create(`/api/v1/namespaces/${a.namespace}/serviceaccounts`, { metadata: { name: a.serviceAccount } });
   for (const s of SERVICES) {
     await rest.create(`/api/v1/namespaces/${s.namespace}/services`, { metadata: { name: s.name }, spec: { selector: s.selector, ports: [{ ...s.port, targetPort: s.port.port }] } });

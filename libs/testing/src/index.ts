@@ -6,6 +6,7 @@ export { KubeRest, compactEtcd, etcdRevision, eventually } from './kube-rest.ts'
 export { FakeClock, settle } from './fake-clock.ts';
 export { AdsTestStream, type ClientTls } from './ads-stream.ts';
 export { freePort } from './ports.ts';
+export { httpOk, ManagedProcess, waitFor } from './process.ts';
 export { checkMetrics, prometheusBinaries, promtool, startPrometheus, type MetricsCheck, type Prometheus, type PrometheusOptions, type QueryResult, type RuleHealth, type ScrapeTarget } from './prometheus.ts';
 export { opensslSignCsr } from './openssl-signer.ts';
 export { startFleet, FleetError, DEFAULT_SERVER_NAME, type Fleet, type FleetOptions, type FleetLogger, type ProxyStatus, type TypeStatus } from './fleet/fleet.ts';
