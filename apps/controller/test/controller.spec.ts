@@ -214,7 +214,7 @@ describe('osm-controller against a real API server', () => {
     assert.equal(typeOf(eds), 'endpoints');
     const good = held.get('endpoints') as Response;
     s.send({ node: { id: buyer.uuid }, typeUrl: TYPE_URLS.endpoints, versionInfo: good.versionInfo, responseNonce: eds.nonce, resourceNames: namesIn(good), errorDetail: { code: 3, message: 'test: endpoint rejected', details: [] } });
-    await eventually('NACK counted', async () => /osm_proxy_xds_nack_count\{[^}]*type="EDS"[^}]*\} 1/.test((await controller.get('/metrics')).body));
+    await eventually('NACK counted', async () => /osm_proxy_xds_nack_total\{[^}]*type="EDS"[^}]*\} 1/.test((await controller.get('/metrics')).body));
     const mine = (await proxies()).find((p) => p.uuid === buyer.uuid && p.types[TYPE_URLS.endpoints]?.nacks === 1);
     assert.equal(mine?.types[TYPE_URLS.endpoints]?.acked?.version, good.versionInfo, 'the last good version stays ACKed');
     assert.equal(s.responses.length, count + 1, 'not sent again');
