@@ -69,6 +69,9 @@ const seriesWithValues = (r: QueryResult): number => {
 /** A proxy that holds its clusters and listeners and has ACKed them. */
 const converged = (s: ProxyStatus): boolean => s.connected && [TYPE_URLS.clusters, TYPE_URLS.listeners].every((t) => s.types[t]?.ackedAt !== undefined);
 
+/** A simulated sidecar's certificate and key. */
+const pemOf = (c: { certificatePem: string; privateKeyPem: string }): { certificatePem: string; privateKeyPem: string } => ({ certificatePem: c.certificatePem, privateKeyPem: c.privateKeyPem });
+
 describe('monitoring a local mesh with a real Prometheus', () => {
   let api: KubeApiServer;
   let rest: KubeRest;
@@ -272,5 +275,3 @@ describe('monitoring a local mesh with a real Prometheus', () => {
     assert.equal(await alertState('OsmNoReadyController'), 'inactive', 'one replica of two is still ready');
   });
 });
-
-const pemOf = (c: { certificatePem: string; privateKeyPem: string }): { certificatePem: string; privateKeyPem: string } => ({ certificatePem: c.certificatePem, privateKeyPem: c.privateKeyPem });
