@@ -253,7 +253,7 @@ describe('monitoring a local mesh with a real Prometheus', () => {
 
   // Last: it stops components. The readiness alerts wait 2 minutes before firing; pending shows their
   // expressions see the real series go (the promtool tests prove the firing).
-  it('follows stopped components: the proxies move to the remaining replica, the injector alert goes pending', async () => {
+  it('follows stopped components: the proxies move to the remaining replica, the readiness alerts go pending', async () => {
     const alertState = async (name: string): Promise<string | undefined> => (await prometheus.rules()).find((r) => r.name === name)?.state;
     // Inactive once a rule evaluation has seen the injector's first scrape.
     await eventually('OsmNoReadyInjector inactive', async () => (await alertState('OsmNoReadyInjector')) === 'inactive', 10_000);
@@ -273,5 +273,8 @@ describe('monitoring a local mesh with a real Prometheus', () => {
     assert.equal(await injector.stop(), 0);
     await eventually('OsmNoReadyInjector pending', async () => (await alertState('OsmNoReadyInjector')) === 'pending', 20_000);
     assert.equal(await alertState('OsmNoReadyController'), 'inactive', 'one replica of two is still ready');
+    // No replica left: the controller's series are gone, which the alert reads as none ready.
+    assert.equal(await remaining.stop(), 0);
+    await eventually('OsmNoReadyController pending', async () => (await alertState('OsmNoReadyController')) === 'pending', 20_000);
   });
 });
