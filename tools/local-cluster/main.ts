@@ -69,6 +69,15 @@ interface Options {
 type Parsed = { readonly ok: true; readonly options: Options } | { readonly ok: false; readonly errors: readonly string[] } | { readonly ok: 'help' };
 
 function parseOptions(args: string[]): Parsed {
+  try {
+    return checkOptions(args);
+  } catch (err) {
+    // parseArgs throws on an unknown option or a missing value; its message names the option.
+    return { ok: false, errors: [(err as Error).message] };
+  }
+}
+
+function checkOptions(args: string[]): Parsed {
   const { values } = parseArgs({
     args,
     options: {
@@ -186,7 +195,7 @@ async function main(): Promise<void> {
   const adminPort = await port('admin-port');
   const bootstrap = component('ca-bootstrap', caBootstrapMain, ['--osm-namespace', o.namespace, '--admin-address', '127.0.0.1', '--admin-port', String(adminPort)]);
   running.bootstrap = bootstrap;
-  await waitFor('ca-bootstrap', bootstrap, () => httpOk(`http://127.0.0.1:${adminPort}/readyz`), 120_000);
+  await waitFor('ca-bootstrap', bootstrap, () => httpOk(`http://127.0.0.1:${adminPort}/readyz`), 300_000);
   const rootPem = secretText(await rest.ok('GET', `/api/v1/namespaces/${o.namespace}/secrets/osm-ca-bundle`), 'ca.crt');
   const root = new X509Certificate(rootPem);
   // The bookstore demo shows SMI policies (bookbuyer may buy books, bookthief may not); OSM's default is permissive.
@@ -201,7 +210,6 @@ async function main(): Promise<void> {
     running.controllers.push(proc);
     replicas.push({ process: proc, info: { name, pid: proc.pid ?? 0, ads: `127.0.0.1:${ads}`, admin: `http://127.0.0.1:${admin}` } });
   }
-  for (const r of replicas) await waitFor(r.info.name, r.process, () => httpOk(`${r.info.admin}/readyz`), 120_000);
 
   const [webhookPort, injectorAdminPort] = [await port('injector-port'), await port('injector-admin-port')];
   const injector = component('injector', injectorMain, [
@@ -217,7 +225,11 @@ async function main(): Promise<void> {
     '--drain-delay', '0s',
   ]);
   running.injector = injector;
-  await waitFor('the injector', injector, () => httpOk(`http://127.0.0.1:${injectorAdminPort}/readyz`), 120_000);
+  // The replicas and the injector start together (start-up is mostly CPU: loading and compiling code).
+  await Promise.all([
+    ...replicas.map((r) => waitFor(r.info.name, r.process, () => httpOk(`${r.info.admin}/readyz`), 300_000)),
+    waitFor('the injector', injector, () => httpOk(`http://127.0.0.1:${injectorAdminPort}/readyz`), 300_000),
+  ]);
 
   const pods = await createBookstoreWorkload(rest, o.proxies, { injection: true, meshName: o.mesh });
   const proxies = await Promise.all(pods.map((pod) => proxySpec(rest, pod)));
@@ -248,6 +260,7 @@ async function main(): Promise<void> {
   );
 
   const identityOf = new Map(pods.map((p) => [p.uuid, `${p.namespace}/${p.serviceAccount}`]));
+  const pids = new Map([bootstrap, injector].map((c) => [c, c.pid]));
   const certs = new ServiceCerts(fleet);
   const print = statusPrinter();
   let busy = false;
@@ -259,6 +272,7 @@ async function main(): Promise<void> {
       await certs.refresh(statuses);
       const status = renderStatus({
         replicas: replicas.map((r) => ({ ...r.info, exit: r.process.lastExit })),
+        components: [bootstrap, injector].map((c) => ({ name: c.name, pid: pids.get(c) ?? 0, exit: c.lastExit })),
         proxies: statuses,
         identityOf,
         root: { fingerprint: root.fingerprint256, notAfter: new Date(root.validTo) },

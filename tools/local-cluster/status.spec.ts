@@ -23,7 +23,7 @@ const replicas = [
 ];
 const now = new Date('2026-01-01T00:00:00Z');
 const input = (proxies: ProxyStatus[], identities: Record<string, string>): StatusInput => ({
-  replicas, proxies, identityOf: new Map(Object.entries(identities)), now,
+  replicas, components: [{ name: 'injector', pid: 7, exit: undefined }, { name: 'ca-bootstrap', pid: 8, exit: 'exit 1' }], proxies, identityOf: new Map(Object.entries(identities)), now,
   root: { fingerprint: 'AA:BB', notAfter: new Date('2036-01-01T12:00:00Z') },
   serviceCertNotAfter: new Map([['a', new Date('2026-01-01T23:30:00Z')]]),
 });
@@ -47,7 +47,8 @@ describe('renderStatus', () => {
     assert.equal(status.converged, true);
     assert.match(status.lines[0] ?? '', /^replica r0\s+pid 100\s+up\s+proxies 2\s/);
     assert.match(status.lines[1] ?? '', /^replica r1\s+pid 101\s+down \(SIGKILL\)\s+proxies 0\s/);
-    assert.match(status.lines[3] ?? '', /^ns\/sa\s+2\s+2\/2\s+0\s+[0-9a-f]{7}\s+in 23h\s+r0:2$/);
+    assert.equal(status.lines[2], 'injector pid 7 up · ca-bootstrap pid 8 down (exit 1)');
+    assert.match(status.lines[4] ?? '', /^ns\/sa\s+2\s+2\/2\s+0\s+[0-9a-f]{7}\s+in 23h\s+r0:2$/);
     assert.match(status.lines.at(-2) ?? '', /^proxies 2: 2 connected, 2 ACKed, 0 NACKs; config converged$/);
     assert.match(status.lines.at(-1) ?? '', /^root CA expires 2036-01-01 \(in 3652d\)/);
   });
@@ -55,7 +56,7 @@ describe('renderStatus', () => {
   it('is converging while proxies of one identity hold different configs or one is not ACKed', () => {
     const differ = renderStatus(input([proxy('a', '127.0.0.1:1', 'v1'), proxy('b', '127.0.0.1:1', 'v2')], { a: 'ns/sa', b: 'ns/sa' }));
     assert.equal(differ.converged, false);
-    assert.match(differ.lines[3] ?? '', /^ns\/sa\s+2\s+2\/2\s+0\s+2 diff\s/);
+    assert.match(differ.lines[4] ?? '', /^ns\/sa\s+2\s+2\/2\s+0\s+2 diff\s/);
     const waiting = renderStatus(input([proxy('a', '127.0.0.1:1'), proxy('b', '127.0.0.1:1', 'v1', {}, { connected: false })], { a: 'ns/sa', b: 'ns/sa' }));
     assert.equal(waiting.converged, false);
     assert.match(waiting.lines.at(-2) ?? '', /^proxies 2: 1 connected, 1 ACKed, 0 NACKs; config converging$/);

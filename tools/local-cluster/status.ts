@@ -17,6 +17,8 @@ export interface ReplicaInfo {
 
 export interface StatusInput {
   readonly replicas: readonly ReplicaInfo[];
+  /** The other processes of the mesh (ca-bootstrap, the injector): shown up or down. */
+  readonly components: readonly Pick<ReplicaInfo, 'name' | 'pid' | 'exit'>[];
   readonly proxies: readonly ProxyStatus[];
   /** `namespace/serviceAccount` by proxy uuid. */
   readonly identityOf: ReadonlyMap<string, string>;
@@ -77,6 +79,8 @@ export function renderStatus(input: StatusInput): Status {
     const state = r.exit === undefined ? 'up' : `down (${r.exit})`;
     lines.push(`replica ${pad(r.name, 18)} pid ${pad(String(r.pid), 7)} ${pad(state, 16)} proxies ${pad(String(perReplica.get(r.name) ?? 0), 4)} ADS ${r.ads}  admin ${r.admin}`);
   }
+
+  lines.push(input.components.map((c) => `${c.name} pid ${c.pid} ${c.exit === undefined ? 'up' : `down (${c.exit})`}`).join(' · '));
 
   const byIdentity = new Map<string, ProxyStatus[]>();
   for (const p of proxies) {
