@@ -2,9 +2,9 @@
 // naming the flag and the allowed values.
 import { parseArgs } from 'node:util';
 import { systemClock } from '@osm/clock';
-import { ADS_PORT, FAILURE_POLICIES, type ControllerAddress, type FailurePolicy } from '@osm/injector-core';
+import { FAILURE_POLICIES, type ControllerAddress, type FailurePolicy } from '@osm/injector-core';
 import { rootCaFlagSpecs, rootCaFlagsUsage, rootProviderOptionsFromFlags, type RootProviderOptions } from '@osm/k8s-writes';
-import { parseGoDuration } from '@osm/mesh-model';
+import { ADS_PORT, parseGoDuration } from '@osm/mesh-model';
 import { parseLogLevel } from '@osm/observability';
 
 export interface Flags {
