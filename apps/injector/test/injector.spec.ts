@@ -321,7 +321,7 @@ describe('one injector behind the API server', () => {
       }
     }
     assert.equal(answered, 3000);
-    assert.equal((await injector.admin('/livez')).status, 200);
+    assert.equal((await injector.get('/livez')).status, 200);
     const created = await createPod('bookstore', podBody('after-fuzz'));
     assert.ok(injected(created.body as Json), 'still meshing');
   });
