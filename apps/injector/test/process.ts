@@ -1,16 +1,7 @@
 // Test-only: the injector as a real child process (see @osm/testing's ComponentProcess; real signals,
 // real TLS) and a client for its webhook.
 import { request } from 'node:https';
-import { createServer } from 'node:net';
 import { ComponentProcess } from '@osm/testing';
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 export class InjectorProcess extends ComponentProcess {
   readonly webhookPort: number;
