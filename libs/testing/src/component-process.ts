@@ -103,6 +103,12 @@ export class ComponentProcess {
     return `127.0.0.1:${await this.adminPort()}`;
   }
 
+  /** `127.0.0.1:<ADS port>` of a controller, once its ADS server listens (after its caches synced). */
+  async adsAddress(): Promise<string> {
+    if (this.app !== 'controller') throw new Error(`${this.name} is not a controller: it serves no ADS`);
+    return `127.0.0.1:${String((await this.waitForLog((l) => l.msg === 'ADS server listening'))['port'])}`;
+  }
+
   async adminUrl(): Promise<string> {
     return `http://${await this.adminAddress()}`;
   }
