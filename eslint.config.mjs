@@ -16,6 +16,8 @@ const pureExternalBans = ['@kubernetes/client-node', '@kubernetes/client-node/*'
 
 // Libs are imported only through their public entry (package.json `exports` enforces it at run time too).
 const deepImport = { group: ['@osm/*/*'], message: 'Import a lib only through its public entry @osm/<name>.' };
+// Tests may also use a lib's test fixtures entry, @osm/<name>/testing (package.json exports).
+const deepImportInTests = { group: ['@osm/*/*', '!@osm/*/testing'], message: 'Import a lib only through its public entry @osm/<name> (or, in tests, @osm/<name>/testing).' };
 
 const depConstraints = (testing) => [
   // mesh-model depends on nothing of ours.
@@ -63,7 +65,7 @@ export default [
   // Tests (and test-only code) may use the test harness.
   {
     files: ['**/*.spec.ts', '**/test/**/*.ts', 'libs/testing/**/*.ts', 'tools/**/*.ts'],
-    rules: { ...boundaries(['type:testing']) },
+    rules: { ...boundaries(['type:testing']), 'no-restricted-imports': ['error', { patterns: [deepImportInTests] }] },
   },
   // Pure libs: no I/O modules and no clock or randomness; time and randomness come in as values.
   {

@@ -2,23 +2,14 @@
 // certificate issued and its Secret written), p50/p99 at 10, 50 and 100 in flight. The same creations
 // in a namespace the webhook does not select give the API server's own cost beside it.
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { KubeRest, startKubeApiServer } from '@osm/testing';
+import { freePort, KubeRest, startKubeApiServer } from '@osm/testing';
 import type { Benchmark, BenchResult } from './types.ts';
 
 const injectorMain = fileURLToPath(new URL('../../apps/injector/src/main.ts', import.meta.url));
 
 function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 const pod = (name: string): Record<string, unknown> => ({

@@ -6,10 +6,10 @@ import { before, describe, it } from 'node:test';
 import { envoy, packAny, typeUrlOf, unpackAny } from '@osm/envoy-api';
 import { checkEnvoyBootstrap, checkEnvoyResources, formatEnvoyProblems, xdsGoBinaries, type EnvoyProblem, type EnvoyResource } from '@osm/testing';
 import { buildSnapshot, type Snapshot } from '@osm/xds-snapshot';
-// The bookstore mesh is xds-snapshot's own test fixture (its golden dumps are built from it); one copy,
-// read from there until it moves to @osm/testing, hence the one relative import into another project.
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { bookstoreModel, inputsFor, proxies } from '../../libs/xds-snapshot/test/bookstore.ts';
+// The bookstore mesh is xds-snapshot's own test fixture (its golden dumps are built from it), which the
+// package exports for tests as `@osm/xds-snapshot/testing` (it cannot live in @osm/testing: xds-snapshot's
+// tests would then depend on @osm/testing, which depends on xds-snapshot).
+import { bookstoreModel, inputsFor, proxies } from '@osm/xds-snapshot/testing';
 
 const { Cluster } = envoy.config.cluster.v3;
 const { Listener } = envoy.config.listener.v3;

@@ -7,10 +7,10 @@ import { generateRootCA, LocalCertificateAuthority, loadSigningCA, type IssuedCe
 import { systemClock } from '@osm/clock';
 import { checkEnvoyOverAds, formatEnvoyProblems, startXdsReference, XdsGoError, type EnvoyResource, type XdsReference } from '@osm/testing';
 import { buildSnapshot, decodeToJson, type Snapshot } from '@osm/xds-snapshot';
-// The bookstore mesh is xds-snapshot's own test fixture (its golden dumps are built from it); one copy,
-// read from there until it moves to @osm/testing, hence the one relative import into another project.
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { bookstoreModel, inputsFor, proxies } from '../../libs/xds-snapshot/test/bookstore.ts';
+// The bookstore mesh is xds-snapshot's own test fixture (its golden dumps are built from it), which the
+// package exports for tests as `@osm/xds-snapshot/testing` (it cannot live in @osm/testing: xds-snapshot's
+// tests would then depend on @osm/testing, which depends on xds-snapshot).
+import { bookstoreModel, inputsFor, proxies } from '@osm/xds-snapshot/testing';
 
 type Mode = 'permissive' | 'smi';
 type ProxyName = keyof typeof proxies;

@@ -2,15 +2,14 @@
 // MeshConfig if missing, create-or-load the root CA. API failures are retried with bounded backoff;
 // invalid stored input (a bad CA Secret) is reported, leaves the component not ready, and is checked
 // again until it is fixed (root-ca.ts).
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { resolveServiceCertValidity, type LoadedRoot } from '@osm/certificates';
 import type { Logger } from '@osm/observability';
 import type { Flags } from './flags.ts';
-import { rootCAProvider, statusCode } from '@osm/k8s-writes';
+import { retryUntilDone, rootCAProvider } from '@osm/k8s-writes';
 import { meshConfigName } from '@osm/mesh-model';
 import { applyManifests, ensureMeshConfig, readManifests } from './kube.ts';
-import { backoffMs, loadRootCA } from './root-ca.ts';
+import { loadRootCA } from './root-ca.ts';
 
 export type Phase = 'starting' | 'applying-crds' | 'mesh-config' | 'root-ca' | 'ready' | 'failed';
 
@@ -19,20 +18,6 @@ export interface BootstrapState {
   reason: string | undefined;
   root: LoadedRoot | undefined;
   rootNotAfter: number | undefined;
-}
-
-async function retrying<T>(what: string, logger: Logger, signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    signal.throwIfAborted();
-    try {
-      return await fn();
-    } catch (err) {
-      if (signal.aborted) throw err;
-      const retryInMs = backoffMs(attempt, Math.random);
-      logger[attempt <= 3 ? 'debug' : 'warn']({ err, code: statusCode(err), attempt, retryInMs }, `${what} failed; retrying`);
-      await sleep(retryInMs, undefined, { signal });
-    }
-  }
 }
 
 export async function runBootstrap(flags: Flags, kubeConfig: KubeConfig, logger: Logger, state: BootstrapState, signal: AbortSignal): Promise<void> {
@@ -47,13 +32,13 @@ export async function runBootstrap(flags: Flags, kubeConfig: KubeConfig, logger:
     logger.error({ err, crdsDir: flags.crdsDir }, state.reason);
     return;
   }
-  await retrying('server-side apply of the CRDs', logger, signal, () => applyManifests(kubeConfig, manifests));
+  await retryUntilDone('server-side apply of the CRDs', logger, signal, async () => (await applyManifests(kubeConfig, manifests), true));
   logger.info({ crds: manifests.map((m) => m.metadata?.name) }, 'CRDs applied');
 
   state.phase = 'mesh-config';
   state.reason = `ensuring MeshConfig ${flags.namespace}/${meshConfigName}`;
   // Right after a CRD is created the API answers 404 (not yet established) or 429 (storage not ready): retried.
-  const meshConfig = await retrying('creating the default MeshConfig', logger, signal, () => ensureMeshConfig(kubeConfig, flags.namespace));
+  const meshConfig = await retryUntilDone('creating the default MeshConfig', logger, signal, () => ensureMeshConfig(kubeConfig, flags.namespace));
   logger.info({ meshConfig: `${flags.namespace}/${meshConfigName}`, created: meshConfig.created }, meshConfig.created ? 'default MeshConfig created' : 'MeshConfig exists; left as is');
   const certificateSpec = meshConfig.object.spec?.['certificate'] as Record<string, unknown> | undefined;
   const validity = resolveServiceCertValidity(certificateSpec?.['serviceCertValidityDuration']);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FlagError, parseFlags } from './flags.ts';
+import { FlagError } from '@osm/observability';
+import { parseFlags } from './flags.ts';
 
 describe('parseFlags', () => {
   it('defaults: osm-system, Tresor, osm-ca-bundle, cluster.local, 87600h root, admin on 9091', () => {

@@ -1,10 +1,9 @@
 // Command-line flags of ca-bootstrap (OSM's names where OSM had the flag); bad values get a message
 // naming the flag and the allowed values.
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { systemClock } from '@osm/clock';
 import { rootCaFlagSpecs, rootCaFlagsUsage, rootProviderOptionsFromFlags, type RootProviderOptions } from '@osm/k8s-writes';
-import { parseLogLevel } from '@osm/observability';
+import { FlagError, logLevelFlag, parseFlagValues, portFlag } from '@osm/observability';
 
 export interface Flags {
   readonly namespace: string;
@@ -25,45 +24,26 @@ ${rootCaFlagsUsage}
   --log-level LEVEL       trace | debug | info | warn | error | fatal | silent, or OSM's panic | disabled (default info)
   --version               print the version and exit`;
 
-export class FlagError extends Error {
-  override name = 'FlagError';
-}
-
 const defaultCrdsDir = fileURLToPath(new URL('../../../deploy/crds/', import.meta.url));
 
 export function parseFlags(argv: readonly string[]): Flags {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        'osm-namespace': { type: 'string', default: 'osm-system' },
-        'crds-dir': { type: 'string', default: defaultCrdsDir },
-        ...rootCaFlagSpecs,
-        'admin-address': { type: 'string', default: '0.0.0.0' },
-        'admin-port': { type: 'string', default: '9091' },
-        'log-level': { type: 'string', default: 'info' },
-        version: { type: 'boolean', default: false },
-      },
-    });
-  } catch (err) {
-    throw new FlagError(`${(err as Error).message}\n${usage}`);
-  }
-  const v = parsed.values;
+  const v = parseFlagValues(
+    argv,
+    {
+      'osm-namespace': { type: 'string', default: 'osm-system' },
+      'crds-dir': { type: 'string', default: defaultCrdsDir },
+      ...rootCaFlagSpecs,
+      'admin-address': { type: 'string', default: '0.0.0.0' },
+      'admin-port': { type: 'string', default: '9091' },
+      'log-level': { type: 'string', default: 'info' },
+      version: { type: 'boolean', default: false },
+    },
+    usage,
+  );
   const namespace = v['osm-namespace'];
   const rootCa = rootProviderOptionsFromFlags(v, namespace, systemClock);
   if ('error' in rootCa) throw new FlagError(rootCa.error);
-  const adminPort = Number(v['admin-port']);
-  if (!Number.isInteger(adminPort) || adminPort < 0 || adminPort > 65535) {
-    throw new FlagError(`--admin-port ${JSON.stringify(v['admin-port'])} is not valid: expected an integer 0-65535`);
-  }
-  let logLevel: string;
-  try {
-    logLevel = parseLogLevel(v['log-level'], '--log-level');
-  } catch (err) {
-    throw new FlagError((err as Error).message);
-  }
+  const adminPort = portFlag('admin-port', v['admin-port']);
+  const logLevel = logLevelFlag(v['log-level']);
   return { namespace, crdsDir: v['crds-dir'], rootCa: rootCa.options, adminAddress: v['admin-address'], adminPort, logLevel, version: v.version };
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CertificateError, type LoadedRoot, type Result, type RootCAProvider } from '@osm/certificates';
 import { createLogger } from '@osm/observability';
-import { BACKOFF_MAX_MS, backoffMs, loadRootCA, RECHECK_MS } from './root-ca.ts';
+import { loadRootCA, RECHECK_MS } from './root-ca.ts';
 
 const root = { authority: {}, secret: { namespace: 'osm-system', name: 'osm-ca-bundle' }, created: true, outcome: 'created' } as unknown as LoadedRoot;
 const ready: Result<LoadedRoot> = { ok: true, value: root };
@@ -37,14 +37,6 @@ function run(provider: RootCAProvider, signal = new AbortController().signal) {
   });
   return { done, lines, sleeps, states };
 }
-
-describe('backoffMs', () => {
-  it('doubles from 200 ms and stays within 5 s (±20 % jitter)', () => {
-    assert.deepEqual([1, 2, 3, 4, 5, 6, 7, 50].map((a) => backoffMs(a, () => 0.5)), [200, 400, 800, 1600, 3200, 5000, 5000, 5000]);
-    for (let attempt = 1; attempt <= 100; attempt++) assert.ok(backoffMs(attempt, () => 0.999) <= BACKOFF_MAX_MS * 1.2, `attempt ${attempt}`);
-    assert.equal(backoffMs(1, () => 0), 160);
-  });
-});
 
 describe('loadRootCA', () => {
   it('retries API failures and a Tresor Secret that was not read back, with bounded backoff, then is ready', async () => {

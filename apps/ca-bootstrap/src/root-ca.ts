@@ -5,19 +5,11 @@
 // is never written here: whatever is stored is the user's to fix.
 import { setTimeout as delay } from 'node:timers/promises';
 import type { LoadedRoot, Result, RootCAProvider } from '@osm/certificates';
-import { statusCode } from '@osm/k8s-writes';
+import { backoffMs, statusCode } from '@osm/k8s-writes';
 import type { Logger } from '@osm/observability';
 
-export const BACKOFF_INITIAL_MS = 200;
-export const BACKOFF_MAX_MS = 5000;
 /** How often a bad CA Secret is read again. */
 export const RECHECK_MS = 5000;
-
-/** Delay before retry number `attempt` (1-based): 200 ms doubling up to 5 s, jittered by ±20 % (`random` in [0, 1)). */
-export function backoffMs(attempt: number, random: () => number): number {
-  const base = Math.min(BACKOFF_INITIAL_MS * 2 ** Math.min(attempt - 1, 30), BACKOFF_MAX_MS);
-  return Math.round(base * (0.8 + random() * 0.4));
-}
 
 export interface RootLoopOptions {
   readonly logger: Logger;

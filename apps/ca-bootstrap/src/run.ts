@@ -2,10 +2,10 @@
 // root CA, then reports ready on the admin server (/livez, /readyz, /metrics, /version, OSM's /health/*
 // aliases, from @osm/observability). Safe to run as several replicas at once and to restart at any point.
 import { KubeConfig } from '@kubernetes/client-node';
-import { createObservability } from '@osm/observability';
+import { createObservability, parseOrExit, runMain } from '@osm/observability';
 import pkg from '../package.json' with { type: 'json' };
 import { runBootstrap, type BootstrapState } from './bootstrap.ts';
-import { FlagError, parseFlags, type Flags } from './flags.ts';
+import { parseFlags, type Flags } from './flags.ts';
 
 async function main(flags: Flags): Promise<void> {
   const obs = await createObservability({
@@ -42,18 +42,9 @@ async function main(flags: Flags): Promise<void> {
   }
 }
 
-let flags: Flags;
-try {
-  flags = parseFlags(process.argv.slice(2));
-} catch (err) {
-  process.stderr.write(`${err instanceof FlagError ? err.message : String(err)}\n`);
-  process.exit(2);
-}
+const flags = parseOrExit(() => parseFlags(process.argv.slice(2)));
 if (flags.version) {
   process.stdout.write(`ca-bootstrap ${pkg.version}\n`);
   process.exit(0);
 }
-main(flags).catch((err: unknown) => {
-  process.stderr.write(`ca-bootstrap: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(1);
-});
+runMain('ca-bootstrap', () => main(flags));

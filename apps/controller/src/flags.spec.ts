@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FlagError, parseFlags, usage, type Flags } from './flags.ts';
+import { FlagError } from '@osm/observability';
+import { parseFlags, usage, type Flags } from './flags.ts';
 
 const run = (argv: string[], env: NodeJS.ProcessEnv = {}): Flags => {
   const c = parseFlags(argv, env);

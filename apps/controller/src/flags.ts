@@ -1,11 +1,10 @@
 // Command-line flags of osm-controller (OSM's names where OSM had the flag); a bad value gets a message
 // naming the flag and the allowed values.
 import { hostname } from 'node:os';
-import { parseArgs } from 'node:util';
 import { systemClock } from '@osm/clock';
 import { rootCaFlagSpecs, rootCaFlagsUsage, rootProviderOptionsFromFlags, type RootProviderOptions } from '@osm/k8s-writes';
 import { parseGoDuration } from '@osm/mesh-model';
-import { parseLogLevel } from '@osm/observability';
+import { FlagError, logLevelFlag, parseFlagValues, portFlag } from '@osm/observability';
 
 export interface Flags {
   readonly namespace: string;
@@ -51,24 +50,10 @@ ${rootCaFlagsUsage}
   --version               print the version and exit
   -h, --help              print this help and exit`;
 
-export class FlagError extends Error {
-  override name = 'FlagError';
-}
-
-function port(flag: string, value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n > 65535) throw new FlagError(`--${flag} ${JSON.stringify(value)} is not valid: expected an integer 0-65535`);
-  return n;
-}
-
 export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Command {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
+  const v = parseFlagValues(
+    argv,
+    {
         'osm-namespace': { type: 'string', default: 'osm-system' },
         'mesh-name': { type: 'string', default: 'osm' },
         ...rootCaFlagSpecs,
@@ -83,12 +68,9 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = pro
         'otlp-endpoint': { type: 'string', default: '' },
         version: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (err) {
-    throw new FlagError(`${(err as Error).message}\n${usage}`);
-  }
-  const v = parsed.values;
+    },
+    usage,
+  );
   if (v.help) return { kind: 'help' };
   if (v.version) return { kind: 'version' };
   const namespace = v['osm-namespace'];
@@ -99,12 +81,7 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     throw new FlagError(`--max-connection-age ${JSON.stringify(v['max-connection-age'])} is not valid: expected 0 or a positive Go duration such as 30m or 1h`);
   }
   if (v['replica-id'].trim() === '') throw new FlagError('--replica-id must not be empty');
-  let logLevel: string;
-  try {
-    logLevel = parseLogLevel(v['log-level'], '--log-level');
-  } catch (err) {
-    throw new FlagError((err as Error).message);
-  }
+  const logLevel = logLevelFlag(v['log-level']);
   return {
     kind: 'run',
     flags: {
@@ -113,9 +90,9 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       rootCa: rootCa.options,
       clusterDomain: v['cluster-domain'],
       adsAddress: v['ads-address'],
-      adsPort: port('ads-port', v['ads-port']),
+      adsPort: portFlag('ads-port', v['ads-port']),
       adminAddress: v['admin-address'],
-      adminPort: port('admin-port', v['admin-port']),
+      adminPort: portFlag('admin-port', v['admin-port']),
       replicaId: v['replica-id'],
       maxConnectionAgeMs,
       logLevel,

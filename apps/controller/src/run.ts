@@ -9,13 +9,13 @@ import { kubeListWatchClient, MeshInformers } from '@osm/k8s-informers';
 import { KubeEventRecorder, rootCAProvider, statusCode } from '@osm/k8s-writes';
 import { informerSource, MeshCatalog } from '@osm/mesh-catalog';
 import type { MeshModel } from '@osm/mesh-model';
-import { createObservability, type Logger } from '@osm/observability';
+import { createObservability, parseOrExit, runMain, type Logger } from '@osm/observability';
 import { AdsService, CertificateProxyVerifier, startAdsServer, type AdsTls } from '@osm/xds-server';
 import pkg from '../package.json' with { type: 'json' };
 import { ProxyConfigs } from './configs.ts';
 import { addDebugRoutes } from './debug.ts';
 import { CatalogProxyDirectory } from './directory.ts';
-import { FlagError, parseFlags, usage, type Flags } from './flags.ts';
+import { parseFlags, usage, type Flags } from './flags.ts';
 import { controllerMetrics } from './metrics.ts';
 import { ProblemReporter } from './problems.ts';
 import { certificateOwner } from './secrets.ts';
@@ -156,21 +156,11 @@ async function main(flags: Flags): Promise<void> {
   });
 }
 
-let command;
-try {
-  command = parseFlags(process.argv.slice(2));
-} catch (err) {
-  process.stderr.write(`${err instanceof FlagError ? err.message : String(err)}\n`);
-  process.exit(2);
-}
+const command = parseOrExit(() => parseFlags(process.argv.slice(2)));
 if (command.kind === 'help') {
   process.stdout.write(`${usage}\n`);
 } else if (command.kind === 'version') {
   process.stdout.write(`osm-controller ${pkg.version}\n`);
 } else {
-  main(command.flags).catch((err: unknown) => {
-    if (err instanceof Error && err.name === 'AbortError') return;
-    process.stderr.write(`osm-controller: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(1);
-  });
+  runMain('osm-controller', () => main(command.flags));
 }

@@ -1,11 +1,10 @@
 // Command-line flags of the injector (OSM's names where OSM had the flag); a bad value gets a message
 // naming the flag and the allowed values.
-import { parseArgs } from 'node:util';
 import { systemClock } from '@osm/clock';
-import { ADS_PORT, FAILURE_POLICIES, type ControllerAddress, type FailurePolicy } from '@osm/injector-core';
+import { FAILURE_POLICIES, type ControllerAddress, type FailurePolicy } from '@osm/injector-core';
 import { rootCaFlagSpecs, rootCaFlagsUsage, rootProviderOptionsFromFlags, type RootProviderOptions } from '@osm/k8s-writes';
-import { parseGoDuration } from '@osm/mesh-model';
-import { parseLogLevel } from '@osm/observability';
+import { ADS_PORT, parseGoDuration } from '@osm/mesh-model';
+import { FlagError, logLevelFlag, parseFlagValues, portFlag } from '@osm/observability';
 
 export interface Flags {
   readonly namespace: string;
@@ -67,17 +66,7 @@ ${rootCaFlagsUsage}
   --version                 print the version and exit
   --help                    print this help and exit`;
 
-export class FlagError extends Error {
-  override name = 'FlagError';
-}
-
 const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
-function port(flag: string, value: string, min = 0): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < min || n > 65535) throw new FlagError(`--${flag} ${JSON.stringify(value)} is not valid: expected an integer ${min}-65535`);
-  return n;
-}
 
 function duration(flag: string, value: string, allowZero: boolean): number {
   const ms = parseGoDuration(value);
@@ -92,48 +81,41 @@ function controllerAddress(value: string, serverName: string): ControllerAddress
   const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d+)$/.exec(value);
   const host = match?.[1] ?? match?.[2];
   if (!match || !host) throw new FlagError(`--controller-address ${JSON.stringify(value)} is not valid: expected host:port such as osm-controller.osm-system.svc.cluster.local:${ADS_PORT}`);
-  return { host, port: port('controller-address', match[3] ?? '', 1), serverName };
+  return { host, port: portFlag('controller-address', match[3] ?? '', 1), serverName };
 }
 
 export function parseFlags(argv: readonly string[]): Flags {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        'osm-namespace': { type: 'string', default: 'osm-system' },
-        'mesh-name': { type: 'string', default: 'osm' },
-        ...rootCaFlagSpecs,
-        'cluster-domain': { type: 'string', default: 'cluster.local' },
-        'webhook-address': { type: 'string', default: '0.0.0.0' },
-        'webhook-port': { type: 'string', default: '9090' },
-        'admin-address': { type: 'string', default: '0.0.0.0' },
-        'admin-port': { type: 'string', default: '9091' },
-        'webhook-config-name': { type: 'string' },
-        'webhook-service-name': { type: 'string', default: 'osm-injector' },
-        'webhook-url': { type: 'string' },
-        'controller-address': { type: 'string' },
-        'failure-policy': { type: 'string', default: 'Fail' },
-        'webhook-timeout': { type: 'string', default: '10' },
-        'envoy-image': { type: 'string', default: DEFAULT_ENVOY_IMAGE },
-        'init-image': { type: 'string', default: DEFAULT_INIT_IMAGE },
-        'healthcheck-image': { type: 'string', default: DEFAULT_HEALTHCHECK_IMAGE },
-        'bootstrap-cert-validity': { type: 'string', default: '87600h' },
-        'orphan-grace': { type: 'string', default: '2m' },
-        'sweep-interval': { type: 'string', default: '1m' },
-        'drain-delay': { type: 'string', default: '5s' },
-        'log-level': { type: 'string', default: 'info' },
-        'otlp-endpoint': { type: 'string', default: '' },
-        version: { type: 'boolean', default: false },
-        help: { type: 'boolean', default: false },
-      },
-    });
-  } catch (err) {
-    throw new FlagError(`${(err as Error).message}\n${usage}`);
-  }
-  const v = parsed.values;
+  const v = parseFlagValues(
+    argv,
+    {
+      'osm-namespace': { type: 'string', default: 'osm-system' },
+      'mesh-name': { type: 'string', default: 'osm' },
+      ...rootCaFlagSpecs,
+      'cluster-domain': { type: 'string', default: 'cluster.local' },
+      'webhook-address': { type: 'string', default: '0.0.0.0' },
+      'webhook-port': { type: 'string', default: '9090' },
+      'admin-address': { type: 'string', default: '0.0.0.0' },
+      'admin-port': { type: 'string', default: '9091' },
+      'webhook-config-name': { type: 'string' },
+      'webhook-service-name': { type: 'string', default: 'osm-injector' },
+      'webhook-url': { type: 'string' },
+      'controller-address': { type: 'string' },
+      'failure-policy': { type: 'string', default: 'Fail' },
+      'webhook-timeout': { type: 'string', default: '10' },
+      'envoy-image': { type: 'string', default: DEFAULT_ENVOY_IMAGE },
+      'init-image': { type: 'string', default: DEFAULT_INIT_IMAGE },
+      'healthcheck-image': { type: 'string', default: DEFAULT_HEALTHCHECK_IMAGE },
+      'bootstrap-cert-validity': { type: 'string', default: '87600h' },
+      'orphan-grace': { type: 'string', default: '2m' },
+      'sweep-interval': { type: 'string', default: '1m' },
+      'drain-delay': { type: 'string', default: '5s' },
+      'log-level': { type: 'string', default: 'info' },
+      'otlp-endpoint': { type: 'string', default: '' },
+      version: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+    usage,
+  );
   const namespace = v['osm-namespace'];
   const meshName = v['mesh-name'];
   for (const [flag, value] of [['osm-namespace', namespace], ['mesh-name', meshName], ['cluster-domain', v['cluster-domain']], ['webhook-service-name', v['webhook-service-name']]] as const) {
@@ -151,12 +133,7 @@ export function parseFlags(argv: readonly string[]): Flags {
   if (!(FAILURE_POLICIES as readonly string[]).includes(failurePolicy)) throw new FlagError(`--failure-policy ${JSON.stringify(failurePolicy)} is not valid: allowed values are ${FAILURE_POLICIES.join(', ')}`);
   const timeout = Number(v['webhook-timeout']);
   if (!/^\d+$/.test(v['webhook-timeout']) || timeout < 1 || timeout > 30) throw new FlagError(`--webhook-timeout ${JSON.stringify(v['webhook-timeout'])} is not valid: expected whole seconds 1-30`);
-  let logLevel: string;
-  try {
-    logLevel = parseLogLevel(v['log-level'], '--log-level');
-  } catch (err) {
-    throw new FlagError((err as Error).message);
-  }
+  const logLevel = logLevelFlag(v['log-level']);
   const controllerServerName = `osm-controller.${namespace}.svc.${v['cluster-domain']}`;
   return {
     namespace,
@@ -164,9 +141,9 @@ export function parseFlags(argv: readonly string[]): Flags {
     rootCa: rootCa.options,
     clusterDomain: v['cluster-domain'],
     webhookAddress: v['webhook-address'],
-    webhookPort: port('webhook-port', v['webhook-port']),
+    webhookPort: portFlag('webhook-port', v['webhook-port']),
     adminAddress: v['admin-address'],
-    adminPort: port('admin-port', v['admin-port']),
+    adminPort: portFlag('admin-port', v['admin-port']),
     webhookConfigName: v['webhook-config-name'] ?? `osm-webhook-${meshName}`,
     webhookServiceName: v['webhook-service-name'],
     webhookUrl,

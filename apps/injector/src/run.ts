@@ -4,38 +4,22 @@
 // configuration kept current with server-side apply, the sweep of bootstrap Secrets, and the admin
 // server. SIGTERM: not ready at once, keep serving for --drain-delay, then close gracefully.
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeConfig } from '@kubernetes/client-node';
 import { CertificateCache, resolveServiceCertValidity, type CertificateSubject, type LoadedRoot } from '@osm/certificates';
 import { systemClock } from '@osm/clock';
 import { mutatingWebhookConfiguration, WEBHOOK_PATH, type InjectorOptions } from '@osm/injector-core';
 import { kubeListWatchClient } from '@osm/k8s-informers';
-import { KubeSecretStore, rootCAProvider, serverSideApply, statusCode } from '@osm/k8s-writes';
-import { createObservability, DURATION_BUCKETS_SECONDS, withSpan, type Logger } from '@osm/observability';
+import { KubeSecretStore, retryUntilDone, rootCAProvider, serverSideApply } from '@osm/k8s-writes';
+import { createObservability, DURATION_BUCKETS_SECONDS, parseOrExit, runMain, withSpan } from '@osm/observability';
 import pkg from '../package.json' with { type: 'json' };
 import { admit } from './admit.ts';
-import { FlagError, parseFlags, usage, type Flags } from './flags.ts';
+import { parseFlags, usage, type Flags } from './flags.ts';
 import { clusterReads } from './kube.ts';
 import { startWebhookServer, type WebhookServer } from './server.ts';
 import { every, FIELD_MANAGER, sweepBootstrapSecrets } from './sweep.ts';
 
 // AdmissionReviews of the largest pods Kubernetes stores (about 1.5 MiB) fit with room to spare.
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
-
-/** Retries `fn` with jittered backoff (200 ms doubling to 5 s) until it returns a value or `signal` aborts. */
-async function untilDone<T>(what: string, logger: Logger, signal: AbortSignal, fn: () => Promise<T | undefined>): Promise<T> {
-  for (let attempt = 1, delay = 200; ; attempt++, delay = Math.min(delay * 2, 5000)) {
-    signal.throwIfAborted();
-    try {
-      const value = await fn();
-      if (value !== undefined) return value;
-    } catch (err) {
-      if (signal.aborted) throw err;
-      logger[attempt <= 3 ? 'debug' : 'warn']({ err, code: statusCode(err), attempt }, `${what} failed; retrying`);
-    }
-    await sleep(delay * (0.8 + Math.random() * 0.4), undefined, { signal });
-  }
-}
 
 /** The names the serving certificate carries: the Service's, localhost, and the host of --webhook-url. */
 function servingSubject(flags: Flags): CertificateSubject {
@@ -100,7 +84,7 @@ async function main(flags: Flags): Promise<void> {
 
   logger.info({ namespace: flags.namespace, mesh: flags.meshName, provider: flags.rootCa.kind, server: kubeConfig.getCurrentCluster()?.server }, 'injector starting');
   const provider = rootCAProvider(kubeConfig, flags.rootCa);
-  const root = await untilDone(`loading the root CA (${provider.kind})`, logger, abort.signal, async () => {
+  const root = await retryUntilDone(`loading the root CA (${provider.kind})`, logger, abort.signal, async () => {
     const result = await provider.load();
     if (result.ok) return result.value;
     logger.warn({ code: result.error.code, secret: `${flags.namespace}/${flags.rootCa.secretName}` }, `root CA not loaded: ${result.error.message}; retrying`);
@@ -169,7 +153,7 @@ async function main(flags: Flags): Promise<void> {
     timeoutSeconds: flags.webhookTimeoutSeconds,
   });
   const applyConfiguration = (): Promise<unknown> => serverSideApply(kubeConfig, [configuration], { fieldManager: FIELD_MANAGER });
-  await untilDone(`applying MutatingWebhookConfiguration ${flags.webhookConfigName}`, logger, abort.signal, async () => (await applyConfiguration(), true));
+  await retryUntilDone(`applying MutatingWebhookConfiguration ${flags.webhookConfigName}`, logger, abort.signal, async () => (await applyConfiguration(), true));
   state.webhookConfiguration = `MutatingWebhookConfiguration ${flags.webhookConfigName} applied`;
   logger.info({ name: flags.webhookConfigName, target: flags.webhookUrl?.href ?? `${flags.webhookServiceName}.${flags.namespace}:9090` }, 'webhook configuration applied');
 
@@ -182,13 +166,7 @@ async function main(flags: Flags): Promise<void> {
   });
 }
 
-let flags: Flags;
-try {
-  flags = parseFlags(process.argv.slice(2));
-} catch (err) {
-  process.stderr.write(`${err instanceof FlagError ? err.message : String(err)}\n`);
-  process.exit(2);
-}
+const flags = parseOrExit(() => parseFlags(process.argv.slice(2)));
 if (flags.help) {
   process.stdout.write(`${usage}\n`);
   process.exit(0);
@@ -197,9 +175,4 @@ if (flags.version) {
   process.stdout.write(`osm-injector ${pkg.version}\n`);
   process.exit(0);
 }
-main(flags).catch((err: unknown) => {
-  // A shutdown that interrupted start-up exits through the shutdown itself.
-  if ((err as Error).name === 'AbortError') return;
-  process.stderr.write(`injector: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(1);
-});
+runMain('injector', () => main(flags));

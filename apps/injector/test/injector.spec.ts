@@ -12,8 +12,8 @@ import fc from 'fast-check';
 import { parse } from 'yaml';
 import { generateRootCA, LocalCertificateAuthority, loadSigningCA } from '@osm/certificates';
 import { systemClock } from '@osm/clock';
-import { startKubeApiServer, eventually, KubeRest, type KubeApiServer } from '@osm/testing';
-import { freePort, InjectorProcess, postWebhook } from './process.ts';
+import { startKubeApiServer, eventually, freePort, KubeRest, type KubeApiServer } from '@osm/testing';
+import { InjectorProcess, postWebhook } from './process.ts';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -321,7 +321,7 @@ describe('one injector behind the API server', () => {
       }
     }
     assert.equal(answered, 3000);
-    assert.equal((await injector.admin('/livez')).status, 200);
+    assert.equal((await injector.get('/livez')).status, 200);
     const created = await createPod('bookstore', podBody('after-fuzz'));
     assert.ok(injected(created.body as Json), 'still meshing');
   });

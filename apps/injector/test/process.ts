@@ -1,96 +1,15 @@
-// Test-only: the injector as a real child process (real signals, real TLS), its JSON log lines collected.
-import { spawn, type ChildProcess } from 'node:child_process';
+// Test-only: the injector as a real child process (see @osm/testing's ComponentProcess; real signals,
+// real TLS) and a client for its webhook.
 import { request } from 'node:https';
-import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
+import { ComponentProcess } from '@osm/testing';
 
-const mainPath = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-
-export interface LogLine {
-  readonly level: number | string;
-  readonly msg: string;
-  readonly [key: string]: unknown;
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-export class InjectorProcess {
-  readonly logs: LogLine[] = [];
-  readonly stderr: string[] = [];
-  readonly child: ChildProcess;
-  readonly exited: Promise<number | null>;
+export class InjectorProcess extends ComponentProcess {
   readonly webhookPort: number;
 
-  /** Starts with --webhook-port `webhookPort`, the admin server on a free port, and `args`. */
+  /** Starts with --webhook-port `webhookPort`, the admin server on a free port, no drain delay, and `args`. */
   constructor(kubeconfigPath: string, webhookPort: number, args: readonly string[]) {
+    super('injector', { kubeconfigPath, args: ['--webhook-port', String(webhookPort), '--drain-delay', '0s', ...args] });
     this.webhookPort = webhookPort;
-    this.child = spawn(process.execPath, [mainPath, '--webhook-address', '127.0.0.1', '--webhook-port', String(webhookPort), '--admin-address', '127.0.0.1', '--admin-port', '0', '--drain-delay', '0s', ...args], {
-      env: { ...process.env, KUBECONFIG: kubeconfigPath },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let buffered = '';
-    this.child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-      buffered += chunk;
-      const lines = buffered.split('\n');
-      buffered = lines.pop() ?? '';
-      for (const text of lines.filter((l) => l.trim())) {
-        try {
-          this.logs.push(JSON.parse(text) as LogLine);
-        } catch {
-          this.logs.push({ level: 'raw', msg: text });
-        }
-      }
-    });
-    this.child.stderr?.setEncoding('utf8').on('data', (chunk: string) => this.stderr.push(chunk));
-    this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
-  }
-
-  /** The first log line matching `predicate`, waiting for it (fails when the process exits first). */
-  async waitForLog(predicate: (l: LogLine) => boolean, timeoutMs = 60_000): Promise<LogLine> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const line = this.logs.find(predicate);
-      if (line) return line;
-      if (this.child.exitCode !== null) throw new Error(`injector exited (${this.child.exitCode}); stderr: ${this.stderr.join('')}\nlogs: ${this.logs.map((l) => l.msg).join('\n')}`);
-      if (Date.now() > deadline) throw new Error(`no matching log line after ${timeoutMs} ms; logs:\n${this.logs.map((l) => JSON.stringify(l)).join('\n')}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-
-  async adminPort(): Promise<number> {
-    return (await this.waitForLog((l) => l.msg === 'admin server listening'))['port'] as number;
-  }
-
-  async admin(path: string): Promise<{ status: number; body: string }> {
-    const res = await fetch(`http://127.0.0.1:${await this.adminPort()}${path}`);
-    return { status: res.status, body: await res.text() };
-  }
-
-  /** Resolves once /readyz answers 200. */
-  async ready(timeoutMs = 60_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while ((await this.admin('/readyz').catch(() => ({ status: 0 }))).status !== 200) {
-      if (this.child.exitCode !== null || Date.now() > deadline) throw new Error(`injector not ready; stderr: ${this.stderr.join('')}\nlogs:\n${this.logs.map((l) => JSON.stringify(l)).join('\n')}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-
-  /** The value of one series of /metrics (0 when absent). */
-  async metric(series: string): Promise<number> {
-    const text = (await this.admin('/metrics')).body;
-    const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-    return line ? Number(line.slice(series.length + 1)) : 0;
-  }
-
-  async stop(): Promise<number | null> {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
-    return this.exited;
   }
 }
 

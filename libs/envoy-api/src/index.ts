@@ -5,3 +5,4 @@ export * as envoy from './gen/index.envoy.ts';
 export * as google from './gen/index.google.ts';
 export * as xds from './gen/index.xds.ts';
 export { packAny, typeUrlOf, unpackAny, type MessageType } from './any.ts';
+export { fieldKey, fieldSize, ProtoWriter, varintSize, WIRE_LEN, WIRE_VARINT } from './wire.ts';

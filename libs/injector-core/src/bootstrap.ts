@@ -11,10 +11,10 @@
 //   Secret is picked up without restarting the sidecar.
 // - Probe routes match the whole path (OSM matched a prefix, so container `app` caught `app2`'s probes)
 //   and time out after the probe's timeoutSeconds (OSM always used 1 s).
+import { ENVOY_ADMIN_PORT, ENVOY_PROBE_PORTS } from '@osm/mesh-model';
 import { stringify } from 'yaml';
 import {
   BOOTSTRAP_FILE,
-  ENVOY_ADMIN_PORT,
   ENVOY_CONFIG_DIR,
   TLS_SDS_FILE,
   VALIDATION_SDS_FILE,
@@ -22,7 +22,7 @@ import {
   XDS_CERT_FILE,
   XDS_KEY_FILE,
 } from './names.ts';
-import { PROBE_KINDS, PROBE_PATHS, PROBE_PORTS, type OriginalProbe, type ProbeKind } from './probes.ts';
+import { PROBE_KINDS, PROBE_PATHS, type OriginalProbe, type ProbeKind } from './probes.ts';
 import type { SidecarSettings } from './settings.ts';
 
 /** Where the sidecar finds the controller's ADS server. */
@@ -133,7 +133,7 @@ function probeListener(kind: ProbeKind, probes: readonly OriginalProbe[]): Recor
   }
   return {
     name: `${kind}_listener`,
-    address: socketAddress('0.0.0.0', PROBE_PORTS[kind]),
+    address: socketAddress('0.0.0.0', ENVOY_PROBE_PORTS[kind]),
     ...(https ? { listener_filters: [{ name: 'envoy.filters.listener.tls_inspector', typed_config: { '@type': type('envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector') } }] } : {}),
     filter_chains: filterChains,
   };

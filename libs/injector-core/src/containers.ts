@@ -1,18 +1,16 @@
 // The containers and the volume the injector adds (OSM: pkg/injector/envoy_container.go,
 // init_container.go, volumes.go and the osm-healthcheck container of patch.go), field for field.
+import { ENVOY_ADMIN_PORT, ENVOY_INBOUND_PORT, ENVOY_PROBE_PORTS, ENVOY_PROMETHEUS_PORT } from '@osm/mesh-model';
 import {
   BOOTSTRAP_FILE,
   BOOTSTRAP_VOLUME_NAME,
-  ENVOY_ADMIN_PORT,
   ENVOY_CONFIG_DIR,
   ENVOY_CONTAINER_NAME,
-  ENVOY_INBOUND_PORT,
-  ENVOY_PROMETHEUS_PORT,
   ENVOY_UID,
   INIT_CONTAINER_NAME,
   bootstrapSecretName,
 } from './names.ts';
-import { HEALTHCHECK_CONTAINER_NAME, HEALTHCHECK_PORT, PROBE_KINDS, PROBE_PORTS, type OriginalProbe } from './probes.ts';
+import { HEALTHCHECK_CONTAINER_NAME, HEALTHCHECK_PORT, PROBE_KINDS, type OriginalProbe } from './probes.ts';
 import type { SidecarSettings } from './settings.ts';
 
 type Json = Record<string, unknown>;
@@ -36,7 +34,7 @@ export function envoyContainer(input: SidecarInput): Json {
   ];
   // A port per probe kind the sidecar serves (names at most 15 characters).
   for (const kind of PROBE_KINDS) {
-    if (input.probes.some((p) => p.kind === kind && p.scheme !== 'TCP')) ports.push({ name: `${kind}-port`, containerPort: PROBE_PORTS[kind] });
+    if (input.probes.some((p) => p.kind === kind && p.scheme !== 'TCP')) ports.push({ name: `${kind}-port`, containerPort: ENVOY_PROBE_PORTS[kind] });
   }
   return {
     name: ENVOY_CONTAINER_NAME,

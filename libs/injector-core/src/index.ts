@@ -8,7 +8,6 @@ export { mutatingWebhookConfiguration, FAILURE_POLICIES, type FailurePolicy, typ
 export { bootstrapSecretData, bootstrapSecretLabels, type BootstrapCertificate } from './secret.ts';
 export type { Namespace, Pod } from './types.ts';
 export {
-  ADS_PORT,
   APP_INSTANCE_LABEL,
   APP_NAME_LABEL,
   APP_NAME_VALUE,

@@ -2,12 +2,12 @@
 // skip, deny or inject with a JSON patch and the bootstrap files (OSM: pkg/injector/patch.go
 // createPatch). The patch is written as explicit operations against the pod as it arrived rather than
 // as a diff (OSM's jsonpatch.CreatePatch), so that a golden patch reads as what was added.
-import { metricsAnnotation, proxyUuidLabel } from '@osm/mesh-model';
+import { ENVOY_PROMETHEUS_PATH, ENVOY_PROMETHEUS_PORT, metricsAnnotation, proxyUuidLabel } from '@osm/mesh-model';
 import { bootstrapConfigFiles, type ControllerAddress } from './bootstrap.ts';
 import { bootstrapVolume, envoyContainer, healthcheckContainer, initContainer } from './containers.ts';
 import { exclusionsOf } from './exclusions.ts';
 import { iptablesScript } from './iptables.ts';
-import { ENVOY_PROMETHEUS_PORT, PROMETHEUS_PATH, PROMETHEUS_PATH_ANNOTATION, PROMETHEUS_PORT_ANNOTATION, PROMETHEUS_SCRAPE_ANNOTATION } from './names.ts';
+import { PROMETHEUS_PATH_ANNOTATION, PROMETHEUS_PORT_ANNOTATION, PROMETHEUS_SCRAPE_ANNOTATION } from './names.ts';
 import { rewriteProbes } from './probes.ts';
 import { injectionDecision, type RuleOptions } from './rules.ts';
 import type { SidecarSettings } from './settings.ts';
@@ -88,7 +88,7 @@ export function injectPod(input: InjectInput): InjectResult {
   const annotations = {
     [PROMETHEUS_SCRAPE_ANNOTATION]: 'true',
     [PROMETHEUS_PORT_ANNOTATION]: String(ENVOY_PROMETHEUS_PORT),
-    [PROMETHEUS_PATH_ANNOTATION]: PROMETHEUS_PATH,
+    [PROMETHEUS_PATH_ANNOTATION]: ENVOY_PROMETHEUS_PATH,
   };
   if (!pod.metadata) {
     patch.push({ op: 'add', path: '/metadata', value: { labels, ...(metrics ? { annotations } : {}) } });

@@ -5,9 +5,10 @@
 //   REDIRECT in the same chain and never matched; it is left out.
 // - iptables' multiport match takes at most 15 ports; OSM put every excluded port in one rule, so a
 //   16th made iptables-restore fail and the pod never start. Longer lists are split into rules of 15.
+import { ENVOY_INBOUND_PORT, ENVOY_OUTBOUND_PORT, ENVOY_PROBE_PORTS, ENVOY_PROMETHEUS_PORT } from '@osm/mesh-model';
 import type { Exclusions } from './exclusions.ts';
-import { ENVOY_INBOUND_PORT, ENVOY_OUTBOUND_PORT, ENVOY_PROMETHEUS_PORT, ENVOY_UID } from './names.ts';
-import { HEALTHCHECK_PORT, PROBE_PORTS } from './probes.ts';
+import { ENVOY_UID } from './names.ts';
+import { HEALTHCHECK_PORT } from './probes.ts';
 import type { LocalProxyMode } from './settings.ts';
 
 const MULTIPORT_MAX = 15;
@@ -29,7 +30,7 @@ export function iptablesRules(exclusions: Exclusions, proxyMode: LocalProxyMode)
   rules.push(
     `-A OSM_PROXY_IN_REDIRECT -p tcp -j REDIRECT --to-port ${ENVOY_INBOUND_PORT}`,
     '-A PREROUTING -p tcp -j OSM_PROXY_INBOUND',
-    ...[ENVOY_PROMETHEUS_PORT, ...Object.values(PROBE_PORTS), HEALTHCHECK_PORT].map((port) => `-A OSM_PROXY_INBOUND -p tcp --dport ${port} -j RETURN`),
+    ...[ENVOY_PROMETHEUS_PORT, ...Object.values(ENVOY_PROBE_PORTS), HEALTHCHECK_PORT].map((port) => `-A OSM_PROXY_INBOUND -p tcp --dport ${port} -j RETURN`),
     '-A OSM_PROXY_INBOUND -p tcp -j OSM_PROXY_IN_REDIRECT',
   );
   // Inserted (-I) so that they come before the final redirect.

@@ -5,13 +5,6 @@
 /** The sidecar's user id: iptables lets its own traffic through by this owner (OSM's EnvoyUID). */
 export const ENVOY_UID = 1500;
 
-export const ENVOY_ADMIN_PORT = 15000;
-export const ENVOY_OUTBOUND_PORT = 15001;
-export const ENVOY_INBOUND_PORT = 15003;
-export const ENVOY_PROMETHEUS_PORT = 15010;
-/** The ADS server of the controller (OSM's ADSServerPort). */
-export const ADS_PORT = 15128;
-
 export const ENVOY_CONTAINER_NAME = 'envoy';
 export const INIT_CONTAINER_NAME = 'osm-init';
 export const BOOTSTRAP_VOLUME_NAME = 'envoy-bootstrap-config-volume';
@@ -55,4 +48,3 @@ export const SYSTEM_NAMESPACES: readonly string[] = ['kube-system', 'kube-public
 export const PROMETHEUS_SCRAPE_ANNOTATION = 'prometheus.io/scrape';
 export const PROMETHEUS_PORT_ANNOTATION = 'prometheus.io/port';
 export const PROMETHEUS_PATH_ANNOTATION = 'prometheus.io/path';
-export const PROMETHEUS_PATH = '/stats/prometheus';

@@ -7,11 +7,11 @@
 // original port (header Original-Tcp-Port). exec and gRPC probes are left alone, as OSM did.
 // Beyond OSM: a probe naming another host, or a port name the container does not declare, is left
 // unchanged with a warning (OSM rewrote it to port 0).
+import { ENVOY_PROBE_PORTS } from '@osm/mesh-model';
 import type { Container, Probe } from './types.ts';
 
 export type ProbeKind = 'liveness' | 'readiness' | 'startup';
 export const PROBE_KINDS: readonly ProbeKind[] = ['liveness', 'readiness', 'startup'];
-export const PROBE_PORTS: Readonly<Record<ProbeKind, number>> = { liveness: 15901, readiness: 15902, startup: 15903 };
 export const PROBE_PATHS: Readonly<Record<ProbeKind, string>> = { liveness: '/osm-liveness-probe', readiness: '/osm-readiness-probe', startup: '/osm-startup-probe' };
 /** OSM's osm-healthcheck container: answers HTTP probes by dialing the original TCP port. */
 export const HEALTHCHECK_PORT = 15904;
@@ -61,10 +61,10 @@ function rewriteOne(container: Container, kind: ProbeKind, probe: Probe): { prob
     const port = resolvePort(httpGet.port, container);
     if (port === undefined) return { warning: `${where} port ${JSON.stringify(httpGet.port)} is not a port of the container; left unchanged` };
     if (httpGet.scheme === 'HTTPS') {
-      return { probe: { ...probe, httpGet: { ...httpGet, port: PROBE_PORTS[kind] } }, original: { container: container.name, kind, scheme: 'HTTPS', port, path: httpGet.path || '/', timeoutSeconds } };
+      return { probe: { ...probe, httpGet: { ...httpGet, port: ENVOY_PROBE_PORTS[kind] } }, original: { container: container.name, kind, scheme: 'HTTPS', port, path: httpGet.path || '/', timeoutSeconds } };
     }
     return {
-      probe: { ...probe, httpGet: { ...httpGet, path: `${PROBE_PATHS[kind]}/${container.name}`, port: PROBE_PORTS[kind] } },
+      probe: { ...probe, httpGet: { ...httpGet, path: `${PROBE_PATHS[kind]}/${container.name}`, port: ENVOY_PROBE_PORTS[kind] } },
       original: { container: container.name, kind, scheme: 'HTTP', port, path: httpGet.path || '/', timeoutSeconds },
     };
   }

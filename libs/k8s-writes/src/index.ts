@@ -1,6 +1,7 @@
 // Public entry of @osm/k8s-writes: every write the apps make to the Kubernetes API goes through here
 // (the libs that read, k8s-informers and mesh-catalog, never write).
 export { statusCode } from './errors.ts';
+export { backoffMs, retryUntilDone, type RetryLogger } from './retry.ts';
 export { KubeSecretStore, KubeWriteError } from './secrets.ts';
 export { serverSideApply, type ApplyOptions } from './apply.ts';
 export { deleteObjects, mergePatch, type DeleteOutcome } from './delete.ts';

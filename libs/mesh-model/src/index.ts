@@ -51,6 +51,15 @@ export {
 } from './model.ts';
 export { parseGoDuration } from './duration.ts';
 export {
+  ADS_PORT,
+  ENVOY_ADMIN_PORT,
+  ENVOY_INBOUND_PORT,
+  ENVOY_OUTBOUND_PORT,
+  ENVOY_PROBE_PORTS,
+  ENVOY_PROMETHEUS_PATH,
+  ENVOY_PROMETHEUS_PORT,
+} from './envoy-ports.ts';
+export {
   ignoreLabel,
   inboundPortExclusionAnnotation,
   meshConfigApiVersion,

@@ -22,6 +22,7 @@ export { ObservabilityError } from './errors.ts';
 export type { ObservabilityErrorCode } from './errors.ts';
 
 export { createLogger, parseLogLevel, LOG_LEVELS } from './logger.ts';
+export { FlagError, logLevelFlag, parseFlagValues, parseOrExit, portFlag, runMain } from './command-line.ts';
 export type { LogDestination, LogLevel, Logger, LoggerOptions } from './logger.ts';
 export { redactSecrets, REDACTED } from './redact.ts';
 

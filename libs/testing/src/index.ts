@@ -14,4 +14,5 @@ export type { SimulatedProxySpec, HeldResource } from './fleet/ipc.ts';
 export type { NackRule } from './fleet/nack-rules.ts';
 export { checkEnvoyBootstrap, checkEnvoyOverAds, checkEnvoyResources, formatEnvoyProblems, startXdsReference, XdsGoError, xdsGoBinaries, type AdsCheckOptions, type EnvoyAdsReport, type EnvoyCheckReport, type EnvoyProblem, type EnvoyResource, type EnvoyResources, type XdsReference, type XdsReferenceOptions, type XdsReferenceSnapshots } from './xds-go.ts';
 export { APPS as BOOKSTORE_APPS, bootstrapOf, createBookstore, createBookstoreWorkload, testAuthority, trafficTarget, trafficTargetsPath, type Bookstore, type MeshPod, type WorkloadOptions } from './bookstore-cluster.ts';
-export { ControllerProcess, type LogLine } from './controller-process.ts';
+export { ComponentProcess, type AppName, type ComponentProcessOptions, type LogLine } from './component-process.ts';
+export { ControllerProcess } from './controller-process.ts';

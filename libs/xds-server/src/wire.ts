@@ -3,10 +3,8 @@
 // again (a ts-proto encode of one proxy's resources on every push costs milliseconds of CPU). Field
 // numbers are those of envoy/service/discovery/v3/discovery.proto, written in the order the generated
 // ts-proto codecs write them, so wire.spec.ts compares the output with theirs byte for byte.
+import { fieldKey as tag, fieldSize, ProtoWriter } from '@osm/envoy-api';
 import type { EncodedResource } from '@osm/xds-snapshot';
-
-const LEN = 2; // wire type: length-delimited
-const tag = (field: number): number => (field << 3) | LEN;
 
 // DiscoveryResponse
 const RESPONSE_VERSION_INFO = tag(1);
@@ -31,40 +29,12 @@ const ANY_VALUE = tag(2);
 // envoy.config.core.v3.ControlPlane
 const CONTROL_PLANE_IDENTIFIER = tag(1);
 
-const varintSize = (n: number): number => (n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5);
-/** Size of a length-delimited field (one-byte tag) whose content is `n` bytes. */
-const fieldSize = (n: number): number => 1 + varintSize(n) + n;
 /** Size of a string field: proto3 leaves an empty string out. */
 const stringSize = (n: number): number => (n === 0 ? 0 : fieldSize(n));
 
-/** Writes into one pre-sized buffer; the sizes are computed first, so nothing is copied twice. */
-class Writer {
-  readonly buf: Buffer;
-  pos = 0;
-  constructor(size: number) {
-    this.buf = Buffer.allocUnsafe(size);
-  }
-  varint(n: number): void {
-    while (n >= 0x80) {
-      this.buf[this.pos++] = (n & 0x7f) | 0x80;
-      n >>>= 7;
-    }
-    this.buf[this.pos++] = n;
-  }
-  header(fieldTag: number, length: number): void {
-    this.buf[this.pos++] = fieldTag;
-    this.varint(length);
-  }
-  string(fieldTag: number, value: string, length: number): void {
-    if (length === 0) return;
-    this.header(fieldTag, length);
-    this.pos += this.buf.write(value, this.pos, 'utf8');
-  }
-  bytes(fieldTag: number, value: Uint8Array): void {
-    this.header(fieldTag, value.length);
-    this.buf.set(value, this.pos);
-    this.pos += value.length;
-  }
+/** A string field, left out when empty (as stringSize counts it). */
+function writeString(w: ProtoWriter, key: number, value: string, length: number): void {
+  if (length > 0) w.string(key, value, length);
 }
 
 /** Strings of a response with their UTF-8 lengths, measured once. */
@@ -74,8 +44,8 @@ function anySize(typeUrlLength: number, resource: EncodedResource): number {
   return stringSize(typeUrlLength) + fieldSize(resource.bytes.length);
 }
 
-function writeAny(w: Writer, typeUrl: string, typeUrlLength: number, resource: EncodedResource): void {
-  w.string(ANY_TYPE_URL, typeUrl, typeUrlLength);
+function writeAny(w: ProtoWriter, typeUrl: string, typeUrlLength: number, resource: EncodedResource): void {
+  writeString(w, ANY_TYPE_URL, typeUrl, typeUrlLength);
   w.bytes(ANY_VALUE, resource.bytes);
 }
 
@@ -97,16 +67,16 @@ export function encodeDiscoveryResponse(r: ResponseFields): Buffer {
   const cpMessage = stringSize(cpLen);
   let size = stringSize(versionLen) + stringSize(urlLen) + stringSize(nonceLen) + fieldSize(cpMessage);
   for (const res of r.resources) size += fieldSize(anySize(urlLen, res));
-  const w = new Writer(size);
-  w.string(RESPONSE_VERSION_INFO, r.version, versionLen);
+  const w = new ProtoWriter(size);
+  writeString(w, RESPONSE_VERSION_INFO, r.version, versionLen);
   for (const res of r.resources) {
     w.header(RESPONSE_RESOURCES, anySize(urlLen, res));
     writeAny(w, r.typeUrl, urlLen, res);
   }
-  w.string(RESPONSE_TYPE_URL, r.typeUrl, urlLen);
-  w.string(RESPONSE_NONCE, r.nonce, nonceLen);
+  writeString(w, RESPONSE_TYPE_URL, r.typeUrl, urlLen);
+  writeString(w, RESPONSE_NONCE, r.nonce, nonceLen);
   w.header(RESPONSE_CONTROL_PLANE, cpMessage);
-  w.string(CONTROL_PLANE_IDENTIFIER, r.controlPlane, cpLen);
+  writeString(w, CONTROL_PLANE_IDENTIFIER, r.controlPlane, cpLen);
   return w.buf;
 }
 
@@ -132,19 +102,19 @@ export function encodeDeltaDiscoveryResponse(r: DeltaResponseFields): Buffer {
   let size = stringSize(versionLen) + stringSize(urlLen) + stringSize(nonceLen) + fieldSize(cpMessage);
   for (const e of entries) size += fieldSize(e.size);
   for (const x of removed) size += stringSize(x.length);
-  const w = new Writer(size);
-  w.string(DELTA_SYSTEM_VERSION_INFO, r.version, versionLen);
+  const w = new ProtoWriter(size);
+  writeString(w, DELTA_SYSTEM_VERSION_INFO, r.version, versionLen);
   for (const e of entries) {
     w.header(DELTA_RESOURCES, e.size);
-    w.string(RESOURCE_NAME, e.res.name, e.nameLen);
-    w.string(RESOURCE_VERSION, e.res.version, e.resVersionLen);
+    writeString(w, RESOURCE_NAME, e.res.name, e.nameLen);
+    writeString(w, RESOURCE_VERSION, e.res.version, e.resVersionLen);
     w.header(RESOURCE_RESOURCE, e.any);
     writeAny(w, r.typeUrl, urlLen, e.res);
   }
-  w.string(DELTA_TYPE_URL, r.typeUrl, urlLen);
-  for (const x of removed) w.string(DELTA_REMOVED_RESOURCES, x.name, x.length);
-  w.string(DELTA_NONCE, r.nonce, nonceLen);
+  writeString(w, DELTA_TYPE_URL, r.typeUrl, urlLen);
+  for (const x of removed) writeString(w, DELTA_REMOVED_RESOURCES, x.name, x.length);
+  writeString(w, DELTA_NONCE, r.nonce, nonceLen);
   w.header(DELTA_CONTROL_PLANE, cpMessage);
-  w.string(CONTROL_PLANE_IDENTIFIER, r.controlPlane, cpLen);
+  writeString(w, CONTROL_PLANE_IDENTIFIER, r.controlPlane, cpLen);
   return w.buf;
 }

@@ -11,16 +11,13 @@ export { planProxy } from './plan.ts';
 export type { ProxyPlan } from './plan.ts';
 export {
   INBOUND_LISTENER,
-  INBOUND_PORT,
   INBOUND_ROOT_CERT,
   inboundRouteName,
   localClusterName,
   OUTBOUND_LISTENER,
-  OUTBOUND_PORT,
   outboundRootCertName,
   outboundRouteName,
   PROMETHEUS_LISTENER,
-  PROMETHEUS_PORT,
   SERVICE_CERT,
   upstreamClusterName,
 } from './names.ts';

@@ -4,13 +4,8 @@ import type { NamespacedName } from '@osm/mesh-model';
 export const OUTBOUND_LISTENER = 'outbound-listener';
 export const INBOUND_LISTENER = 'inbound-listener';
 export const PROMETHEUS_LISTENER = 'inbound-prometheus-listener';
-export const OUTBOUND_PORT = 15001;
-export const INBOUND_PORT = 15003;
-export const PROMETHEUS_PORT = 15010;
-export const ENVOY_ADMIN_PORT = 15000;
 export const METRICS_CLUSTER = 'envoy-metrics-cluster';
 export const PASSTHROUGH_CLUSTER = 'passthrough-outbound';
-export const PROMETHEUS_PATH = '/stats/prometheus';
 export const INBOUND_ROOT_CERT = 'root-cert-for-mtls-inbound';
 /** ALPN that in-mesh clients advertise and inbound filter chains require (OSM's `osm`). */
 export const ALPN_IN_MESH = 'osm';

@@ -2,21 +2,16 @@
 // be the canonical form of those arguments. Map-typed proto fields are filled in sorted key order so
 // that encoding is byte-stable.
 import { envoy, packAny } from '@osm/envoy-api';
-import type { Protocol } from '@osm/mesh-model';
+import { ENVOY_ADMIN_PORT, ENVOY_INBOUND_PORT, ENVOY_OUTBOUND_PORT, ENVOY_PROMETHEUS_PATH, ENVOY_PROMETHEUS_PORT, type Protocol } from '@osm/mesh-model';
 import {
   ALPN_IN_MESH,
-  ENVOY_ADMIN_PORT,
   FILTER,
   INBOUND_LISTENER,
-  INBOUND_PORT,
   INBOUND_ROOT_CERT,
   METRICS_CLUSTER,
   OUTBOUND_LISTENER,
-  OUTBOUND_PORT,
   PASSTHROUGH_CLUSTER,
   PROMETHEUS_LISTENER,
-  PROMETHEUS_PATH,
-  PROMETHEUS_PORT,
   SERVICE_CERT,
 } from './names.ts';
 import type { ClusterPlan, EndpointsPlan, HttpMatch, InboundChainPlan, NetworkPolicyPlan, OutboundChainPlan, RouteConfigPlan, RouteRule, VirtualHostPlan, WeightedTarget } from './plan.ts';
@@ -113,7 +108,7 @@ export function outboundHcmParts() {
 
 /** The outbound listener's fields before its filter chains (in ts-proto's encoding order). */
 export function outboundListenerHead(): Partial<Listener> {
-  return { name: OUTBOUND_LISTENER, address: address('0.0.0.0', OUTBOUND_PORT) };
+  return { name: OUTBOUND_LISTENER, address: address('0.0.0.0', ENVOY_OUTBOUND_PORT) };
 }
 
 /** The outbound listener's fields after its filter chains (in ts-proto's encoding order). */
@@ -134,7 +129,7 @@ export function outboundListener(chains: readonly OutboundChainPlan[], egress: b
 export function inboundListener(chains: readonly InboundChainPlan[]): Listener {
   return L.Listener.fromPartial({
     name: INBOUND_LISTENER,
-    address: address('0.0.0.0', INBOUND_PORT),
+    address: address('0.0.0.0', ENVOY_INBOUND_PORT),
     trafficDirection: C.TrafficDirection.INBOUND,
     listenerFilters: [
       { name: FILTER.originalDst, typedConfig: packAny(envoy.extensions.filters.listener.original_dst.v3.OriginalDst, {}) },
@@ -172,7 +167,7 @@ export function prometheusListener(): Listener {
         {
           name: 'prometheus-inbound-virtual-host',
           domains: ['*'],
-          routes: [{ match: { prefix: PROMETHEUS_PATH }, route: { cluster: METRICS_CLUSTER, prefixRewrite: PROMETHEUS_PATH } }],
+          routes: [{ match: { prefix: ENVOY_PROMETHEUS_PATH }, route: { cluster: METRICS_CLUSTER, prefixRewrite: ENVOY_PROMETHEUS_PATH } }],
         },
       ],
     },
@@ -180,7 +175,7 @@ export function prometheusListener(): Listener {
   });
   return L.Listener.fromPartial({
     name: PROMETHEUS_LISTENER,
-    address: address('0.0.0.0', PROMETHEUS_PORT),
+    address: address('0.0.0.0', ENVOY_PROMETHEUS_PORT),
     trafficDirection: C.TrafficDirection.INBOUND,
     filterChains: [{ filters: [{ name: FILTER.httpConnectionManager, typedConfig: packAny(HCM.HttpConnectionManager, hcm) }] }],
   });

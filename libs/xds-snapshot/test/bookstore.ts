@@ -1,6 +1,7 @@
 // The OSM bookstore demo as a mesh model: bookbuyer and bookthief call bookstore (a TrafficSplit over
 // bookstore-v1 and bookstore-v2); bookstore calls bookwarehouse; bookwarehouse calls mysql over TCP.
 // SMI mode allows bookbuyer (not bookthief) the HTTPRouteGroup's routes; permissive mode allows all.
+// Shared with the tools' Envoy checks as `@osm/xds-snapshot/testing` (test-only; the package's code is `.`).
 import { meshModel } from '@osm/mesh-model';
 import type { Endpoint, MeshModel, MeshService, Protocol, Proxy, ServiceIdentity } from '@osm/mesh-model';
 import type { SnapshotInputs } from '../src/index.ts';

@@ -2,7 +2,7 @@
 // response read without materialising its resources. At thousands of proxies the generated codecs'
 // per-message objects dominate the simulator's CPU; these do one allocation per request and none per
 // resource on the common path (a response whose resources the process has seen before).
-import { envoy } from '@osm/envoy-api';
+import { envoy, fieldKey, fieldSize, ProtoWriter, varintSize, WIRE_LEN as LEN, WIRE_VARINT as VARINT } from '@osm/envoy-api';
 
 /** google.rpc.Status as Envoy fills it in a NACK. */
 export interface ErrorDetail {
@@ -49,54 +49,6 @@ export interface RawSotwResponse {
   readonly resourceCount: number;
 }
 
-const LEN = 2;
-const VARINT = 0;
-
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
-}
-
-/** Size of a length-delimited field with a body of `len` bytes (tags here are one byte). */
-const fieldSize = (len: number): number => 1 + varintSize(len) + len;
-
-class Writer {
-  readonly buf: Buffer;
-  pos = 0;
-  constructor(size: number) {
-    this.buf = Buffer.allocUnsafe(size);
-  }
-  varint(n: number): void {
-    while (n >= 0x80) {
-      this.buf[this.pos++] = (n & 0x7f) | 0x80;
-      n = Math.floor(n / 128);
-    }
-    this.buf[this.pos++] = n;
-  }
-  tag(field: number, wire: number): void {
-    this.buf[this.pos++] = (field << 3) | wire;
-  }
-  string(field: number, s: string, len: number): void {
-    this.tag(field, LEN);
-    this.varint(len);
-    this.pos += this.buf.write(s, this.pos, 'utf8');
-  }
-  bytes(field: number, b: Uint8Array): void {
-    this.tag(field, LEN);
-    this.varint(b.length);
-    this.buf.set(b, this.pos);
-    this.pos += b.length;
-  }
-  raw(b: Uint8Array): void {
-    this.buf.set(b, this.pos);
-    this.pos += b.length;
-  }
-}
-
 // Encoded repeated-string fields by list identity: sessions intern their name lists, so thousands of
 // proxies subscribing to the same names share one encoding.
 const encodedLists = new WeakMap<readonly string[], Map<number, Buffer>>();
@@ -110,8 +62,8 @@ function encodeStrings(field: number, list: readonly string[]): Buffer {
   let out = byField.get(field);
   if (out) return out;
   const lens = list.map((s) => Buffer.byteLength(s));
-  const w = new Writer(lens.reduce((n, len) => n + fieldSize(len), 0));
-  list.forEach((s, i) => w.string(field, s, lens[i] as number));
+  const w = new ProtoWriter(lens.reduce((n, len) => n + fieldSize(len), 0));
+  list.forEach((s, i) => w.string(fieldKey(field), s, lens[i] as number));
   out = w.buf;
   byField.set(field, out);
   return out;
@@ -123,14 +75,11 @@ function statusSize(e: ErrorDetail): { size: number; messageLen: number } {
   return { size, messageLen };
 }
 
-function writeStatus(w: Writer, field: number, e: ErrorDetail, sizes: { size: number; messageLen: number }): void {
-  w.tag(field, LEN);
-  w.varint(sizes.size);
-  if (e.code !== 0) {
-    w.tag(1, VARINT);
-    w.varint(e.code);
-  }
-  if (sizes.messageLen > 0) w.string(2, e.message, sizes.messageLen);
+function writeStatus(w: ProtoWriter, field: number, e: ErrorDetail, sizes: { size: number; messageLen: number }): void {
+  w.header(fieldKey(field), sizes.size);
+  // A varint field: its key, then the value.
+  if (e.code !== 0) w.header(fieldKey(1, VARINT), e.code);
+  if (sizes.messageLen > 0) w.string(fieldKey(2), e.message, sizes.messageLen);
 }
 
 /** The node a proxy presents, encoded once per proxy. */
@@ -154,12 +103,12 @@ export function encodeSotwRequest(r: SotwRequest, node: Uint8Array): Buffer {
     fieldSize(typeLen) +
     (nonceLen > 0 ? fieldSize(nonceLen) : 0) +
     (status ? fieldSize(status.size) : 0);
-  const w = new Writer(size);
-  if (versionLen > 0) w.string(1, r.versionInfo, versionLen);
-  if (r.node) w.bytes(2, node);
+  const w = new ProtoWriter(size);
+  if (versionLen > 0) w.string(fieldKey(1), r.versionInfo, versionLen);
+  if (r.node) w.bytes(fieldKey(2), node);
   if (names) w.raw(names);
-  w.string(4, r.typeUrl, typeLen);
-  if (nonceLen > 0) w.string(5, r.responseNonce, nonceLen);
+  w.string(fieldKey(4), r.typeUrl, typeLen);
+  if (nonceLen > 0) w.string(fieldKey(5), r.responseNonce, nonceLen);
   if (r.errorDetail && status) writeStatus(w, 6, r.errorDetail, status);
   return w.buf;
 }
@@ -185,18 +134,17 @@ export function encodeDeltaRequest(r: DeltaRequest, node: Uint8Array): Buffer {
     entries.reduce((n, e) => n + fieldSize(e.size), 0) +
     (nonceLen > 0 ? fieldSize(nonceLen) : 0) +
     (status ? fieldSize(status.size) : 0);
-  const w = new Writer(size);
-  if (r.node) w.bytes(1, node);
-  w.string(2, r.typeUrl, typeLen);
+  const w = new ProtoWriter(size);
+  if (r.node) w.bytes(fieldKey(1), node);
+  w.string(fieldKey(2), r.typeUrl, typeLen);
   if (subscribe) w.raw(subscribe);
   if (unsubscribe) w.raw(unsubscribe);
   for (const e of entries) {
-    w.tag(5, LEN);
-    w.varint(e.size);
-    w.string(1, e.key, e.keyLen);
-    w.string(2, e.value, e.valueLen);
+    w.header(fieldKey(5), e.size);
+    w.string(fieldKey(1), e.key, e.keyLen);
+    w.string(fieldKey(2), e.value, e.valueLen);
   }
-  if (nonceLen > 0) w.string(6, r.responseNonce, nonceLen);
+  if (nonceLen > 0) w.string(fieldKey(6), r.responseNonce, nonceLen);
   if (r.errorDetail && status) writeStatus(w, 7, r.errorDetail, status);
   return w.buf;
 }
