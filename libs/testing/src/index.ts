@@ -14,3 +14,4 @@ export type { NackRule } from './fleet/nack-rules.ts';
 export { checkEnvoyBootstrap, checkEnvoyOverAds, checkEnvoyResources, formatEnvoyProblems, startXdsReference, XdsGoError, xdsGoBinaries, type AdsCheckOptions, type EnvoyAdsReport, type EnvoyCheckReport, type EnvoyProblem, type EnvoyResource, type EnvoyResources, type XdsReference, type XdsReferenceOptions, type XdsReferenceSnapshots } from './xds-go.ts';
 export { APPS as BOOKSTORE_APPS, bootstrapOf, createBookstore, testAuthority, trafficTarget, trafficTargetsPath, type Bookstore, type MeshPod } from './bookstore-cluster.ts';
 export { ControllerProcess, type LogLine } from './controller-process.ts';
+export { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './otlp-receiver.ts';
