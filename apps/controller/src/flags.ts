@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { systemClock } from '@osm/clock';
 import { rootCaFlagSpecs, rootCaFlagsUsage, rootProviderOptionsFromFlags, type RootProviderOptions } from '@osm/k8s-writes';
 import { parseGoDuration } from '@osm/mesh-model';
-import { parseLogLevel } from '@osm/observability';
+import { parseLogLevel, tracingFlagSpecs, tracingFlagsUsage, tracingOptionsFromFlags, type TracingOptions } from '@osm/observability';
 
 export interface Flags {
   readonly namespace: string;
@@ -20,7 +20,10 @@ export interface Flags {
   /** 0 = unlimited. */
   readonly maxConnectionAgeMs: number;
   readonly logLevel: string;
-  readonly otlpEndpoint: string;
+  /** Off unless `otlpEndpoint` is set. */
+  readonly tracing: TracingOptions;
+  /** Above this many proxies in a catalog batch, per-proxy spans are sampled. */
+  readonly traceMaxProxiesPerBatch: number;
 }
 
 export type Command = { readonly kind: 'run'; readonly flags: Flags } | { readonly kind: 'help' } | { readonly kind: 'version' };
@@ -47,7 +50,9 @@ ${rootCaFlagsUsage}
   --max-connection-age DUR  close proxy connections older than DUR (Go duration, ±10 % jitter; GOAWAY,
                           so proxies spread over replicas added later); 0 = never (default 0)
   --log-level LEVEL       trace | debug | info | warn | error | fatal | silent, or OSM's panic | disabled (default info)
-  --otlp-endpoint URL     send traces over OTLP/HTTP to URL (default: off)
+${tracingFlagsUsage}
+  --trace-max-proxies-per-batch N  per-proxy spans (build, push) for at most N proxies of a catalog
+                          batch, spread over them; the batch span counts all (default 100)
   --version               print the version and exit
   -h, --help              print this help and exit`;
 
@@ -80,7 +85,8 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = pro
         'replica-id': { type: 'string', default: env['POD_NAME'] || hostname() },
         'max-connection-age': { type: 'string', default: '0' },
         'log-level': { type: 'string', default: 'info' },
-        'otlp-endpoint': { type: 'string', default: '' },
+        ...tracingFlagSpecs,
+        'trace-max-proxies-per-batch': { type: 'string', default: '100' },
         version: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -105,6 +111,10 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   } catch (err) {
     throw new FlagError((err as Error).message);
   }
+  const tracing = tracingOptionsFromFlags(v);
+  if ('error' in tracing) throw new FlagError(tracing.error);
+  const maxTraced = v['trace-max-proxies-per-batch'];
+  if (!/^\d+$/.test(maxTraced)) throw new FlagError(`--trace-max-proxies-per-batch ${JSON.stringify(maxTraced)} is not valid: expected an integer 0 or more`);
   return {
     kind: 'run',
     flags: {
@@ -119,7 +129,8 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       replicaId: v['replica-id'],
       maxConnectionAgeMs,
       logLevel,
-      otlpEndpoint: v['otlp-endpoint'],
+      tracing: tracing.options,
+      traceMaxProxiesPerBatch: Number(maxTraced),
     },
   };
 }
