@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { systemClock } from '@osm/clock';
 import { rootCaFlagSpecs, rootCaFlagsUsage, rootProviderOptionsFromFlags, type RootProviderOptions } from '@osm/k8s-writes';
-import { parseLogLevel } from '@osm/observability';
+import { parseLogLevel, tracingFlagSpecs, tracingFlagsUsage, tracingOptionsFromFlags, type TracingOptions } from '@osm/observability';
 
 export interface Flags {
   readonly namespace: string;
@@ -13,6 +13,8 @@ export interface Flags {
   readonly adminAddress: string;
   readonly adminPort: number;
   readonly logLevel: string;
+  /** The same tracing flags as the other components (it makes no spans of its own yet). */
+  readonly tracing: TracingOptions;
   readonly version: boolean;
 }
 
@@ -23,6 +25,7 @@ ${rootCaFlagsUsage}
   --admin-address ADDR    admin server address (default 0.0.0.0)
   --admin-port PORT       admin server port, 0 for any (default 9091)
   --log-level LEVEL       trace | debug | info | warn | error | fatal | silent, or OSM's panic | disabled (default info)
+${tracingFlagsUsage}
   --version               print the version and exit`;
 
 export class FlagError extends Error {
@@ -45,6 +48,7 @@ export function parseFlags(argv: readonly string[]): Flags {
         'admin-address': { type: 'string', default: '0.0.0.0' },
         'admin-port': { type: 'string', default: '9091' },
         'log-level': { type: 'string', default: 'info' },
+        ...tracingFlagSpecs,
         version: { type: 'boolean', default: false },
       },
     });
@@ -65,5 +69,7 @@ export function parseFlags(argv: readonly string[]): Flags {
   } catch (err) {
     throw new FlagError((err as Error).message);
   }
-  return { namespace, crdsDir: v['crds-dir'], rootCa: rootCa.options, adminAddress: v['admin-address'], adminPort, logLevel, version: v.version };
+  const tracing = tracingOptionsFromFlags(v);
+  if ('error' in tracing) throw new FlagError(tracing.error);
+  return { namespace, crdsDir: v['crds-dir'], rootCa: rootCa.options, adminAddress: v['admin-address'], adminPort, logLevel, tracing: tracing.options, version: v.version };
 }

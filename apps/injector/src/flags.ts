@@ -5,7 +5,7 @@ import { systemClock } from '@osm/clock';
 import { ADS_PORT, FAILURE_POLICIES, type ControllerAddress, type FailurePolicy } from '@osm/injector-core';
 import { rootCaFlagSpecs, rootCaFlagsUsage, rootProviderOptionsFromFlags, type RootProviderOptions } from '@osm/k8s-writes';
 import { parseGoDuration } from '@osm/mesh-model';
-import { parseLogLevel } from '@osm/observability';
+import { parseLogLevel, tracingFlagSpecs, tracingFlagsUsage, tracingOptionsFromFlags, type TracingOptions } from '@osm/observability';
 
 export interface Flags {
   readonly namespace: string;
@@ -30,7 +30,8 @@ export interface Flags {
   readonly sweepIntervalMs: number;
   readonly drainDelayMs: number;
   readonly logLevel: string;
-  readonly otlpEndpoint: string;
+  /** Off unless `otlpEndpoint` is set. */
+  readonly tracing: TracingOptions;
   readonly version: boolean;
   readonly help: boolean;
 }
@@ -63,7 +64,7 @@ ${rootCaFlagsUsage}
   --sweep-interval DUR      how often bootstrap Secrets are matched to their pods (default 1m)
   --drain-delay DUR         after SIGTERM, keep serving this long before closing (default 5s)
   --log-level LEVEL         trace | debug | info | warn | error | fatal | silent, or OSM's panic | disabled (default info)
-  --otlp-endpoint URL       send traces over OTLP/HTTP to this endpoint (default off)
+${tracingFlagsUsage}
   --version                 print the version and exit
   --help                    print this help and exit`;
 
@@ -125,7 +126,7 @@ export function parseFlags(argv: readonly string[]): Flags {
         'sweep-interval': { type: 'string', default: '1m' },
         'drain-delay': { type: 'string', default: '5s' },
         'log-level': { type: 'string', default: 'info' },
-        'otlp-endpoint': { type: 'string', default: '' },
+        ...tracingFlagSpecs,
         version: { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
@@ -157,6 +158,8 @@ export function parseFlags(argv: readonly string[]): Flags {
   } catch (err) {
     throw new FlagError((err as Error).message);
   }
+  const tracing = tracingOptionsFromFlags(v);
+  if ('error' in tracing) throw new FlagError(tracing.error);
   const controllerServerName = `osm-controller.${namespace}.svc.${v['cluster-domain']}`;
   return {
     namespace,
@@ -181,7 +184,7 @@ export function parseFlags(argv: readonly string[]): Flags {
     sweepIntervalMs: duration('sweep-interval', v['sweep-interval'], false),
     drainDelayMs: duration('drain-delay', v['drain-delay'], true),
     logLevel,
-    otlpEndpoint: v['otlp-endpoint'],
+    tracing: tracing.options,
     version: v.version,
     help: v.help,
   };
