@@ -161,6 +161,23 @@ describe('batch traces', () => {
     assert.equal(pushOf('c', firstBatch).status.message, 'no answer from the proxy within 30 s');
   });
 
+  it('a response from an untraced rebuild of the proxy supersedes the traced push', async () => {
+    const h = await harness();
+    const a = proxy('a');
+    const events = h.tracing.events;
+    const traced = snapshotOf('a');
+    const done = h.tracing.onBatch(batchOf(meshModel({ proxies: [a] }), ['a']), ['a']);
+    h.tracing.publish(traced, h.clock.now(), pushing(events, a, traced, ['clusters']));
+    done();
+    const rebuilt = snapshotOf('a');
+    h.tracing.publish(rebuilt, h.clock.now(), pushing(events, a, rebuilt, ['clusters'])); // not queued by a batch: no spans of its own
+    assert.equal(h.tracing.pendingPushes, 0);
+    const pushes = (await h.finish()).filter((s) => s.name === 'xds.push');
+    assert.equal(pushes.length, 1);
+    assert.equal(pushes[0]?.attributes['osm.xds.superseded'], true);
+    assert.equal(pushes[0]?.status.code ?? 0, 0);
+  });
+
   it('names at most MAX_EVENTS_PER_BATCH events and counts them all', async () => {
     const h = await harness();
     for (let i = 0; i < MAX_EVENTS_PER_BATCH + 5; i++) h.tracing.kubeEvent({ kind: 'pod', action: 'added', object: { metadata: { namespace: 'shop', name: `web-${i}`, resourceVersion: String(i) } } });

@@ -47,6 +47,8 @@ interface PushTrace {
   timer?: TimerHandle;
 }
 
+const superseded = (span: Span): void => void span.setAttribute('osm.xds.superseded', true);
+
 /** `max` of `items`, evenly spread (all of them when there are no more). */
 export function spread<T>(items: readonly T[], max: number): T[] {
   if (items.length <= max) return [...items];
@@ -163,7 +165,7 @@ export class BatchTracing {
     const now = this.#clock.now();
     const attributes = { 'osm.proxy.uuid': snapshot.proxy };
     this.#tracer.startSpan('snapshot.build', { startTime: startedAt, attributes }, batch.context).end(now);
-    this.#end(snapshot.proxy, (span) => span.setAttribute('osm.xds.superseded', true));
+    this.#end(snapshot.proxy, superseded);
     const trace: PushTrace = { proxy: snapshot.proxy, span: this.#tracer.startSpan('xds.push', { startTime: now, attributes }, batch.context), snapshot, pending: new Map(), sent: new Set() };
     this.#pushes.set(snapshot.proxy, trace);
     try {
@@ -182,7 +184,9 @@ export class BatchTracing {
   readonly events: AdsEvents = {
     response: (proxy, type, ok, snapshot, version) => {
       const trace = this.#pushes.get(proxy.uuid);
-      if (trace?.snapshot !== snapshot) return;
+      if (!trace) return;
+      // A response from a newer snapshot (an untraced rebuild: a reconnect, a renewed certificate) went out first.
+      if (trace.snapshot !== snapshot) return this.#end(proxy.uuid, superseded);
       if (!ok) return this.#end(proxy.uuid, (span) => failSpan(span, `the ${SHORT_NAMES[type]} response could not be written to the stream`));
       trace.pending.set(type, version);
       trace.sent.add(type);
