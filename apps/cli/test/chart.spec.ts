@@ -238,6 +238,7 @@ describe('chart deploy/chart/osm', () => {
     ['osm.injector.autoscale.enable=true', /osm\.injector: unknown key 'autoscale'/],
     ['osm.injector.failurePolicy=Sometimes', /osm\.injector\.failurePolicy: .*\(allowed values: Fail, Ignore\)/],
     ['osm.traceSampleRatio=2', /osm\.traceSampleRatio: 2 is above the maximum 1/],
+    ['osm.traceSampleRatio=1.5', /osm\.traceSampleRatio: '1\.5' does not match .*\(allowed range: 0-1\)/],
   ];
   for (const [set, message] of refused) {
     it(`refuses --set ${set} with one line naming the key and the allowed values`, async () => {
