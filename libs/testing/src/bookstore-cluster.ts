@@ -1,14 +1,15 @@
 // Test-only: OSM's bookstore demo written to a real API server (namespaces, service accounts,
 // services, pods labelled with proxy uuids, EndpointSlices, SMI policies, MeshConfig in SMI mode), the
-// mesh root in the CA Secret before any component starts, and bootstrap certificates for the pods.
+// mesh root in the CA Secret before any component starts, and bootstrap certificates for the pods; or
+// only its workload, for a control plane that created its own root (the injector then labels the pods).
 import { randomUUID } from 'node:crypto';
 import { systemClock } from '@osm/clock';
 import { generateRootCA, LocalCertificateAuthority, loadSigningCA, type IssuedCertificate } from '@osm/certificates';
+import { monitoredByLabel, proxyUuidLabel, sidecarInjectionAnnotation } from '@osm/mesh-model';
 import type { KubeRest } from './kube-rest.ts';
 
 export const NAMESPACE = 'osm-system';
 export const TRUST_DOMAIN = 'cluster.local';
-const monitored = { 'openservicemesh.io/monitored-by': 'osm' };
 const smi = {
   access: '/apis/access.smi-spec.io/v1alpha3',
   specs: '/apis/specs.smi-spec.io/v1alpha4',
@@ -71,11 +72,12 @@ export function bootstrapOf(ca: LocalCertificateAuthority, pod: Pick<MeshPod, 'u
   return ca.issueSync({ subject: { kind: 'bootstrap', proxyUuid: pod.uuid, serviceAccount: pod.serviceAccount, namespace: pod.namespace }, validityMs: 24 * 3_600_000 });
 }
 
+/** A pod of the demo; one without a uuid is left for the injector to label. */
 export function podBody(pod: MeshPod, labels: Readonly<Record<string, string>>): unknown {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { namespace: pod.namespace, name: pod.name, labels: { ...labels, 'osm-proxy-uuid': pod.uuid } },
+    metadata: { namespace: pod.namespace, name: pod.name, labels: pod.uuid ? { ...labels, [proxyUuidLabel]: pod.uuid } : labels },
     spec: { serviceAccountName: pod.serviceAccount, containers: [{ name: 'app', image: 'example.invalid/app:1' }] },
   };
 }
@@ -94,18 +96,49 @@ export async function createBookstore(rest: KubeRest, pods: number | Readonly<Re
     metadata: { namespace: NAMESPACE, name: 'osm-mesh-config' },
     spec: { traffic: { enablePermissiveTrafficPolicyMode: false, enableEgress: false }, certificate: { serviceCertValidityDuration: '24h' } },
   });
-  for (const ns of ['bookbuyer', 'bookthief', 'bookstore', 'bookwarehouse']) await rest.create('/api/v1/namespaces', { metadata: { name: ns, labels: monitored } });
+  const all = await createBookstoreWorkload(rest, pods);
+  return { pods: all, rootPem: authority.certificatePem, ca: authority.ca, bootstrap: (pod) => bootstrapOf(authority.ca, pod) };
+}
+
+export interface WorkloadOptions {
+  /**
+   * Let the injector admit the pods (default false): the namespaces carry the sidecar-injection
+   * annotation and the pods no uuid; each pod's uuid is the one the injector labelled it with, and its
+   * bootstrap certificate is in the Secret the injector wrote. Without it the pods carry uuids of ours.
+   */
+  readonly injection?: boolean;
+  /** The mesh whose namespaces these are (their monitored-by label); default `osm`. */
+  readonly meshName?: string;
+}
+
+/**
+ * The demo's workload (namespaces, service accounts, services, pods, EndpointSlices, SMI policies)
+ * without the control plane's state (root, MeshConfig): for a cluster whose control plane created that.
+ */
+export async function createBookstoreWorkload(rest: KubeRest, pods: number | Readonly<Record<string, number>>, options: WorkloadOptions = {}): Promise<MeshPod[]> {
+  const injection = options.injection === true;
+  const annotations = injection ? { [sidecarInjectionAnnotation]: 'enabled' } : {};
+  const labels = { [monitoredByLabel]: options.meshName ?? 'osm' };
+  for (const ns of ['bookbuyer', 'bookthief', 'bookstore', 'bookwarehouse']) await rest.create('/api/v1/namespaces', { metadata: { name: ns, labels, annotations } });
   for (const a of APPS) await rest.create(`/api/v1/namespaces/${a.namespace}/serviceaccounts`, { metadata: { name: a.serviceAccount } });
   for (const s of SERVICES) {
     await rest.create(`/api/v1/namespaces/${s.namespace}/services`, { metadata: { name: s.name }, spec: { selector: s.selector, ports: [{ ...s.port, targetPort: s.port.port }] } });
   }
-  const all: MeshPod[] = [];
+  const planned: MeshPod[] = [];
   APPS.forEach((a, ai) => {
     const n = typeof pods === 'number' ? pods : (pods[a.app] ?? 0);
-    for (let i = 0; i < n; i++) all.push({ uuid: randomUUID(), app: a.app, namespace: a.namespace, name: `${a.app}-${i}`, serviceAccount: a.serviceAccount, ip: `10.1.${ai}.${i + 1}` });
+    for (let i = 0; i < n; i++) planned.push({ uuid: injection ? '' : randomUUID(), app: a.app, namespace: a.namespace, name: `${a.app}-${i}`, serviceAccount: a.serviceAccount, ip: `10.1.${ai}.${i + 1}` });
   });
   const labelsOf = (pod: MeshPod): Readonly<Record<string, string>> => (APPS.find((a) => a.app === pod.app) as App).labels;
-  await Promise.all(all.map((pod) => rest.create(`/api/v1/namespaces/${pod.namespace}/pods`, podBody(pod, labelsOf(pod)))));
+  const all = await Promise.all(
+    planned.map(async (pod) => {
+      const created = await rest.create(`/api/v1/namespaces/${pod.namespace}/pods`, podBody(pod, labelsOf(pod)));
+      if (!injection) return pod;
+      const uuid = (created['metadata'] as { labels?: Record<string, string> } | undefined)?.labels?.[proxyUuidLabel];
+      if (!uuid) throw new Error(`pod ${pod.namespace}/${pod.name} came back without the ${proxyUuidLabel} label: the injector did not admit it`);
+      return { ...pod, uuid };
+    }),
+  );
   for (const s of SERVICES) {
     const backing = all.filter((p) => p.namespace === s.namespace && matches(labelsOf(p), s.selector));
     await rest.create(`/apis/discovery.k8s.io/v1/namespaces/${s.namespace}/endpointslices`, {
@@ -145,7 +178,7 @@ export async function createBookstore(rest: KubeRest, pods: number | Readonly<Re
     metadata: { name: 'bookstore-split' },
     spec: { service: 'bookstore', backends: [{ service: 'bookstore-v1', weight: 75 }, { service: 'bookstore-v2', weight: 25 }] },
   });
-  return { pods: all, rootPem: authority.certificatePem, ca: authority.ca, bootstrap: (pod) => bootstrapOf(authority.ca, pod) };
+  return all;
 }
 
 /** A TrafficTarget from `sources` to the destination service account, over the named route group's matches. */

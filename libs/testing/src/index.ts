@@ -6,12 +6,13 @@ export { KubeRest, compactEtcd, etcdRevision, eventually } from './kube-rest.ts'
 export { FakeClock, settle } from './fake-clock.ts';
 export { AdsTestStream, type ClientTls } from './ads-stream.ts';
 export { freePort } from './ports.ts';
+export { httpOk, ManagedProcess, waitFor } from './process.ts';
 export { checkMetrics, prometheusBinaries, promtool, startPrometheus, type MetricsCheck, type Prometheus, type PrometheusOptions, type QueryResult, type RuleHealth, type ScrapeTarget } from './prometheus.ts';
 export { opensslSignCsr } from './openssl-signer.ts';
 export { startFleet, FleetError, DEFAULT_SERVER_NAME, type Fleet, type FleetOptions, type FleetLogger, type ProxyStatus, type TypeStatus } from './fleet/fleet.ts';
 export type { SimulatedProxySpec, HeldResource } from './fleet/ipc.ts';
 export type { NackRule } from './fleet/nack-rules.ts';
 export { checkEnvoyBootstrap, checkEnvoyOverAds, checkEnvoyResources, formatEnvoyProblems, startXdsReference, XdsGoError, xdsGoBinaries, type AdsCheckOptions, type EnvoyAdsReport, type EnvoyCheckReport, type EnvoyProblem, type EnvoyResource, type EnvoyResources, type XdsReference, type XdsReferenceOptions, type XdsReferenceSnapshots } from './xds-go.ts';
-export { APPS as BOOKSTORE_APPS, bootstrapOf, createBookstore, testAuthority, trafficTarget, trafficTargetsPath, type Bookstore, type MeshPod } from './bookstore-cluster.ts';
+export { APPS as BOOKSTORE_APPS, bootstrapOf, createBookstore, createBookstoreWorkload, testAuthority, trafficTarget, trafficTargetsPath, type Bookstore, type MeshPod, type WorkloadOptions } from './bookstore-cluster.ts';
 export { ControllerProcess, type LogLine } from './controller-process.ts';
 export { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './otlp-receiver.ts';

@@ -27,14 +27,19 @@ export class ManagedProcess {
   readonly logFile: string;
   readonly #command: string;
   readonly #args: readonly string[];
+  readonly #env: NodeJS.ProcessEnv | undefined;
   #child: ChildProcess | undefined;
   #exited: Promise<void> = Promise.resolve();
+  #lastExit: string | undefined;
+  readonly #exitListeners = new Set<(how: string) => void>();
 
-  constructor(name: string, command: string, args: readonly string[], logFile: string) {
+  /** `env`: the child's environment; default this process's. */
+  constructor(name: string, command: string, args: readonly string[], logFile: string, env?: NodeJS.ProcessEnv) {
     this.name = name;
     this.#command = command;
     this.#args = args;
     this.logFile = logFile;
+    this.#env = env;
   }
 
   get pid(): number | undefined {
@@ -45,16 +50,29 @@ export class ManagedProcess {
     return this.#child !== undefined;
   }
 
+  /** How the last run ended (`exit 1`, `SIGKILL`), undefined while running or never started. */
+  get lastExit(): string | undefined {
+    return this.#lastExit;
+  }
+
+  /** Calls `listener` each time the process ends, with how it ended (as `lastExit`). */
+  onExit(listener: (how: string) => void): void {
+    this.#exitListeners.add(listener);
+  }
+
   start(): void {
     if (this.#child) throw new Error(`${this.name} is already running`);
     const log = openSync(this.logFile, 'a');
-    const child = spawn(this.#command, this.#args, { stdio: ['ignore', log, log] });
+    const child = spawn(this.#command, this.#args, { stdio: ['ignore', log, log], ...(this.#env ? { env: this.#env } : {}) });
     closeSync(log);
     this.#child = child;
+    this.#lastExit = undefined;
     killOnExit(child);
     this.#exited = new Promise((resolve) => {
       const ended = (): void => {
         if (this.#child === child) this.#child = undefined;
+        this.#lastExit = child.signalCode ?? `exit ${child.exitCode ?? '?'}`;
+        for (const listener of this.#exitListeners) listener(this.#lastExit);
         resolve();
       };
       child.once('exit', ended);
