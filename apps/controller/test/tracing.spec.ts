@@ -58,7 +58,7 @@ describe('osm-controller traces (real API server, simulated sidecars, OTLP recei
     api = await startKubeApiServer({ progress: () => undefined });
     rest = new KubeRest(api.kubeConfig);
     receiver = await startOtlpReceiver();
-    mesh = await createBookstore(rest, 1);
+    mesh = await createBookstore(rest, 2);
     controller = new ControllerProcess(api.kubeconfigPath, ['--replica-id', 'osm-controller-trace-0', '--otlp-endpoint', receiver.endpoint]);
     const ads = await controller.adsAddress();
     fleet = await startFleet({
