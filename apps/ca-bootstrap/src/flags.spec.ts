@@ -28,6 +28,11 @@ describe('parseFlags', () => {
     assert.equal(flags.crdsDir, '/x');
   });
 
+  it('takes the tracing flags the other components take', () => {
+    assert.deepEqual(parseFlags(['--otlp-endpoint', 'http://otel:4318', '--trace-sample-ratio', '0.5']).tracing, { otlpEndpoint: 'http://otel:4318', sampleRatio: 0.5 });
+    assert.throws(() => parseFlags(['--trace-sample-ratio', 'all']), (err: Error) => err instanceof FlagError && /--trace-sample-ratio "all" is not valid/.test(err.message));
+  });
+
   const bad: [string[], RegExp][] = [
     [['--certificate-manager', 'vault'], /--certificate-manager "vault" is not valid: allowed values are tresor, bring-your-own, cert-manager/],
     [['--cert-manager-issuer-kind', 'Cluster'], /--cert-manager-issuer-kind "Cluster" is not valid: allowed values are Issuer, ClusterIssuer/],

@@ -3,7 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import { systemClock } from '@osm/clock';
 import { rootCaFlagSpecs, rootCaFlagsUsage, rootProviderOptionsFromFlags, type RootProviderOptions } from '@osm/k8s-writes';
-import { FlagError, logLevelFlag, parseFlagValues, portFlag } from '@osm/observability';
+import { FlagError, logLevelFlag, parseFlagValues, portFlag, tracingFlagSpecs, tracingFlagsUsage, tracingOptionsFromFlags, type TracingOptions } from '@osm/observability';
 
 export interface Flags {
   readonly namespace: string;
@@ -12,6 +12,8 @@ export interface Flags {
   readonly adminAddress: string;
   readonly adminPort: number;
   readonly logLevel: string;
+  /** The same tracing flags as the other components (it makes no spans of its own yet). */
+  readonly tracing: TracingOptions;
   readonly version: boolean;
 }
 
@@ -22,6 +24,7 @@ ${rootCaFlagsUsage}
   --admin-address ADDR    admin server address (default 0.0.0.0)
   --admin-port PORT       admin server port, 0 for any (default 9091)
   --log-level LEVEL       trace | debug | info | warn | error | fatal | silent, or OSM's panic | disabled (default info)
+${tracingFlagsUsage}
   --version               print the version and exit`;
 
 const defaultCrdsDir = fileURLToPath(new URL('../../../deploy/crds/', import.meta.url));
@@ -36,6 +39,7 @@ export function parseFlags(argv: readonly string[]): Flags {
       'admin-address': { type: 'string', default: '0.0.0.0' },
       'admin-port': { type: 'string', default: '9091' },
       'log-level': { type: 'string', default: 'info' },
+      ...tracingFlagSpecs,
       version: { type: 'boolean', default: false },
     },
     usage,
@@ -45,5 +49,7 @@ export function parseFlags(argv: readonly string[]): Flags {
   if ('error' in rootCa) throw new FlagError(rootCa.error);
   const adminPort = portFlag('admin-port', v['admin-port']);
   const logLevel = logLevelFlag(v['log-level']);
-  return { namespace, crdsDir: v['crds-dir'], rootCa: rootCa.options, adminAddress: v['admin-address'], adminPort, logLevel, version: v.version };
+  const tracing = tracingOptionsFromFlags(v);
+  if ('error' in tracing) throw new FlagError(tracing.error);
+  return { namespace, crdsDir: v['crds-dir'], rootCa: rootCa.options, adminAddress: v['admin-address'], adminPort, logLevel, tracing: tracing.options, version: v.version };
 }

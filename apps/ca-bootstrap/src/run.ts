@@ -13,6 +13,7 @@ async function main(flags: Flags): Promise<void> {
     version: { version: pkg.version },
     logLevel: flags.logLevel,
     admin: { host: flags.adminAddress, port: flags.adminPort },
+    tracing: flags.tracing,
     shutdown: { deadlineMs: 10_000 },
   });
   const logger = obs.logger;

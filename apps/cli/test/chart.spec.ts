@@ -214,6 +214,21 @@ describe('chart deploy/chart/osm', () => {
     assert.ok(!JSON.stringify(tresor.filter((o) => o.kind === 'Role')).includes('cert-manager.io'), 'no CertificateRequest rights with Tresor');
   });
 
+  it('control-plane tracing: the OTLP endpoint and sample ratio go to every component, the per-batch bound to the controller; none without an endpoint', async () => {
+    const argsOf = (objects: KubernetesObject[], name: string): string[] => (find(objects, 'Deployment', name).spec?.['template'] as Template).spec.containers[0]?.args ?? [];
+    const traced = await render(['osm.otlpEndpoint=http://otel-collector.monitoring:4318', 'osm.traceSampleRatio=0.25', 'osm.osmController.traceMaxProxiesPerBatch=500']);
+    for (const name of ['osm-controller', 'osm-injector', 'osm-bootstrap']) {
+      const args = argsOf(traced, name);
+      assert.ok(args.includes('--otlp-endpoint=http://otel-collector.monitoring:4318') && args.includes('--trace-sample-ratio=0.25'), `${name}: ${args.join(' ')}`);
+    }
+    assert.ok(argsOf(traced, 'osm-controller').includes('--trace-max-proxies-per-batch=500'));
+    assert.ok(!argsOf(traced, 'osm-injector').some((a) => a.startsWith('--trace-max-proxies-per-batch')));
+    const plain = await render();
+    for (const name of ['osm-controller', 'osm-injector', 'osm-bootstrap']) {
+      assert.ok(!argsOf(plain, name).some((a) => a.startsWith('--otlp-endpoint') || a.startsWith('--trace-')), name);
+    }
+  });
+
   for (const command of [['--help'], ['install', '--help'], ['uninstall', 'mesh', '--help'], ['namespace', '--help'], ['namespace', 'add', '--help'], ['proxy', 'get', '--help'], ['version', '--help']]) {
     it(`osm ${command.join(' ')} prints its usage`, async () => {
       const { code, stdout, stderr } = await osm(command, { KUBECONFIG: '/nonexistent' });
@@ -234,6 +249,8 @@ describe('chart deploy/chart/osm', () => {
     ['osm.osmController.autoScale.minReplicas=6', /osm\.osmController\.autoScale\.minReplicas: 6 is above maxReplicas 5: minReplicas must be <= maxReplicas/],
     ['osm.injector.autoscale.enable=true', /osm\.injector: unknown key 'autoscale'/],
     ['osm.injector.failurePolicy=Sometimes', /osm\.injector\.failurePolicy: .*\(allowed values: Fail, Ignore\)/],
+    ['osm.traceSampleRatio=2', /osm\.traceSampleRatio: 2 is above the maximum 1/],
+    ['osm.traceSampleRatio=1.5', /osm\.traceSampleRatio: '1\.5' does not match .*\(allowed range: 0-1\)/],
   ];
   for (const [set, message] of refused) {
     it(`refuses --set ${set} with one line naming the key and the allowed values`, async () => {

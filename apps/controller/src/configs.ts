@@ -57,14 +57,15 @@ export class ProxyConfigs {
     return this.#firstBuilt;
   }
 
-  /** A new model from the catalog (one place per batch): rebuild the connected proxies it affects. */
-  onBatch(batch: CatalogBatch): void {
+  /** A new model from the catalog (one place per batch): rebuild the connected proxies it affects (returned). */
+  onBatch(batch: CatalogBatch): readonly string[] {
     this.#model = batch.model;
     const service = this.#options.service;
     const affected = batch.allProxies ? [...service.connectedProxies()] : batch.affectedProxies.filter((uuid) => service.isConnected(uuid));
     for (const uuid of affected) this.#pending.add(uuid);
     this.#forgetCertificates(batch.model);
     this.#schedule();
+    return affected;
   }
 
   /** A proxy's first stream here: it needs its snapshot. */

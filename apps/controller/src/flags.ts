@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { systemClock } from '@osm/clock';
 import { rootCaFlagSpecs, rootCaFlagsUsage, rootProviderOptionsFromFlags, type RootProviderOptions } from '@osm/k8s-writes';
 import { parseGoDuration } from '@osm/mesh-model';
-import { FlagError, logLevelFlag, parseFlagValues, portFlag } from '@osm/observability';
+import { FlagError, logLevelFlag, parseFlagValues, portFlag, tracingFlagSpecs, tracingFlagsUsage, tracingOptionsFromFlags, type TracingOptions } from '@osm/observability';
 
 export interface Flags {
   readonly namespace: string;
@@ -19,7 +19,10 @@ export interface Flags {
   /** 0 = unlimited. */
   readonly maxConnectionAgeMs: number;
   readonly logLevel: string;
-  readonly otlpEndpoint: string;
+  /** Off unless `otlpEndpoint` is set. */
+  readonly tracing: TracingOptions;
+  /** Above this many proxies in a catalog batch, per-proxy spans are sampled. */
+  readonly traceMaxProxiesPerBatch: number;
 }
 
 export type Command = { readonly kind: 'run'; readonly flags: Flags } | { readonly kind: 'help' } | { readonly kind: 'version' };
@@ -46,7 +49,9 @@ ${rootCaFlagsUsage}
   --max-connection-age DUR  close proxy connections older than DUR (Go duration, ±10 % jitter; GOAWAY,
                           so proxies spread over replicas added later); 0 = never (default 0)
   --log-level LEVEL       trace | debug | info | warn | error | fatal | silent, or OSM's panic | disabled (default info)
-  --otlp-endpoint URL     send traces over OTLP/HTTP to URL (default: off)
+${tracingFlagsUsage}
+  --trace-max-proxies-per-batch N  per-proxy spans (build, push) for at most N proxies of a catalog
+                          batch, spread over them; the batch span counts all (default 100)
   --version               print the version and exit
   -h, --help              print this help and exit`;
 
@@ -54,20 +59,21 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   const v = parseFlagValues(
     argv,
     {
-        'osm-namespace': { type: 'string', default: 'osm-system' },
-        'mesh-name': { type: 'string', default: 'osm' },
-        ...rootCaFlagSpecs,
-        'cluster-domain': { type: 'string', default: 'cluster.local' },
-        'ads-address': { type: 'string', default: '0.0.0.0' },
-        'ads-port': { type: 'string', default: '15128' },
-        'admin-address': { type: 'string', default: '0.0.0.0' },
-        'admin-port': { type: 'string', default: '9091' },
-        'replica-id': { type: 'string', default: env['POD_NAME'] || hostname() },
-        'max-connection-age': { type: 'string', default: '0' },
-        'log-level': { type: 'string', default: 'info' },
-        'otlp-endpoint': { type: 'string', default: '' },
-        version: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
+      'osm-namespace': { type: 'string', default: 'osm-system' },
+      'mesh-name': { type: 'string', default: 'osm' },
+      ...rootCaFlagSpecs,
+      'cluster-domain': { type: 'string', default: 'cluster.local' },
+      'ads-address': { type: 'string', default: '0.0.0.0' },
+      'ads-port': { type: 'string', default: '15128' },
+      'admin-address': { type: 'string', default: '0.0.0.0' },
+      'admin-port': { type: 'string', default: '9091' },
+      'replica-id': { type: 'string', default: env['POD_NAME'] || hostname() },
+      'max-connection-age': { type: 'string', default: '0' },
+      'log-level': { type: 'string', default: 'info' },
+      ...tracingFlagSpecs,
+      'trace-max-proxies-per-batch': { type: 'string', default: '100' },
+      version: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
     },
     usage,
   );
@@ -82,6 +88,10 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   }
   if (v['replica-id'].trim() === '') throw new FlagError('--replica-id must not be empty');
   const logLevel = logLevelFlag(v['log-level']);
+  const tracing = tracingOptionsFromFlags(v);
+  if ('error' in tracing) throw new FlagError(tracing.error);
+  const maxTraced = v['trace-max-proxies-per-batch'];
+  if (!/^\d+$/.test(maxTraced)) throw new FlagError(`--trace-max-proxies-per-batch ${JSON.stringify(maxTraced)} is not valid: expected an integer 0 or more`);
   return {
     kind: 'run',
     flags: {
@@ -96,7 +106,8 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       replicaId: v['replica-id'],
       maxConnectionAgeMs,
       logLevel,
-      otlpEndpoint: v['otlp-endpoint'],
+      tracing: tracing.options,
+      traceMaxProxiesPerBatch: Number(maxTraced),
     },
   };
 }

@@ -24,6 +24,9 @@ const TOPICS: Readonly<Record<string, string>> = {
   meshConfigs: 'meshconfig',
 };
 
+/** OSM's event topic of an informer's objects. */
+export const topicOf = (informerName: string): string => TOPICS[informerName] ?? informerName.toLowerCase();
+
 export interface ControllerMetrics {
   /** ADS events counted (requests, responses, ACK/NACK, streams). */
   readonly ads: AdsEvents;
@@ -86,7 +89,7 @@ export function controllerMetrics(metrics: Metrics, clock: Pick<Clock, 'now'>): 
     problems,
     countKubeEvents(informers) {
       for (const informer of informers.all()) {
-        const topic = TOPICS[informer.name] ?? informer.name.toLowerCase();
+        const topic = topicOf(informer.name);
         const count = (what: string) => (obj: { metadata: { namespace?: string } }) => kubeEvents.inc({ type: `${topic}-${what}`, namespace: obj.metadata.namespace ?? '' });
         informer.addHandler({ onAdd: count('added'), onUpdate: count('updated'), onDelete: count('deleted') });
       }

@@ -11,6 +11,7 @@ import { informerSource, MeshCatalog } from '@osm/mesh-catalog';
 import type { MeshModel } from '@osm/mesh-model';
 import { createObservability, parseOrExit, runMain, type Logger } from '@osm/observability';
 import { AdsService, CertificateProxyVerifier, startAdsServer, type AdsTls } from '@osm/xds-server';
+import type { Snapshot } from '@osm/xds-snapshot';
 import pkg from '../package.json' with { type: 'json' };
 import { ProxyConfigs } from './configs.ts';
 import { addDebugRoutes } from './debug.ts';
@@ -18,6 +19,7 @@ import { CatalogProxyDirectory } from './directory.ts';
 import { parseFlags, usage, type Flags } from './flags.ts';
 import { controllerMetrics } from './metrics.ts';
 import { ProblemReporter } from './problems.ts';
+import { BatchTracing, mergeEvents } from './tracing.ts';
 import { certificateOwner } from './secrets.ts';
 
 /** How long a stream waits for its pod to reach the informers before it is refused. */
@@ -54,7 +56,7 @@ async function main(flags: Flags): Promise<void> {
     logLevel: flags.logLevel,
     instanceId: flags.replicaId,
     admin: { host: flags.adminAddress, port: flags.adminPort },
-    tracing: { otlpEndpoint: flags.otlpEndpoint },
+    tracing: flags.tracing,
     shutdown: { deadlineMs: 25_000 },
   });
   const log = obs.logger.child({ replica: flags.replicaId });
@@ -88,6 +90,8 @@ async function main(flags: Flags): Promise<void> {
     onError: onCertificateError,
   });
 
+  // Only with an OTLP endpoint: otherwise none of its hooks is installed.
+  const tracing = obs.tracingEnabled ? new BatchTracing({ tracer: obs.tracer, clock, maxProxiesPerBatch: flags.traceMaxProxiesPerBatch }) : undefined;
   const directory = new CatalogProxyDirectory(POD_WAIT_MS, clock);
   const service = new AdsService({
     replicaId: flags.replicaId,
@@ -95,9 +99,10 @@ async function main(flags: Flags): Promise<void> {
     verifier: new CertificateProxyVerifier({ trustDomain: flags.rootCa.trustDomain, directory, waitDescription: `${POD_WAIT_MS / 1000} s` }),
     secretOwner: certificateOwner,
     // Streams are served only once the ADS server listens, below: configs exists by then.
-    events: { ...metrics.ads, proxyConnected: (proxy) => configs.proxyConnected(proxy) },
+    events: mergeEvents({ ...metrics.ads, proxyConnected: (proxy) => configs.proxyConnected(proxy) }, tracing?.events),
   });
-  const configs = new ProxyConfigs({ service, certificates, trustBundlePem: root.authority.trustBundlePem, logger: log, clock, publish: metrics.publish });
+  const publish = tracing ? (snapshot: Snapshot, startedAt: number, push: () => void) => metrics.publish(snapshot, startedAt, () => tracing.publish(snapshot, startedAt, push)) : metrics.publish;
+  const configs = new ProxyConfigs({ service, certificates, trustBundlePem: root.authority.trustBundlePem, logger: log, clock, publish });
   obs.admin.addReadinessCheck('snapshots', () => (configs.firstBuilt ? true : { ok: false, message: 'first snapshots not built yet' }));
   certificates.onRotate((event) => {
     if (event.subject.kind === 'service') configs.certificateRotated({ namespace: event.subject.namespace, name: event.subject.serviceAccount });
@@ -109,11 +114,19 @@ async function main(flags: Flags): Promise<void> {
     onError: (err, event) => log.warn({ err, object: `${event.object.kind} ${event.object.namespace ?? ''}/${event.object.name}`, reason: event.reason }, 'could not record an Event'),
   });
   const problems = new ProblemReporter(log.child({ subsystem: 'catalog' }), recorder, metrics.problems);
-  const catalog = new MeshCatalog({ source: informerSource(informers), clusterDomain: flags.clusterDomain, logger: log.child({ subsystem: 'catalog' }) });
+  const source = informerSource(informers);
+  const catalog = new MeshCatalog({
+    // Traced: the catalog's read of the objects starts its translation and diff (model.diff).
+    source: tracing ? { ...source, objects: () => (tracing.translating(), source.objects()) } : source,
+    clusterDomain: flags.clusterDomain,
+    logger: log.child({ subsystem: 'catalog' }),
+  });
+  tracing?.watch(informers);
   catalog.subscribe((batch) => {
     model = batch.model;
     directory.onBatch(batch);
-    configs.onBatch(batch);
+    const queued = configs.onBatch(batch);
+    if (tracing) void configs.idle().then(tracing.onBatch(batch, queued));
     problems.onBatch(batch);
   });
   addDebugRoutes(obs.admin, { replicaId: flags.replicaId, service, configs, model: () => model });

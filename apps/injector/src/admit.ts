@@ -17,7 +17,8 @@ import {
   type Namespace,
   type SidecarSettings,
 } from '@osm/injector-core';
-import type { Counter, Histogram, Logger } from '@osm/observability';
+import type { IncomingHttpHeaders } from 'node:http';
+import { failSpan, traceContextFromHeaders, withSpan, type Counter, type Histogram, type Logger, type Span, type Tracer } from '@osm/observability';
 import type { JsonReply } from './server.ts';
 
 export type InjectorErrorCode = 'CertificateIssueFailed' | 'SecretWriteFailed' | 'SecretExists' | 'Timeout';
@@ -91,18 +92,36 @@ async function writeBootstrapSecret(deps: AdmitDeps, namespace: string, proxyUui
   if (outcome === 'exists') throw new InjectorError('SecretExists', `the bootstrap Secret ${namespace}/${name} already exists`);
 }
 
-/** Answers one webhook request body. */
-export async function admit(body: unknown, deps: AdmitDeps): Promise<JsonReply> {
+/** The admission's outcome on its span: allowed, denied (the pod or the request), or error (ours: the pod is denied too). */
+function traceResult(span: Span | undefined, result: 'allowed' | 'denied' | 'error', message?: string): void {
+  if (!span) return;
+  span.setAttribute('osm.admission.result', result);
+  if (result === 'error') failSpan(span, message);
+}
+
+/** Answers one webhook request body; with `span` (tracing on), its attributes say what happened. */
+export async function admit(body: unknown, deps: AdmitDeps, span?: Span): Promise<JsonReply> {
+  span?.setAttribute('osm.admission.secret_written', false);
   const reading = readAdmissionReview(body);
   if (!reading.ok) {
     deps.metrics.responses.inc({ kind: 'status' in reading ? '' : 'Pod', success: false });
     deps.logger.warn({ problem: reading.message }, 'refused a webhook request');
+    traceResult(span, 'denied');
     if ('status' in reading) return { status: reading.status, body: { code: reading.status, message: reading.message } };
     return { status: 200, body: admissionReview(reading.uid, { allowed: false, code: 400, message: reading.message }) };
   }
   const { request } = reading;
   const pod = `${request.namespace}/${request.name ?? request.pod.metadata?.generateName ?? ''}`;
-  const answer = (admission: Admission): JsonReply => {
+  span?.setAttributes({
+    'k8s.namespace.name': request.namespace,
+    'osm.admission.uid': request.uid,
+    'osm.admission.operation': request.operation,
+    'osm.admission.dry_run': request.dryRun,
+    ...(request.name ? { 'k8s.pod.name': request.name } : {}),
+    ...(request.pod.metadata?.generateName ? { 'osm.admission.pod_generate_name': request.pod.metadata.generateName } : {}),
+  });
+  const answer = (admission: Admission, error?: 'error'): JsonReply => {
+    traceResult(span, error ?? (admission.allowed ? 'allowed' : 'denied'), admission.allowed ? undefined : admission.message);
     deps.metrics.responses.inc({ kind: 'Pod', success: admission.allowed });
     return { status: 200, body: admissionReview(request.uid, admission) };
   };
@@ -114,7 +133,7 @@ export async function admit(body: unknown, deps: AdmitDeps): Promise<JsonReply> 
     namespaceObject = await deps.namespace(request.namespace);
   } catch (err) {
     deps.logger.error({ pod, err }, 'reading the namespace failed; pod denied');
-    return answer({ allowed: false, code: 500, message: `osm-injector could not read namespace ${request.namespace}: ${(err as Error).message}` });
+    return answer({ allowed: false, code: 500, message: `osm-injector could not read namespace ${request.namespace}: ${(err as Error).message}` }, 'error');
   }
   const proxyUuid = deps.newUuid();
   const result = injectPod({
@@ -139,9 +158,20 @@ export async function admit(body: unknown, deps: AdmitDeps): Promise<JsonReply> 
     } catch (err) {
       const code = err instanceof InjectorError ? err.code : 'SecretWriteFailed';
       deps.logger.error({ pod, proxyUuid, code, err }, 'bootstrap Secret not written; pod denied');
-      return answer({ allowed: false, code: 500, message: `osm-injector could not mesh the pod: ${(err as Error).message}` });
+      return answer({ allowed: false, code: 500, message: `osm-injector could not mesh the pod: ${(err as Error).message}` }, 'error');
     }
+    span?.setAttribute('osm.admission.secret_written', true);
   }
+  span?.setAttributes({ 'osm.admission.injected': true, 'osm.proxy.uuid': proxyUuid });
   deps.logger.info({ pod, proxyUuid, serviceAccount: result.serviceAccount, dryRun: request.dryRun, reason: result.reason }, 'sidecar injected');
   return answer({ allowed: true, patch: result.patch, warnings: result.warnings });
+}
+
+/**
+ * The webhook's handler. With a tracer (tracing on) each admission is a span `admission`, continuing
+ * the caller's trace when the API server sends a W3C `traceparent`; without one no span is made.
+ */
+export function admissionHandler(deps: AdmitDeps, tracer?: Tracer): (body: unknown, headers: IncomingHttpHeaders) => Promise<JsonReply> {
+  if (!tracer) return (body) => admit(body, deps);
+  return (body, headers) => withSpan(tracer, 'admission', {}, (span) => admit(body, deps, span), traceContextFromHeaders(headers));
 }

@@ -24,7 +24,9 @@ describe('parseFlags', () => {
       '--osm-namespace', 'mesh', '--mesh-name', 'blue', '--cluster-domain', 'corp.local', '--webhook-url', 'https://127.0.0.1:9443/mutate-pod-creation',
       '--controller-address', '[::1]:31000', '--failure-policy', 'Ignore', '--webhook-timeout', '30', '--envoy-image', 'e:1', '--init-image', 'i:1',
       '--bootstrap-cert-validity', '720h', '--orphan-grace', '0s', '--sweep-interval', '10s', '--drain-delay', '1s', '--webhook-config-name', 'w',
+      '--otlp-endpoint', 'http://otel:4318', '--trace-sample-ratio', '0.1',
     ]);
+    assert.deepEqual(f.tracing, { otlpEndpoint: 'http://otel:4318', sampleRatio: 0.1 });
     assert.equal(f.webhookConfigName, 'w');
     assert.equal(f.webhookUrl?.href, 'https://127.0.0.1:9443/mutate-pod-creation');
     assert.deepEqual(f.controller, { host: '::1', port: 31000, serverName: 'osm-controller.mesh.svc.corp.local' });
@@ -39,6 +41,7 @@ describe('parseFlags', () => {
 
   const bad: [string[], RegExp][] = [
     [['--failure-policy', 'Retry'], /--failure-policy "Retry" is not valid: allowed values are Fail, Ignore/],
+    [['--trace-sample-ratio', '5'], /--trace-sample-ratio "5" is not valid: expected a number from 0 to 1/],
     [['--webhook-timeout', '31'], /--webhook-timeout "31" is not valid: expected whole seconds 1-30/],
     [['--webhook-url', 'http://127.0.0.1:9090/x'], /--webhook-url "http:\/\/127.0.0.1:9090\/x" is not valid: expected an https:\/\/ URL/],
     [['--controller-address', 'osm-controller'], /--controller-address "osm-controller" is not valid: expected host:port/],

@@ -4,7 +4,7 @@ import { systemClock } from '@osm/clock';
 import { FAILURE_POLICIES, type ControllerAddress, type FailurePolicy } from '@osm/injector-core';
 import { rootCaFlagSpecs, rootCaFlagsUsage, rootProviderOptionsFromFlags, type RootProviderOptions } from '@osm/k8s-writes';
 import { ADS_PORT, parseGoDuration } from '@osm/mesh-model';
-import { FlagError, logLevelFlag, parseFlagValues, portFlag } from '@osm/observability';
+import { FlagError, logLevelFlag, parseFlagValues, portFlag, tracingFlagSpecs, tracingFlagsUsage, tracingOptionsFromFlags, type TracingOptions } from '@osm/observability';
 
 export interface Flags {
   readonly namespace: string;
@@ -29,7 +29,8 @@ export interface Flags {
   readonly sweepIntervalMs: number;
   readonly drainDelayMs: number;
   readonly logLevel: string;
-  readonly otlpEndpoint: string;
+  /** Off unless `otlpEndpoint` is set. */
+  readonly tracing: TracingOptions;
   readonly version: boolean;
   readonly help: boolean;
 }
@@ -62,7 +63,7 @@ ${rootCaFlagsUsage}
   --sweep-interval DUR      how often bootstrap Secrets are matched to their pods (default 1m)
   --drain-delay DUR         after SIGTERM, keep serving this long before closing (default 5s)
   --log-level LEVEL         trace | debug | info | warn | error | fatal | silent, or OSM's panic | disabled (default info)
-  --otlp-endpoint URL       send traces over OTLP/HTTP to this endpoint (default off)
+${tracingFlagsUsage}
   --version                 print the version and exit
   --help                    print this help and exit`;
 
@@ -110,7 +111,7 @@ export function parseFlags(argv: readonly string[]): Flags {
       'sweep-interval': { type: 'string', default: '1m' },
       'drain-delay': { type: 'string', default: '5s' },
       'log-level': { type: 'string', default: 'info' },
-      'otlp-endpoint': { type: 'string', default: '' },
+      ...tracingFlagSpecs,
       version: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -134,6 +135,8 @@ export function parseFlags(argv: readonly string[]): Flags {
   const timeout = Number(v['webhook-timeout']);
   if (!/^\d+$/.test(v['webhook-timeout']) || timeout < 1 || timeout > 30) throw new FlagError(`--webhook-timeout ${JSON.stringify(v['webhook-timeout'])} is not valid: expected whole seconds 1-30`);
   const logLevel = logLevelFlag(v['log-level']);
+  const tracing = tracingOptionsFromFlags(v);
+  if ('error' in tracing) throw new FlagError(tracing.error);
   const controllerServerName = `osm-controller.${namespace}.svc.${v['cluster-domain']}`;
   return {
     namespace,
@@ -158,7 +161,7 @@ export function parseFlags(argv: readonly string[]): Flags {
     sweepIntervalMs: duration('sweep-interval', v['sweep-interval'], false),
     drainDelayMs: duration('drain-delay', v['drain-delay'], true),
     logLevel,
-    otlpEndpoint: v['otlp-endpoint'],
+    tracing: tracing.options,
     version: v.version,
     help: v.help,
   };

@@ -10,9 +10,9 @@ import { systemClock } from '@osm/clock';
 import { mutatingWebhookConfiguration, WEBHOOK_PATH, type InjectorOptions } from '@osm/injector-core';
 import { kubeListWatchClient } from '@osm/k8s-informers';
 import { KubeSecretStore, retryUntilDone, rootCAProvider, serverSideApply } from '@osm/k8s-writes';
-import { createObservability, DURATION_BUCKETS_SECONDS, parseOrExit, runMain, withSpan } from '@osm/observability';
+import { createObservability, DURATION_BUCKETS_SECONDS, parseOrExit, runMain } from '@osm/observability';
 import pkg from '../package.json' with { type: 'json' };
-import { admit } from './admit.ts';
+import { admissionHandler } from './admit.ts';
 import { parseFlags, usage, type Flags } from './flags.ts';
 import { clusterReads } from './kube.ts';
 import { startWebhookServer, type WebhookServer } from './server.ts';
@@ -42,7 +42,7 @@ async function main(flags: Flags): Promise<void> {
     version: { version: pkg.version },
     logLevel: flags.logLevel,
     admin: { host: flags.adminAddress, port: flags.adminPort },
-    tracing: { otlpEndpoint: flags.otlpEndpoint },
+    tracing: flags.tracing,
     shutdown: { deadlineMs: 25_000, drainDelayMs: flags.drainDelayMs },
   });
   const logger = obs.logger;
@@ -133,7 +133,7 @@ async function main(flags: Flags): Promise<void> {
     certificatePem: serving.certificatePem,
     privateKeyPem: serving.privateKeyPem,
     maxBodyBytes: MAX_BODY_BYTES,
-    handle: (body) => withSpan(obs.tracer, 'admission', {}, () => admit(body, deps)),
+    handle: admissionHandler(deps, obs.tracingEnabled ? obs.tracer : undefined),
     logger,
   }));
   certificates.onRotate((event) => {

@@ -2,7 +2,7 @@
 // swapped in place on renewal (new handshakes get the new one; open connections keep theirs and go on),
 // and a close that lets requests in flight finish.
 import { createServer, type Server } from 'node:https';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '@osm/observability';
 
@@ -20,8 +20,8 @@ export interface WebhookServerOptions {
   readonly privateKeyPem: string;
   /** Larger bodies get 413 unread. */
   readonly maxBodyBytes: number;
-  /** Called with the parsed JSON body of a POST to `path`. */
-  readonly handle: (body: unknown) => Promise<JsonReply>;
+  /** Called with the parsed JSON body of a POST to `path`, and its headers (a caller's trace context). */
+  readonly handle: (body: unknown, headers: IncomingHttpHeaders) => Promise<JsonReply>;
   readonly logger: Logger;
 }
 
@@ -76,7 +76,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     } catch (err) {
       return reply(res, problem(400, `the body is not JSON: ${(err as Error).message}`));
     }
-    reply(res, await options.handle(parsed));
+    reply(res, await options.handle(parsed, req.headers));
   };
 
   const server: Server = createServer({ cert: options.certificatePem, key: options.privateKeyPem, minVersion: 'TLSv1.2' }, (req, res) => {

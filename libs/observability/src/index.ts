@@ -29,9 +29,9 @@ export { redactSecrets, REDACTED } from './redact.ts';
 export { DURATION_BUCKETS_SECONDS } from './metrics.ts';
 export type { Counter, Gauge, Histogram, HistogramOptions, LabelSet, LabelValue, MetricOptions, Metrics, Observe, UpDownCounter, VersionInfo } from './metrics.ts';
 
-export { traceContextFromHeaders, withSpan } from './tracing.ts';
+export { failSpan, spanContext, traceContextFromHeaders, tracingFlagSpecs, tracingFlagsUsage, tracingOptionsFromFlags, withSpan } from './tracing.ts';
 export type { TracingOptions } from './tracing.ts';
-export type { Attributes, Context, Span, Tracer } from '@opentelemetry/api';
+export type { Attributes, Context, Link, Span, SpanContext, Tracer } from '@opentelemetry/api';
 
 export type { AdminServer, CheckState, JsonRoute, ReadinessCheck, ReadinessReport, ReadinessResult, VersionDocument } from './admin-server.ts';
 export type { Shutdown, ShutdownStep } from './shutdown.ts';

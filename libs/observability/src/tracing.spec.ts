@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
-import { startOtlpReceiver } from '../test/helpers.ts';
+import { startOtlpReceiver } from '@osm/testing';
 import { createObservability } from './observability.ts';
-import { traceContextFromHeaders, withSpan } from './tracing.ts';
+import { createTracing, traceContextFromHeaders, tracingOptionsFromFlags, withSpan } from './tracing.ts';
+import { resourceFromAttributes } from '@opentelemetry/resources';
 
 describe('tracing in process', () => {
   it('continues a trace from W3C headers and marks failed spans', async () => {
@@ -70,5 +71,38 @@ describe('tracing in process', () => {
     await obs.close();
     const warning = lines.find((l) => l['msg'] === 'trace collector did not take the last spans; dropped them');
     assert.match((warning?.['err'] as { message?: string } | undefined)?.message ?? '', /ECONNREFUSED/);
+  });
+});
+
+describe('tracing flags', () => {
+  const flags = (endpoint: string, ratio: string) => tracingOptionsFromFlags({ 'otlp-endpoint': endpoint, 'trace-sample-ratio': ratio });
+  it('takes an endpoint and a ratio from 0 to 1', () => {
+    assert.deepEqual(flags('', '1'), { options: { otlpEndpoint: '', sampleRatio: 1 } });
+    assert.deepEqual(flags(' http://otel:4318 ', '0.25'), { options: { otlpEndpoint: 'http://otel:4318', sampleRatio: 0.25 } });
+    assert.deepEqual(flags('https://otel/v1/traces', '0'), { options: { otlpEndpoint: 'https://otel/v1/traces', sampleRatio: 0 } });
+  });
+  const bad: [string, string, RegExp][] = [
+    ['', '1.5', /--trace-sample-ratio "1.5" is not valid: expected a number from 0 to 1/],
+    ['', '-0.1', /--trace-sample-ratio/],
+    ['', 'half', /--trace-sample-ratio "half"/],
+    ['', '', /--trace-sample-ratio ""/],
+    ['otel:4318', '1', /--otlp-endpoint "otel:4318" is not valid: expected an http:\/\/ or https:\/\/ URL/],
+    ['not a url', '1', /--otlp-endpoint "not a url" is not valid/],
+  ];
+  for (const [endpoint, ratio, message] of bad) {
+    it(`refuses --otlp-endpoint ${JSON.stringify(endpoint)} --trace-sample-ratio ${JSON.stringify(ratio)}`, () => {
+      const result = flags(endpoint, ratio);
+      assert.ok('error' in result);
+      assert.match(result.error, message);
+    });
+  }
+
+  it('is off without an endpoint: a tracer whose spans record nothing', () => {
+    const tracing = createTracing({ otlpEndpoint: '', sampleRatio: 1 }, resourceFromAttributes({}), { name: 'osm-test', version: 'v0' });
+    assert.equal(tracing.enabled, false);
+    const span = tracing.tracer.startSpan('anything');
+    assert.equal(span.isRecording(), false);
+    assert.equal(span.spanContext().traceId, '00000000000000000000000000000000');
+    span.end();
   });
 });

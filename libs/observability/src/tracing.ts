@@ -1,6 +1,6 @@
 // Tracing with the OpenTelemetry SDK, exported over OTLP/HTTP (JSON) only when an endpoint is
 // configured. Without one the tracer is a no-op: no provider, no context manager, no exporter.
-import { ProxyTracerProvider, ROOT_CONTEXT, SpanStatusCode, context, defaultTextMapGetter } from '@opentelemetry/api';
+import { ProxyTracerProvider, ROOT_CONTEXT, SpanStatusCode, context, defaultTextMapGetter, trace } from '@opentelemetry/api';
 import type { Attributes, Context, Span, Tracer } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -118,14 +118,54 @@ export function withSpan<T>(tracer: Tracer, name: string, attributes: Attributes
     try {
       return await fn(span);
     } catch (error) {
-      // Exported off-process: the same redaction as for log lines.
-      const message = redactString(error instanceof Error ? error.message : String(error));
-      span.recordException({ name: error instanceof Error ? error.name : 'Error', message });
-      span.setStatus({ code: SpanStatusCode.ERROR, message });
+      failSpan(span, error);
       throw error;
     } finally {
       span.end();
     }
   };
   return parent === undefined ? tracer.startActiveSpan(name, { attributes }, run) : tracer.startActiveSpan(name, { attributes }, parent, run);
+}
+
+/**
+ * Marks `span` as failed with `error` (an Error, or a message such as a proxy's NACK detail): an
+ * exception event and the ERROR status, the message redacted as log lines are (it leaves the process).
+ */
+export function failSpan(span: Span, error: unknown): void {
+  const message = redactString(error instanceof Error ? error.message : String(error));
+  span.recordException({ name: error instanceof Error ? error.name : 'Error', message });
+  span.setStatus({ code: SpanStatusCode.ERROR, message });
+}
+
+/** A context whose active span is `span`: the parent to give spans started outside its callback. */
+export function spanContext(span: Span): Context {
+  return trace.setSpan(ROOT_CONTEXT, span);
+}
+
+/** The tracing flags every component takes, for node:util parseArgs (with tracingOptionsFromFlags). */
+export const tracingFlagSpecs = {
+  'otlp-endpoint': { type: 'string', default: '' },
+  'trace-sample-ratio': { type: 'string', default: '1' },
+} as const;
+
+/** Their lines in a --help text. */
+export const tracingFlagsUsage = `  --otlp-endpoint URL     send traces over OTLP/HTTP (JSON) to URL, e.g. http://otel-collector:4318 (default: off)
+  --trace-sample-ratio R  fraction of traces kept, 0 to 1, when --otlp-endpoint is set (default 1)`;
+
+/** Tracing options from the parsed flags, or a message naming the flag and the allowed values. */
+export function tracingOptionsFromFlags(values: { readonly 'otlp-endpoint': string; readonly 'trace-sample-ratio': string }): { options: TracingOptions } | { error: string } {
+  const otlpEndpoint = values['otlp-endpoint'].trim();
+  const text = values['trace-sample-ratio'].trim();
+  const sampleRatio = Number(text);
+  if (text === '' || !(sampleRatio >= 0 && sampleRatio <= 1)) {
+    return { error: `--trace-sample-ratio ${JSON.stringify(values['trace-sample-ratio'])} is not valid: expected a number from 0 to 1` };
+  }
+  if (otlpEndpoint !== '') {
+    try {
+      tracesUrl(otlpEndpoint);
+    } catch (err) {
+      return { error: `--otlp-endpoint ${JSON.stringify(otlpEndpoint)} is not valid: expected an http:// or https:// URL such as http://otel-collector:4318 (${(err as Error).message})` };
+    }
+  }
+  return { options: { otlpEndpoint, sampleRatio } };
 }

@@ -6,7 +6,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { PromFamily } from 'parse-prometheus-text-format';
-import { get, killFixtures, pollUntil, scrape, startFixture, startOtlpReceiver } from './helpers.ts';
+import { startOtlpReceiver } from '@osm/testing';
+import { get, killFixtures, pollUntil, scrape, startFixture } from './helpers.ts';
 import type { Fixture } from './helpers.ts';
 
 after(killFixtures);

@@ -1,9 +1,7 @@
-// Test helpers: the fixture app as a real child process, and a small OTLP/HTTP (JSON) receiver.
+// Test helpers: the fixture app as a real child process (the OTLP receiver is @osm/testing's).
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import type { PromFamily } from 'parse-prometheus-text-format';
@@ -122,85 +120,4 @@ export async function scrape(baseUrl: string): Promise<PromFamily[]> {
   const res = await get(`${baseUrl}/metrics`);
   if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`);
   return parsePrometheusTextFormat(res.body);
-}
-
-export interface ReceivedSpan {
-  name: string;
-  traceId: string;
-  spanId: string;
-  parentSpanId: string;
-  attributes: Record<string, unknown>;
-  resource: Record<string, unknown>;
-  scope: string;
-  status: { code?: number; message?: string };
-}
-
-interface OtlpKeyValue {
-  key: string;
-  value: Record<string, unknown>;
-}
-
-function flattenAttributes(list: OtlpKeyValue[] | undefined): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const { key, value } of list ?? []) {
-    const v = value['stringValue'] ?? value['intValue'] ?? value['doubleValue'] ?? value['boolValue'];
-    out[key] = value['intValue'] !== undefined ? Number(v) : v;
-  }
-  return out;
-}
-
-/** An OTLP/HTTP receiver on 127.0.0.1 that accepts JSON trace exports at /v1/traces. */
-export async function startOtlpReceiver(): Promise<{
-  endpoint: string;
-  spans: ReceivedSpan[];
-  paths: string[];
-  waitForSpans(count: number): Promise<ReceivedSpan[]>;
-  close(): Promise<void>;
-}> {
-  const spans: ReceivedSpan[] = [];
-  const paths: string[] = [];
-  const waiters: { count: number; resolve: (spans: ReceivedSpan[]) => void }[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      paths.push(`${req.method} ${req.url} ${req.headers['content-type']}`);
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
-        resourceSpans?: { resource?: { attributes?: OtlpKeyValue[] }; scopeSpans?: { scope?: { name?: string }; spans?: (Omit<ReceivedSpan, 'attributes' | 'resource' | 'scope' | 'status'> & { attributes?: OtlpKeyValue[]; status?: { code?: number; message?: string } })[] }[] }[];
-      };
-      for (const rs of body.resourceSpans ?? []) {
-        const resource = flattenAttributes(rs.resource?.attributes);
-        for (const ss of rs.scopeSpans ?? []) {
-          for (const span of ss.spans ?? []) {
-            spans.push({ name: span.name, traceId: span.traceId, spanId: span.spanId, parentSpanId: span.parentSpanId ?? '', attributes: flattenAttributes(span.attributes), resource, scope: ss.scope?.name ?? '', status: span.status ?? {} });
-          }
-        }
-      }
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end('{}');
-      for (const waiter of [...waiters]) {
-        if (spans.length >= waiter.count) {
-          waiters.splice(waiters.indexOf(waiter), 1);
-          waiter.resolve(spans);
-        }
-      }
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    spans,
-    paths,
-    waitForSpans(count) {
-      if (spans.length >= count) return Promise.resolve(spans);
-      return new Promise((resolve) => waiters.push({ count, resolve }));
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
 }

@@ -16,3 +16,4 @@ export { checkEnvoyBootstrap, checkEnvoyOverAds, checkEnvoyResources, formatEnvo
 export { APPS as BOOKSTORE_APPS, bootstrapOf, createBookstore, createBookstoreWorkload, testAuthority, trafficTarget, trafficTargetsPath, type Bookstore, type MeshPod, type WorkloadOptions } from './bookstore-cluster.ts';
 export { ComponentProcess, type AppName, type ComponentProcessOptions, type LogLine } from './component-process.ts';
 export { ControllerProcess } from './controller-process.ts';
+export { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './otlp-receiver.ts';

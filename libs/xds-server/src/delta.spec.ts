@@ -87,6 +87,17 @@ describe('delta xDS', () => {
     assert.deepEqual(pushed.map((r) => `${short(r)} +${names(r).join(',')} -${r.removedResources.join(',')}`), ['CDS +shop/db|5432 -gone/x|1']);
   });
 
+  it('reports the version of each response, which is what the ACK of it carries', async () => {
+    const { service, events } = testService();
+    const { stream, session } = await open(service, bookSnapshot(proxyA));
+    ackAll(session, stream.takeDeltas());
+    events.length = 0;
+    const next = bookSnapshot(proxyA, { routes: ['rds-inbound.8080=v2'] });
+    service.setSnapshot(next);
+    ackAll(session, stream.takeDeltas());
+    assert.deepEqual(events, [`response web-1 routes ${next.types.routes.version} ok`, `ack web-1 routes ${next.types.routes.version}`]);
+  });
+
   it('does not send a NACKed resource version again until it changes', async () => {
     const { service, events } = testService();
     const { stream, session } = await open(service, bookSnapshot(proxyA));

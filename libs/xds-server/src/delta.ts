@@ -162,6 +162,6 @@ export class DeltaSession extends Session<DeltaDiscoveryRequest> {
     if (state.inFlight.size > MAX_IN_FLIGHT) state.inFlight.delete(state.inFlight.keys().next().value as string);
     state.mustAnswer = false;
     state.sent = { version, nonce };
-    return this.write(state.type, message);
+    return this.write(state.type, message, version);
   }
 }

@@ -34,8 +34,12 @@ export interface AdsEvents {
   refused?(peer: PeerIdentity, error: XdsError): void;
   /** A request arrived; `type` undefined for a type URL we do not serve. */
   request?(proxy: Proxy, type: ResourceType | undefined): void;
-  /** A response was handed to the transport (`ok`) or could not be. `snapshot` is the one it came from. */
-  response?(proxy: Proxy, type: ResourceType, ok: boolean, snapshot: Snapshot): void;
+  /**
+   * A response was handed to the transport (`ok`) or could not be. `snapshot` is the one it came from;
+   * `version` is the version it carries (what `ack` reports when the proxy accepts it; '' for a delta
+   * response that leaves removals to a later one).
+   */
+  response?(proxy: Proxy, type: ResourceType, ok: boolean, snapshot: Snapshot, version: string): void;
   ack?(proxy: Proxy, type: ResourceType, version: string): void;
   nack?(proxy: Proxy, type: ResourceType, version: string, message: string): void;
 }
@@ -263,19 +267,19 @@ export abstract class Session<Request extends RequestCommon> implements AdsSessi
   }
 
   /** Hands a response to the transport; false when the session must stop sending (blocked or closed). */
-  protected write(type: ResourceType, message: Uint8Array): boolean {
+  protected write(type: ResourceType, message: Uint8Array, version: string): boolean {
     const proxy = this.proxy as Proxy;
     const snapshot = this.snapshot as Snapshot;
     let more: boolean;
     try {
       more = this.#stream.send(message);
     } catch (err) {
-      this.host.events.response?.(proxy, type, false, snapshot);
+      this.host.events.response?.(proxy, type, false, snapshot, version);
       this.log.warn({ err, type: SHORT_NAMES[type] }, 'could not send a response; closing the stream');
       this.close(new XdsError('Unavailable', 'the response could not be written', { cause: err }));
       return false;
     }
-    this.host.events.response?.(proxy, type, true, snapshot);
+    this.host.events.response?.(proxy, type, true, snapshot, version);
     if (!more) this.#blocked = true;
     return more && this.#phase === 'serving';
   }

@@ -85,6 +85,17 @@ describe('SotW: first responses', () => {
 });
 
 describe('SotW: pushes', () => {
+  it('reports the version of each response, which is what the ACK of it carries', async () => {
+    const { service, events } = testService();
+    const { stream, session } = await connected(service, bookSnapshot(proxyA));
+    events.length = 0;
+    const next = bookSnapshot(proxyA, { clusters: ['shop/db|5432=v2', 'shop/cache|6379'] });
+    service.setSnapshot(next);
+    const [cds] = stream.take() as [Response];
+    session.receive(request('clusters', { versionInfo: cds.versionInfo, responseNonce: cds.nonce }));
+    assert.deepEqual(events, [`response web-1 clusters ${next.types.clusters.version} ok`, `ack web-1 clusters ${next.types.clusters.version}`]);
+  });
+
   it('sends only the types that changed, in make-before-break order', async () => {
     const { service } = testService();
     const { stream } = await connected(service, bookSnapshot(proxyA));

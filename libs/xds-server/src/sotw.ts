@@ -127,6 +127,6 @@ export class SotwSession extends Session<DiscoveryRequest> {
     const message = encodeDiscoveryResponse({ typeUrl: TYPE_URLS[state.type], version: selection.version, resources: selection.resources, nonce, controlPlane: this.host.replicaId });
     state.sent = { version: selection.version, nonce, resources: selection.byName };
     state.nackedVersion = undefined;
-    return this.write(state.type, message);
+    return this.write(state.type, message, selection.version);
   }
 }

@@ -118,6 +118,7 @@ export function testService(options: { limits?: Partial<AdsLimits>; directory?: 
       proxyConnected: (p) => events.push(`connected ${p.podName}`),
       proxyDisconnected: (p) => events.push(`disconnected ${p.podName}`),
       refused: (_peer, e) => events.push(`refused ${e.code}`),
+      response: (p, t, ok, _snapshot, v) => events.push(`response ${p.podName} ${t} ${v} ${ok ? 'ok' : 'failed'}`),
       ack: (p, t, v) => events.push(`ack ${p.podName} ${t} ${v}`),
       nack: (p, t, v, m) => events.push(`nack ${p.podName} ${t} ${v} ${m}`),
     },
