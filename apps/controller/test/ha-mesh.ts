@@ -159,3 +159,21 @@ export async function convergedOn(controller: ControllerProcess, statuses: reado
   }
   return true;
 }
+
+/**
+ * Checks every proxy's status every `intervalMs` until stopped, and returns what `check` said was wrong
+ * (at most one entry per proxy and reason): what happens between two waits, not only at their end.
+ */
+export function sampleFleet(fleet: Fleet, check: (s: ProxyStatus) => string | undefined, intervalMs = 25): () => string[] {
+  const problems = new Set<string>();
+  const timer = setInterval(() => {
+    for (const s of fleet.statuses()) {
+      const problem = check(s);
+      if (problem) problems.add(`${s.uuid}: ${problem}`);
+    }
+  }, intervalMs);
+  return () => {
+    clearInterval(timer);
+    return [...problems];
+  };
+}
