@@ -13,6 +13,8 @@ export interface HaMeshOptions {
   /** Pods of each bookstore app (six apps). */
   readonly podsPerApp: number;
   readonly replicas: number;
+  /** How many of the replicas (the first ones) the fleet's Service holds at first; default all. */
+  readonly inService?: number;
   /** Extra controller flags (e.g. `--max-connection-age`). */
   readonly controllerArgs?: readonly string[];
   /** Fleet reconnect backoff; default base 200 ms, max 2 s, so that reconnects in a test stay short. */
@@ -102,7 +104,7 @@ export async function startHaMesh(options: HaMeshOptions): Promise<HaMesh> {
     const ha = new HaMesh(api, mesh, options.controllerArgs ?? []);
     const started = await Promise.all(Array.from({ length: options.replicas }, () => ha.startReplica()));
     await ha.startFleet(
-      started.map((s) => s.address),
+      started.slice(0, options.inService ?? options.replicas).map((s) => s.address),
       options.backoff,
     );
     return ha;
