@@ -174,6 +174,8 @@ export function sampleFleet(fleet: Fleet, check: (s: ProxyStatus) => string | un
       if (problem) problems.add(`${s.uuid}: ${problem}`);
     }
   }, intervalMs);
+  // A test that fails before stopping it must not keep the process alive.
+  timer.unref();
   return () => {
     clearInterval(timer);
     return [...problems];
