@@ -1,14 +1,15 @@
-// Test-only: osm-controller as a real child process (the tests send it real signals), its JSON log
-// lines kept in memory, its admin and ADS ports read from its own log.
+// Test-only: our apps as real child processes (the tests send them real signals), their JSON log
+// lines kept in memory, their admin (and the controller's ADS) ports read from their own log.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-// Spawned by path: the harness runs the app as a user would, it does not import it.
-const mainPath = fileURLToPath(new URL('../../../apps/controller/src/main.ts', import.meta.url));
+export type AppName = 'ca-bootstrap' | 'controller' | 'injector';
 
 export type LogLine = { readonly level: number | string; readonly msg: string } & Readonly<Record<string, unknown>>;
 
-export class ControllerProcess {
+/** One of apps/<app>/src/main.ts, spawned by path: the harness runs the app as a user would, it does not import it. */
+export class AppProcess {
+  readonly app: AppName;
   readonly logs: LogLine[] = [];
   readonly stderr: string[] = [];
   readonly child: ChildProcess;
@@ -16,9 +17,11 @@ export class ControllerProcess {
   readonly exited: Promise<number | NodeJS.Signals | null>;
   readonly #listeners = new Set<(line: LogLine) => void>();
 
-  /** Starts `main.ts` with loopback addresses and free ports unless `args` says otherwise. */
-  constructor(kubeconfigPath: string, args: readonly string[] = []) {
-    this.child = spawn(process.execPath, [mainPath, '--admin-address', '127.0.0.1', '--admin-port', '0', '--ads-address', '127.0.0.1', '--ads-port', '0', ...args], {
+  /** Starts the app's `main.ts` with its admin server on loopback and a free port unless `args` says otherwise. */
+  constructor(app: AppName, kubeconfigPath: string, args: readonly string[] = []) {
+    this.app = app;
+    const mainPath = fileURLToPath(new URL(`../../../apps/${app}/src/main.ts`, import.meta.url));
+    this.child = spawn(process.execPath, [mainPath, '--admin-address', '127.0.0.1', '--admin-port', '0', ...args], {
       env: { ...process.env, KUBECONFIG: kubeconfigPath },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -57,7 +60,7 @@ export class ControllerProcess {
       };
       const timer = setTimeout(() => done(new Error(`no matching log line within ${timeoutMs} ms:\n${this.tail()}`)), timeoutMs);
       this.#listeners.add(listener);
-      void this.exited.then((code) => done(new Error(`osm-controller exited (${String(code)}) before the expected log line:\n${this.tail()}`)));
+      void this.exited.then((code) => done(new Error(`${this.app} exited (${String(code)}) before the expected log line:\n${this.tail()}`)));
     });
   }
 
@@ -67,11 +70,6 @@ export class ControllerProcess {
 
   async adminUrl(): Promise<string> {
     return `http://127.0.0.1:${String((await this.waitForLog((l) => l.msg === 'admin server listening'))['port'])}`;
-  }
-
-  /** `127.0.0.1:<port>` of the ADS server, once it listens (after the caches synced). */
-  async adsAddress(): Promise<string> {
-    return `127.0.0.1:${String((await this.waitForLog((l) => l.msg === 'ADS server listening'))['port'])}`;
   }
 
   async get(path: string): Promise<{ status: number; body: string }> {
@@ -85,9 +83,34 @@ export class ControllerProcess {
     return JSON.parse(body) as T;
   }
 
+  /** Resolves once /readyz answers 200; fails if the process exits first or after `timeoutMs`. */
+  async ready(timeoutMs = 90_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    await this.waitForLog((l) => l.msg === 'admin server listening', timeoutMs);
+    for (;;) {
+      if (this.child.exitCode !== null || this.child.signalCode !== null) throw new Error(`${this.app} exited before it was ready:\n${this.tail()}`);
+      const { status, body } = await this.get('/readyz').catch((err: unknown) => ({ status: 0, body: String(err) }));
+      if (status === 200) return;
+      if (Date.now() > deadline) throw new Error(`${this.app} not ready after ${timeoutMs} ms: ${body}\n${this.tail()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
   /** Sends `signal` (SIGTERM by default); resolves with how the process ended. */
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | NodeJS.Signals | null> {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
     return this.exited;
+  }
+}
+
+/** osm-controller, its ADS server on loopback and a free port unless `args` says otherwise. */
+export class ControllerProcess extends AppProcess {
+  constructor(kubeconfigPath: string, args: readonly string[] = []) {
+    super('controller', kubeconfigPath, ['--ads-address', '127.0.0.1', '--ads-port', '0', ...args]);
+  }
+
+  /** `127.0.0.1:<port>` of the ADS server, once it listens (after the caches synced). */
+  async adsAddress(): Promise<string> {
+    return `127.0.0.1:${String((await this.waitForLog((l) => l.msg === 'ADS server listening'))['port'])}`;
   }
 }

@@ -13,4 +13,4 @@ export type { SimulatedProxySpec, HeldResource } from './fleet/ipc.ts';
 export type { NackRule } from './fleet/nack-rules.ts';
 export { checkEnvoyBootstrap, checkEnvoyOverAds, checkEnvoyResources, formatEnvoyProblems, startXdsReference, XdsGoError, xdsGoBinaries, type AdsCheckOptions, type EnvoyAdsReport, type EnvoyCheckReport, type EnvoyProblem, type EnvoyResource, type EnvoyResources, type XdsReference, type XdsReferenceOptions, type XdsReferenceSnapshots } from './xds-go.ts';
 export { APPS as BOOKSTORE_APPS, bootstrapOf, createBookstore, testAuthority, trafficTarget, trafficTargetsPath, type Bookstore, type MeshPod } from './bookstore-cluster.ts';
-export { ControllerProcess, type LogLine } from './controller-process.ts';
+export { AppProcess, ControllerProcess, type AppName, type LogLine } from './controller-process.ts';
