@@ -11,7 +11,6 @@ const EMPTY = 'e3b0c44298fc1c149afbf4c8996fb924'; // the version of an empty res
 const running = (c: ControllerProcess): boolean => c.child.exitCode === null && c.child.signalCode === null;
 /** CDS and LDS and every other type subscribed hold an accepted version. */
 const holdsConfig = (s: ProxyStatus): boolean => TYPE_URLS.clusters in s.types && TYPE_URLS.listeners in s.types && Object.values(s.types).every((t) => t.version !== '');
-const ready = (c: ControllerProcess): Promise<void> => eventually('replica ready', async () => (await c.get('/readyz')).status === 200, 90_000);
 
 describe('HA: replicas lost, restarted, all gone', () => {
   let ha: HaMesh;
@@ -65,7 +64,7 @@ describe('HA: replicas lost, restarted, all gone', () => {
     const replacements: string[] = [];
     for (const [id, controller] of old) {
       const next = await ha.startReplica();
-      await ready(next.controller);
+      await next.controller.ready();
       replacements.push(next.id);
       const leaving = await controller.adsAddress();
       ha.fleet.setServers((await ha.addresses()).filter((a) => a !== leaving));
