@@ -56,12 +56,6 @@ export class HaMesh {
     return Promise.all(live.map((c) => c.adsAddress()));
   }
 
-  /** The replica listening on `address`. */
-  async replicaAt(address: string): Promise<string> {
-    for (const [id, c] of this.replicas) if ((await c.adsAddress()) === address) return id;
-    throw new Error(`no replica at ${address}`);
-  }
-
   async startFleet(servers: readonly string[], backoff = { baseMs: 200, maxMs: 2000 }): Promise<Fleet> {
     this.#fleet = await startFleet({
       servers,
