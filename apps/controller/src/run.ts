@@ -72,6 +72,12 @@ async function main(flags: Flags): Promise<void> {
   obs.admin.addReadinessCheck('root-ca', () => (rootState.root ? { ok: true, message: `root fingerprint ${rootState.root.authority.rootFingerprint}` } : { ok: false, message: rootState.reason }));
   const informers = new MeshInformers({ client: kubeListWatchClient(kubeConfig), meshName: flags.meshName, controlPlaneNamespace: flags.namespace, logger: log.child({ subsystem: 'informers' }) });
   obs.admin.addReadinessCheck('caches-synced', () => informers.hasSynced());
+  // Proxies keep being served the last known config while the API server is away; readiness says so.
+  obs.admin.addReadinessCheck('kube-api', () => {
+    const failing = informers.failing();
+    if (!failing) return true;
+    return { ok: false, message: `the API server cannot be reached since ${new Date(failing.since).toISOString()} (${failing.informers.length} watches failing: ${failing.lastError}); serving the last known config` };
+  });
   let model: MeshModel | undefined;
   let listening = false;
   obs.admin.addReadinessCheck('ads', () => listening);

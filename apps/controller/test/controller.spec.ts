@@ -86,7 +86,7 @@ describe('osm-controller against a real API server', () => {
   it('is ready once caches, root and first snapshots are there; serves /version and the metrics', async () => {
     await eventually('ready', async () => (await controller.get('/readyz')).status === 200);
     const readyz = JSON.parse((await controller.get('/readyz')).body) as { checks: { name: string; ok: boolean }[] };
-    assert.deepEqual(readyz.checks.map((c) => c.name).sort(), ['ads', 'caches-synced', 'root-ca', 'snapshots']);
+    assert.deepEqual(readyz.checks.map((c) => c.name).sort(), ['ads', 'caches-synced', 'kube-api', 'root-ca', 'snapshots']);
     assert.equal(JSON.parse((await controller.get('/version')).body).component, 'controller');
     const metrics = (await controller.get('/metrics')).body;
     for (const name of ['osm_version_info', 'osm_proxy_connect_count', 'osm_k8s_api_event_count']) assert.match(metrics, new RegExp(`^${name}`, 'm'));

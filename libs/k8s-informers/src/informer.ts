@@ -69,6 +69,8 @@ export interface InformerStats {
   readonly handlerErrors: number;
   readonly resourceVersion: string;
   readonly lastError: string | undefined;
+  /** Clock time (ms) of the first list or watch failure since the last one that worked; undefined while they work. */
+  readonly failingSince: number | undefined;
 }
 
 const ignore = (): void => undefined;
@@ -145,6 +147,7 @@ export class Informer<T extends KubeObject> implements StoreReader<T> {
   #resourceVersion = '';
   #attempt = 0;
   #watchFailures = 0;
+  #failingSince: number | undefined;
   #watch: WatchHandle | undefined;
   #listAbort: AbortController | undefined;
   #retryTimer: TimerHandle | undefined;
@@ -193,7 +196,7 @@ export class Informer<T extends KubeObject> implements StoreReader<T> {
     return this.#synced;
   }
   stats(): InformerStats {
-    return { ...this.#stats, namespacesPending: this.#joins.size, resourceVersion: this.#resourceVersion };
+    return { ...this.#stats, namespacesPending: this.#joins.size, resourceVersion: this.#resourceVersion, failingSince: this.#failingSince };
   }
 
   /** Resolves once the first list has been applied (or rejects when `signal` aborts first). */
@@ -332,6 +335,7 @@ export class Informer<T extends KubeObject> implements StoreReader<T> {
   #fail(err: unknown, during: 'list' | 'watch'): void {
     const gone = isGone(err);
     this.#recordFailure(err);
+    this.#failingSince ??= this.#clock.now();
     if (gone) {
       this.#stats.gone++;
       this.#needList = true;
@@ -360,6 +364,7 @@ export class Informer<T extends KubeObject> implements StoreReader<T> {
         this.#needList = false;
         this.#attempt = 0;
         this.#watchFailures = 0;
+        this.#failingSince = undefined;
         this.#markSynced();
         if (epoch !== this.#epoch) return; // a handler restarted us
       }
@@ -448,6 +453,8 @@ export class Informer<T extends KubeObject> implements StoreReader<T> {
       return;
     }
     this.#watch = handle;
+    // The API server answered the watch: it is reachable again.
+    this.#failingSince = undefined;
     this.#lastActivity = this.#clock.now();
     this.#armStallTimer(epoch, this.#stallMs);
   }

@@ -175,7 +175,18 @@ export class MeshInformers {
     return this.all().every((inf) => inf.hasSynced());
   }
 
-  async waitForSync(signal?: AbortSignal): Promise<void> {
+  /**
+   * The informers whose list or watch keeps failing (the API server cannot be reached, say), with the
+   * earliest failure and the last error; undefined while every one works. Their stores keep what they had.
+   */
+  failing(): { readonly informers: readonly string[]; readonly since: number; readonly lastError: string } | undefined {
+    const failing = this.all().filter((inf) => inf.stats().failingSince !== undefined);
+    if (failing.length === 0) return undefined;
+    const since = Math.min(...failing.map((inf) => inf.stats().failingSince as number));
+    return { informers: failing.map((inf) => inf.name), since, lastError: failing.map((inf) => inf.stats().lastError).find((e) => e !== undefined) ?? 'unknown error' };
+  }
+
+    async waitForSync(signal?: AbortSignal): Promise<void> {
     await Promise.all(this.all().map((inf) => inf.waitForSync(signal)));
   }
 }

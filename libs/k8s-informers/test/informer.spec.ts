@@ -120,9 +120,12 @@ describe('Informer', () => {
     await informer.waitForSync();
     await settle();
     assert.equal(api.watchCalls.length, 1);
+    assert.equal(informer.stats().failingSince, undefined);
     api.failWatches.push(new Error('refused'), new Error('refused'));
+    const brokenAt = clock.now();
     api.breakWatches(new Error('reset'));
     await settle();
+    assert.equal(informer.stats().failingSince, brokenAt, 'failing since the watch broke');
     // attempt 0: base 1000 ms, jitter 0.5 -> 750 ms
     await clock.advance(749);
     assert.equal(api.watchCalls.length, 1);
@@ -133,10 +136,12 @@ describe('Informer', () => {
     assert.equal(api.watchCalls.length, 2);
     await clock.advance(1);
     assert.equal(api.watchCalls.length, 3);
+    assert.equal(informer.stats().failingSince, brokenAt, 'still failing: the first failure counts');
     // attempt 2: base 4000 -> 3000 ms; this one succeeds
     await clock.advance(3000);
     assert.equal(api.watchCalls.length, 4);
     assert.equal(api.openWatches(), 1);
+    assert.equal(informer.stats().failingSince, undefined, 'a watch that opens ends the failure');
     assert.equal(api.listCalls.length, 1, 'no relist for a plain watch failure');
     assert.deepEqual(
       api.watchCalls.map((w) => w.resourceVersion),

@@ -1,0 +1,82 @@
+// HA scenario "same config everywhere": three controller replicas watching one API server serve every
+// proxy the same configuration, whichever replica it lands on. Only the service certificates differ
+// (each replica issues its own, in memory), and those share the CN and the root.
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { configDump, hasFullConfig, startHaMesh, versionsWithoutSecrets, type DumpedConfig, type HaMesh } from './ha-mesh.ts';
+
+const SERVICE_CERT = 'service-cert';
+
+/** The service certificate (PEM) of a dump, and the dump with it, its key and every version it changes replaced by placeholders. */
+function withoutServiceCertificate(dump: DumpedConfig): { certificatePem: string; rest: string } {
+  const config = structuredClone(dump.config);
+  const secrets = config['secrets'];
+  assert.ok(secrets, 'the dump has a secrets section');
+  const cert = secrets.resources.find((r) => r.name === SERVICE_CERT);
+  assert.ok(cert, `the dump holds ${SERVICE_CERT}`);
+  const tls = (cert.resource as { tlsCertificate: { certificateChain: { inlineString: string }; privateKey: { inlineString: string } } }).tlsCertificate;
+  const certificatePem = tls.certificateChain.inlineString;
+  tls.certificateChain.inlineString = '<certificate>';
+  tls.privateKey.inlineString = '<key>';
+  cert.version = '<version>';
+  secrets.version = '<version>';
+  return { certificatePem, rest: JSON.stringify({ proxy: (dump as unknown as { proxy: unknown }).proxy, config }) };
+}
+
+describe('HA: three replicas serve the same config', () => {
+  let ha: HaMesh;
+  before(async () => {
+    ha = await startHaMesh({ podsPerApp: 4, replicas: 3 });
+  });
+  after(() => ha?.stop());
+
+  it("every proxy's ACKed versions equal those of the other proxies of its identity, whichever replica serves it", async () => {
+    const statuses = await ha.fleet.waitFor('every proxy to hold a full config', (ss) => ss.every((s) => s.connected && hasFullConfig(s)));
+    const replicasUsed = new Set(statuses.map((s) => s.replica));
+    assert.ok(replicasUsed.size >= 2, `the proxies are spread over several replicas (${[...replicasUsed].join(', ')})`);
+    for (const s of statuses) assert.match(s.replica, /^osm-controller-[012]$/, 'control_plane.identifier names the replica');
+
+    const byIdentity = Map.groupBy(statuses, (s) => ha.identity(s.uuid));
+    let acrossReplicas = 0;
+    for (const [identity, group] of byIdentity) {
+      const [first, ...others] = group;
+      assert.ok(first);
+      for (const s of others) {
+        assert.deepEqual(versionsWithoutSecrets(s), versionsWithoutSecrets(first), `${identity}: ${ha.pod(s.uuid).name} on ${s.replica} and ${ha.pod(first.uuid).name} on ${first.replica}`);
+      }
+      if (new Set(group.map((s) => s.replica)).size > 1) acrossReplicas++;
+      // On one replica, one identity has one certificate: the secrets' versions are equal too.
+      for (const [replica, same] of Map.groupBy(group, (s) => s.replica)) {
+        const sds = new Set(same.map((s) => Object.entries(s.types).find(([url]) => url.endsWith('.Secret'))?.[1].version ?? ''));
+        assert.equal(sds.size, 1, `${identity} on ${replica}: one SDS version`);
+      }
+    }
+    assert.ok(acrossReplicas >= 3, `several identities have proxies on more than one replica (${acrossReplicas})`);
+  });
+
+  it("two replicas' config dumps of one proxy are byte-identical apart from the service certificate, which differs but shares the CN and the root", async () => {
+    const [a, b, c] = [...ha.replicas.values()];
+    assert.ok(a && b && c);
+    const root = new X509Certificate(ha.mesh.rootPem);
+    // One pod of every app that has a service certificate (bookthief calls and serves nothing).
+    const pods = ha.mesh.pods.filter((p) => p.name.endsWith('-0') && p.app !== 'bookthief');
+    assert.equal(pods.length, 5);
+    for (const pod of pods) {
+      const dumps: DumpedConfig[] = await Promise.all([a, b, c].map((r) => configDump(r, pod.uuid)));
+      assert.deepEqual(dumps.map((d) => d.replica), ['osm-controller-0', 'osm-controller-1', 'osm-controller-2']);
+      const [x, y, z] = dumps.map(withoutServiceCertificate);
+      assert.ok(x && y && z);
+      assert.equal(y.rest, x.rest, `${pod.name}: replica 1's dump equals replica 0's`);
+      assert.equal(z.rest, x.rest, `${pod.name}: replica 2's dump equals replica 0's`);
+
+      const certs = [x, y, z].map((d) => new X509Certificate(d.certificatePem));
+      assert.equal(new Set(certs.map((cert) => cert.fingerprint256)).size, 3, `${pod.name}: each replica issued its own certificate`);
+      for (const cert of certs) {
+        assert.equal(cert.subject, `CN=${pod.serviceAccount}.${pod.namespace}.cluster.local`);
+        assert.ok(cert.checkIssued(root) && cert.verify(root.publicKey), `${pod.name}: signed by the mesh root`);
+        assert.match(cert.subjectAltName ?? '', new RegExp(`URI:spiffe://cluster.local/ns/${pod.namespace}/sa/${pod.serviceAccount}`));
+      }
+    }
+  });
+});

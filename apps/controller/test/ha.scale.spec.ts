@@ -1,0 +1,60 @@
+// HA scenario "scale-out": a fourth replica joins the Service. Established connections stay where
+// they are; with --max-connection-age each connection is recycled after the age (±10 % jitter, then the
+// grace period for its stream), so the proxies spread over all four replicas, a few at a time.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { ControllerProcess } from '@osm/testing';
+import { convergedOn, hasFullConfig, sampleFleet, startHaMesh, versionsWithoutSecrets, type HaMesh } from './ha-mesh.ts';
+
+const MAX_AGE_S = 20;
+/** grpc-js lets streams run this long after the age's GOAWAY (the ADS server's default grace). */
+const GRACE_S = 10;
+
+describe('HA: scale-out with a maximum connection age', () => {
+  let ha: HaMesh;
+  before(async () => {
+    // The fourth replica starts with the others but joins the Service only when the test says so,
+    // as a Service adds a pod once it is ready.
+    ha = await startHaMesh({ podsPerApp: 4, replicas: 4, inService: 3, controllerArgs: ['--max-connection-age', `${MAX_AGE_S}s`] });
+    await ha.fleet.waitFor('every proxy to hold a full config', (ss) => ss.every((s) => s.connected && hasFullConfig(s)));
+  });
+  after(() => ha?.stop());
+
+  it('keeps existing connections when a replica joins, then spreads them over all four within the age plus jitter, without a burst', async (t) => {
+    const proxies = ha.fleet.statuses().length;
+    const initial = new Map(ha.fleet.statuses().map((s) => [s.uuid, JSON.stringify(versionsWithoutSecrets(s))]));
+    const fourth = [...ha.replicas.keys()][3] as string;
+    let mostDown = 0;
+    const stopSampling = sampleFleet(ha.fleet, (s) => (!hasFullConfig(s) ? 'without a full config' : JSON.stringify(versionsWithoutSecrets(s)) !== initial.get(s.uuid) ? 'versions changed' : undefined));
+    const burst = setInterval(() => {
+      mostDown = Math.max(mostDown, ha.fleet.statuses().filter((s) => !s.connected).length);
+    }, 10);
+    try {
+      ha.fleet.setServers(await ha.addresses());
+      await ha.fleet.sync();
+      for (const s of ha.fleet.statuses()) {
+        assert.equal(s.connects, 1, `${s.uuid} kept its first connection`);
+        assert.notEqual(s.replica, fourth);
+      }
+      const onFourth = await (ha.replicas.get(fourth) as ControllerProcess).json<{ proxies: unknown[] }>('/debug/proxies');
+      assert.equal(onFourth.proxies.length, 0, 'joining moves no established connection');
+
+      // Every connection recycled at least once, the proxies on all four replicas. The timeout leaves
+      // room for a second round of ages (a proxy picks a replica at random on each reconnect).
+      const statuses = await ha.fleet.waitFor(
+        'connections spread over four replicas',
+        (ss) => ss.every((s) => s.connected && s.connects >= 2 && hasFullConfig(s)) && new Set(ss.map((s) => s.replica)).size === 4,
+        2 * (MAX_AGE_S * 1.1 + GRACE_S) * 1000 + 30_000,
+      );
+      const counts = Map.groupBy(statuses, (s) => s.replica);
+      assert.deepEqual([...counts.keys()].sort(), [...ha.replicas.keys()].sort());
+      assert.ok(await convergedOn(ha.replicas.get(fourth) as ControllerProcess, statuses));
+    } finally {
+      clearInterval(burst);
+    }
+    t.diagnostic(`most proxies disconnected at once: ${mostDown} of ${proxies}`);
+    assert.deepEqual(stopSampling(), [], 'no proxy lost its config or saw a version change while moving');
+    // Jittered ages: connections opened together are not all closed together.
+    assert.ok(mostDown <= proxies / 2, `at most half the proxies were disconnected at once (most: ${mostDown} of ${proxies})`);
+  });
+});
