@@ -5,13 +5,10 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { KubeRest, startKubeApiServer } from '@osm/testing';
+import { percentile } from './stats.ts';
 import type { Benchmark, BenchResult } from './types.ts';
 
 const injectorMain = fileURLToPath(new URL('../../apps/injector/src/main.ts', import.meta.url));
-
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-}
 
 async function freePort(): Promise<number> {
   const server = createServer();
