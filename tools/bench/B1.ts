@@ -12,7 +12,7 @@ import { createServer, type Server } from 'node:http';
 import { TYPE_URLS } from '@osm/xds-snapshot';
 import type { Fleet, ProxyStatus } from '@osm/testing';
 import { MeshRun } from './mesh-run.ts';
-import { percentile } from './stats.ts';
+import { cpuMs, percentile } from './stats.ts';
 import type { Benchmark, BenchResult } from './types.ts';
 
 /** When a proxy holds the change (monotonic ms of the ACK that made it so), or undefined. */
@@ -93,16 +93,27 @@ async function convergence(n: number, rounds: number, options: Readonly<Record<s
     const cpu0 = run.cpuMs();
     const initialS = await run.connectFleet();
     const cpu1 = run.cpuMs();
-    progress(`every proxy holds config after ${initialS.toFixed(2)} s (controller ${((cpu1 - cpu0) / n).toFixed(2)} ms CPU per proxy)`);
     const fleet = run.fleet as Fleet;
+    const simCpu = cpuMs(fleet.pids());
+    progress(`every proxy holds config after ${initialS.toFixed(2)} s (CPU per proxy: controller ${((cpu1 - cpu0) / n).toFixed(2)} ms, simulator ${(simCpu / n).toFixed(2)} ms)`);
     await settle(2000);
     const endpoint: number[] = [];
     const policy: number[] = [];
+    // CPU of the controller and of the simulator per change: wall times on a shared machine say little alone.
+    const cpu = { endpoint: { controller: 0, sim: 0 }, policy: { controller: 0, sim: 0 } };
+    const counted = async (kind: 'endpoint' | 'policy', change: () => Promise<number[]>): Promise<number[]> => {
+      const c0 = run.cpuMs();
+      const s0 = cpuMs(fleet.pids());
+      const times = await change();
+      cpu[kind].controller += run.cpuMs() - c0;
+      cpu[kind].sim += cpuMs(fleet.pids()) - s0;
+      return times;
+    };
     const hub = run.mesh.services[0];
     if (!hub) throw new Error('the mesh has no services');
     const hubCluster = run.mesh.clusterOf(hub);
     for (let r = 0; r < rounds; r++) {
-      const times = await timeChange(fleet, (s) => cds(s)?.names.includes(hubCluster) ?? false, newEndpoints, () => run.mesh.addEndpoint(hub));
+      const times = await counted('endpoint', () => timeChange(fleet, (s) => cds(s)?.names.includes(hubCluster) ?? false, newEndpoints, () => run.mesh.addEndpoint(hub)));
       endpoint.push(...times);
       progress(`round ${r + 1}: endpoint added, ${times.length} proxies, max ${Math.max(...times).toFixed(0)} ms`);
       await settle(1000);
@@ -110,7 +121,7 @@ async function convergence(n: number, rounds: number, options: Readonly<Record<s
       if (!target) break;
       const cluster = run.mesh.clusterOf(target);
       const affected = (s: ProxyStatus): boolean => !cds(s)?.names.includes(cluster);
-      const ptimes = await timeChange(fleet, affected, holdsCluster(cluster), () => run.mesh.allowAllTo(target));
+      const ptimes = await counted('policy', () => timeChange(fleet, affected, holdsCluster(cluster), () => run.mesh.allowAllTo(target)));
       policy.push(...ptimes);
       progress(`round ${r + 1}: TrafficTarget to ${target.namespace}/${target.name} added, ${ptimes.length} proxies, max ${Math.max(...ptimes).toFixed(0)} ms`);
       await settle(1000);
@@ -120,8 +131,13 @@ async function convergence(n: number, rounds: number, options: Readonly<Record<s
       { name: 'services', value: run.mesh.services.length, unit: 'services' },
       { name: 'initial_s', value: initialS, unit: 's' },
       { name: 'initial_controller_cpu_ms_per_proxy', value: (cpu1 - cpu0) / n, unit: 'ms' },
+      { name: 'initial_sim_cpu_ms_per_proxy', value: simCpu / n, unit: 'ms' },
       ...summary('endpoint', endpoint),
+      { name: 'endpoint_controller_cpu_ms_per_ack', value: cpu.endpoint.controller / endpoint.length, unit: 'ms' },
+      { name: 'endpoint_sim_cpu_ms_per_ack', value: cpu.endpoint.sim / endpoint.length, unit: 'ms' },
       ...summary('policy', policy),
+      { name: 'policy_controller_cpu_ms_per_ack', value: cpu.policy.controller / policy.length, unit: 'ms' },
+      { name: 'policy_sim_cpu_ms_per_ack', value: cpu.policy.sim / policy.length, unit: 'ms' },
     ];
   } finally {
     await run.stop();

@@ -68,13 +68,13 @@ export class MeshRun {
     }
   }
 
-  /** Starts replica `i` (again, after a kill): same replica id, a new port. */
-  startReplica(i: number): ControllerProcess {
+  /** Starts replica `i` (again, after a kill): same replica id; a new ADS port unless `args` names one. */
+  startReplica(i: number, args: readonly string[] = []): ControllerProcess {
     const previous = process.env['NODE_OPTIONS'];
     // ControllerProcess passes its environment on: the Node flags reach the controller, and only it.
     if (this.#options.controllerNodeOptions) process.env['NODE_OPTIONS'] = [previous, this.#options.controllerNodeOptions].filter(Boolean).join(' ');
     try {
-      const c = new ControllerProcess(this.api.kubeconfigPath, ['--replica-id', `osm-controller-bench-${i}`, ...(this.#options.controllerArgs ?? [])]);
+      const c = new ControllerProcess(this.api.kubeconfigPath, ['--replica-id', `osm-controller-bench-${i}`, ...(this.#options.controllerArgs ?? []), ...args]);
       this.controllers[i] = c;
       return c;
     } finally {
