@@ -32,11 +32,11 @@ export async function timeChange(fleet: Fleet, affected: (s: ProxyStatus) => boo
   return times(done).map((x) => (x as number) - t);
 }
 
-const cds = (s: ProxyStatus) => s.types[TYPE_URLS.clusters];
+export const cds = (s: ProxyStatus) => s.types[TYPE_URLS.clusters];
 const eds = (s: ProxyStatus) => s.types[TYPE_URLS.endpoints];
 
 /** A new EDS version, ACKed. */
-const newEndpoints: Reached = (before, now) => {
+export const newEndpoints: Reached = (before, now) => {
   const e = eds(now);
   return e && e.version !== eds(before)?.version && e.ackedAt !== undefined ? e.ackedAt : undefined;
 };

@@ -4,7 +4,7 @@
 // until a benchmark adds a TrafficTarget to it). So one endpoint added to the hub reaches every proxy,
 // and one TrafficTarget to svc-1 from every service reaches every proxy too: the worst case of B1.
 import { upstreamClusterName } from '@osm/xds-snapshot';
-import { bootstrapOf, testAuthority, trafficTargetsPath, type KubeRest } from '@osm/testing';
+import { bootstrapOf, DEFAULT_SERVER_NAME, testAuthority, trafficTargetsPath, type KubeRest } from '@osm/testing';
 import type { SimulatedProxySpec } from '@osm/testing';
 
 export const PODS_PER_SERVICE = 10;
@@ -24,6 +24,8 @@ export interface BenchMesh {
   /** One per pod, with its bootstrap certificate, in pod order (service by service). */
   readonly proxies: readonly SimulatedProxySpec[];
   readonly rootPem: string;
+  /** A serving certificate from the mesh root for another ADS server (B7), with the name the fleet verifies. */
+  serverCertificate(): { certificatePem: string; privateKeyPem: string };
   /** The upstream cluster name of a service, as every caller's CDS holds it. */
   clusterOf(service: BenchService): string;
   /** Adds one ready endpoint to the service's EndpointSlice; resolves when the write returned. */
@@ -121,6 +123,7 @@ export async function writeBenchMesh(rest: KubeRest, proxies: number, progress: 
     services,
     proxies: specs,
     rootPem: authority.certificatePem,
+    serverCertificate: () => authority.ca.issueSync({ subject: { kind: 'server', dnsNames: [DEFAULT_SERVER_NAME, 'localhost'], ipAddresses: ['127.0.0.1'] }, validityMs: 24 * 3_600_000 }),
     clusterOf: (s) => upstreamClusterName(s, PORT),
     async addEndpoint(s) {
       const list = endpoints.get(s.name) ?? [];
