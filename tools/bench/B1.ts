@@ -18,11 +18,15 @@ import type { Benchmark, BenchResult } from './types.ts';
 /** When a proxy holds the change (monotonic ms of the ACK that made it so), or undefined. */
 type Reached = (before: ProxyStatus, now: ProxyStatus) => number | undefined;
 
-/** Makes the write and waits until every affected proxy reached it: each one's ms from the write's return. */
-export async function timeChange(fleet: Fleet, affected: (s: ProxyStatus) => boolean, reached: Reached, write: () => Promise<void>): Promise<number[]> {
+/**
+ * Makes the write and waits until every affected proxy reached it: each one's ms from the write's
+ * return, or from its start when `from` says so (a write that resolves only once the server applied it).
+ */
+export async function timeChange(fleet: Fleet, affected: (s: ProxyStatus) => boolean, reached: Reached, write: () => Promise<void>, from: 'return' | 'start' = 'return'): Promise<number[]> {
   const before = new Map(fleet.statuses().filter(affected).map((s) => [s.uuid, s]));
+  const started = fleet.now();
   await write();
-  const t = fleet.now();
+  const t = from === 'start' ? started : fleet.now();
   const times = (statuses: readonly ProxyStatus[]): (number | undefined)[] =>
     statuses.flatMap((s) => {
       const b = before.get(s.uuid);
