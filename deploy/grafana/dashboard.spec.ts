@@ -50,7 +50,7 @@ describe('deploy/grafana/osm-control-plane.json', () => {
   it('shows what the on-call needs: each subject of issue 11 has a panel', () => {
     const queries = panelQueries(dashboard).map((q) => q.expr).join('\n');
     for (const metric of [
-      'osm_proxy_connect_count', 'osm_proxy_response_send_success_count', 'osm_proxy_config_update_time_bucket', 'osm_proxy_nack_count',
+      'osm_proxy_connect_count', 'osm_proxy_response_send_success_count', 'osm_proxy_config_update_time_bucket', 'osm_proxy_xds_nack_total', 'osm_proxy_xds_refused_total',
       'osm_proxy_response_send_error_count', 'osm_cert_issued_count', 'osm_cert_issued_time_bucket', 'osm_admission_webhook_response_total',
       'osm_k8s_api_event_count', 'process_resident_memory_bytes', 'nodejs_eventloop_delay_p99_seconds',
     ]) {

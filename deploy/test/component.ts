@@ -1,5 +1,6 @@
-// Test-only: one of our apps as a real child process (node <app>/src/main.ts), its admin server on a
-// port the OS picks (read back from its log), its JSON log kept for the failure message.
+// Test-only: one of our apps as a real child process (node <app>/src/main.ts), its admin server (and the
+// controller's ADS server) on ports the OS picks, read back from its log; its JSON log kept for the
+// failure message.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +14,8 @@ export class Component {
   readonly #lines: string[] = [];
   readonly #exited: Promise<number | null>;
   readonly #port: Promise<number>;
+  readonly #ads: Promise<Record<string, unknown>> | undefined;
+  readonly #listeners = new Set<(line: string) => void>();
 
   constructor(app: AppName, args: readonly string[], env: Readonly<Record<string, string>>, name: string = app) {
     this.app = app;
@@ -32,15 +35,10 @@ export class Component {
       }),
     );
     let buffered = '';
-    let onLine: (line: string) => void = () => undefined;
-    this.#port = new Promise<number>((resolve, reject) => {
-      onLine = (line) => {
-        if (!line.includes('"admin server listening"')) return;
-        resolve((JSON.parse(line) as { port: number }).port);
-      };
-      void this.#exited.then((code) => reject(new Error(`${name} exited (${code}) before its admin server listened:\n${this.tail()}`)));
-    });
+    this.#port = this.#logged('admin server listening').then((line) => line['port'] as number);
     this.#port.catch(() => undefined);
+    this.#ads = app === 'controller' ? this.#logged('ADS server listening') : undefined;
+    this.#ads?.catch(() => undefined);
     const take = (chunk: string): void => {
       buffered += chunk;
       const lines = buffered.split('\n');
@@ -48,11 +46,32 @@ export class Component {
       for (const line of lines) {
         this.#lines.push(line);
         if (this.#lines.length > 200) this.#lines.shift();
-        onLine(line);
+        for (const listener of this.#listeners) listener(line);
       }
     };
     this.#child.stdout?.setEncoding('utf8').on('data', take);
     this.#child.stderr?.setEncoding('utf8').on('data', take);
+  }
+
+  /** The first JSON log line from now on whose `msg` is `msg` (listened for from the start); rejects if the process exits first. */
+  #logged(msg: string): Promise<Record<string, unknown>> {
+    return new Promise((resolve, reject) => {
+      const listener = (line: string): void => {
+        if (!line.includes(JSON.stringify(msg))) return;
+        const parsed = JSON.parse(line) as Record<string, unknown>;
+        if (parsed['msg'] !== msg) return;
+        this.#listeners.delete(listener);
+        resolve(parsed);
+      };
+      this.#listeners.add(listener);
+      void this.#exited.then((code) => reject(new Error(`${this.name} exited (${code}) before it logged "${msg}":\n${this.tail()}`)));
+    });
+  }
+
+  /** `127.0.0.1:<ADS port>` of a controller, once its ADS server listens (after its caches synced). */
+  async adsAddress(): Promise<string> {
+    if (!this.#ads) throw new Error(`${this.name} is not a controller: it serves no ADS`);
+    return `127.0.0.1:${String((await this.#ads)['port'])}`;
   }
 
   /** `127.0.0.1:<admin port>`, once the admin server listens. */

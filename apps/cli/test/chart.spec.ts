@@ -92,6 +92,18 @@ describe('chart deploy/chart/osm', () => {
     const traffic = meshConfig.spec?.['traffic'] as Record<string, unknown>;
     assert.equal(traffic['enablePermissiveTrafficPolicyMode'], true);
     assert.equal(traffic['enableEgress'], true);
+    // OSM's feature flags, as its preset writes them: OSM's values files and --set lines keep working.
+    assert.deepEqual(meshConfig.spec?.['featureFlags'], {
+      enableWASMStats: true,
+      enableSnapshotCacheMode: false,
+      enableAsyncProxyServiceMapping: false,
+      enableIngressBackendPolicy: true,
+      enableEnvoyActiveHealthChecks: false,
+      enableRetryPolicy: false,
+      enableMeshRootCertificate: false,
+    });
+    const flagged = find(await render(['osm.featureFlags.enableRetryPolicy=true', 'osm.featureFlags.enableSPIFFE=true']), 'MeshConfig', 'osm-mesh-config');
+    assert.equal((flagged.spec?.['featureFlags'] as Record<string, unknown>)['enableRetryPolicy'], true);
     assert.deepEqual(
       objects.filter((o) => o.kind === 'CustomResourceDefinition').map((o) => o.metadata?.name).sort(),
       ['httproutegroups.specs.smi-spec.io', 'meshconfigs.config.openservicemesh.io', 'tcproutes.specs.smi-spec.io', 'trafficsplits.split.smi-spec.io', 'traffictargets.access.smi-spec.io'],

@@ -1,6 +1,7 @@
 // The controller's metrics, with OSM's names and labels (pkg/metricsstore/metricsstore.go in OSM):
 // proxies connected, xDS requests and responses per proxy and type, config update time, certificates
-// issued, Kubernetes events, plus what OSM lacked: NACKs per proxy and type, and catalog problems.
+// issued, Kubernetes events, plus what OSM lacked: NACKs per proxy and type, streams refused by code,
+// and catalog problems. The names OSM lacked follow Prometheus's conventions (counters end in _total).
 import type { CertificateAuthority } from '@osm/certificates';
 import type { Clock } from '@osm/clock';
 import type { MeshInformers } from '@osm/k8s-informers';
@@ -40,7 +41,10 @@ export function controllerMetrics(metrics: Metrics, clock: Pick<Clock, 'now'>): 
   const requests = metrics.counter('osm_proxy_xds_request_count', { help: 'Represents the number of XDS requests made by proxies', labels: proxyLabels });
   const sent = metrics.counter('osm_proxy_response_send_success_count', { help: 'Represents the number of responses successfully sent to proxies', labels: proxyLabels });
   const failed = metrics.counter('osm_proxy_response_send_error_count', { help: 'Represents the number of responses that errored when being set to proxies', labels: proxyLabels });
-  const nacks = metrics.counter('osm_proxy_xds_nack_count', { help: 'Represents the number of responses proxies rejected (NACK); they keep their last good config', labels: proxyLabels });
+  const nacks = metrics.counter('osm_proxy_xds_nack_total', { help: 'Responses proxies rejected (NACK); they keep their last good config', labels: proxyLabels });
+  // Sends practically never fail (a broken stream ends as cancelled); the ADS errors an operator meets
+  // are streams refused before they are served: a certificate from another root, an unknown pod.
+  const refused = metrics.counter('osm_proxy_xds_refused_total', { help: 'ADS streams refused before they were served, by gRPC status code', labels: ['code'] });
   const updateTime = metrics.histogram('osm_proxy_config_update_time', {
     help: 'Histogram to track time spent for proxy configuration: from the start of the build to the response handed to the stream',
     labels: ['resource_type', 'success'],
@@ -69,6 +73,7 @@ export function controllerMetrics(metrics: Metrics, clock: Pick<Clock, 'now'>): 
         if (buildStartedAt !== undefined) updateTime.record((clock.now() - buildStartedAt) / 1000, { resource_type: TYPE_URLS[type], success: String(ok) });
       },
       nack: (proxy, type) => nacks.inc(labels(proxy, type)),
+      refused: (_peer, error) => refused.inc({ code: error.code }),
     },
     publish(_snapshot, startedAt, push) {
       buildStartedAt = startedAt;

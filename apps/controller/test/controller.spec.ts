@@ -161,6 +161,9 @@ describe('osm-controller against a real API server', () => {
       assert.equal(status.code, code, `${name}: ${status.details}`);
       assert.match(status.details, details, name);
     }
+    // Refused before being served, counted by code (the secret request was served first, then closed).
+    const metrics = (await controller.get('/metrics')).body;
+    for (const [code, n] of [['Unauthenticated', 2], ['PermissionDenied', 1], ['NotFound', 1]] as const) assert.match(metrics, new RegExp(`^osm_proxy_xds_refused_total\\{code="${code}"\\} ${n}$`, 'm'), code);
     // The good stream still gets pushes: move a bookstore endpoint.
     const before = good.responses.length;
     await rest.patch('/apis/discovery.k8s.io/v1/namespaces/bookstore/endpointslices/bookstore-v1-1', { endpoints: [{ addresses: ['10.9.9.9'], conditions: { ready: true } }] });
@@ -214,7 +217,7 @@ describe('osm-controller against a real API server', () => {
     assert.equal(typeOf(eds), 'endpoints');
     const good = held.get('endpoints') as Response;
     s.send({ node: { id: buyer.uuid }, typeUrl: TYPE_URLS.endpoints, versionInfo: good.versionInfo, responseNonce: eds.nonce, resourceNames: namesIn(good), errorDetail: { code: 3, message: 'test: endpoint rejected', details: [] } });
-    await eventually('NACK counted', async () => /osm_proxy_xds_nack_count\{[^}]*type="EDS"[^}]*\} 1/.test((await controller.get('/metrics')).body));
+    await eventually('NACK counted', async () => /osm_proxy_xds_nack_total\{[^}]*type="EDS"[^}]*\} 1/.test((await controller.get('/metrics')).body));
     const mine = (await proxies()).find((p) => p.uuid === buyer.uuid && p.types[TYPE_URLS.endpoints]?.nacks === 1);
     assert.equal(mine?.types[TYPE_URLS.endpoints]?.acked?.version, good.versionInfo, 'the last good version stays ACKed');
     assert.equal(s.responses.length, count + 1, 'not sent again');

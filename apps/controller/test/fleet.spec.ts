@@ -1,0 +1,124 @@
+// osm-controller serving a fleet: 50 simulated sidecars of the bookstore mesh (child processes, real
+// mTLS, SotW as Envoy speaks it) connect, ACK, and hold exactly their identity's config; every proxy's
+// resources pass the independent Go check; after SIGKILL and a restart every proxy comes back to the
+// same versions (service certificates apart: they live in memory) and is then sent nothing new.
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { checkEnvoyResources, ControllerProcess, createBookstore, formatEnvoyProblems, KubeRest, startFleet, startKubeApiServer, type Bookstore, type Fleet, type KubeApiServer, type ProxyStatus } from '@osm/testing';
+import { envoy } from '@osm/envoy-api';
+import { spiffeId } from '@osm/mesh-model';
+import { TYPE_URLS } from '@osm/xds-snapshot';
+
+const { Secret } = envoy.extensions.transport_sockets.tls.v3;
+
+// 50 pods over the six apps of the demo.
+const PODS = { bookbuyer: 10, bookthief: 8, 'bookstore-v1': 9, 'bookstore-v2': 9, bookwarehouse: 8, mysql: 6 };
+const ALL_TYPES = Object.values(TYPE_URLS);
+
+/** CDS and LDS held (Envoy asks for the rest only where they refer to it), every response ACKed, no NACK. */
+const settled = (s: ProxyStatus): boolean =>
+  s.connected &&
+  [TYPE_URLS.clusters, TYPE_URLS.listeners].every((t) => s.types[t] !== undefined) &&
+  Object.values(s.types).every((t) => t.nacks === 0 && t.ackedAt !== undefined && t.responseAt !== undefined && t.ackedAt >= t.responseAt);
+
+/** Per proxy and type URL: the version it ACKed. */
+const versions = (statuses: readonly ProxyStatus[]): Map<string, Record<string, string>> =>
+  new Map(statuses.map((s) => [s.uuid, Object.fromEntries(ALL_TYPES.map((t) => [t, s.types[t]?.version ?? '']))]));
+
+interface Dump {
+  readonly config: Record<string, { version: string; resources: { name: string }[] }>;
+}
+
+describe('osm-controller serving 50 simulated sidecars', () => {
+  let api: KubeApiServer;
+  let mesh: Bookstore;
+  let controller: ControllerProcess;
+  let fleet: Fleet;
+  let port: string;
+
+  before(async () => {
+    api = await startKubeApiServer({ progress: () => undefined });
+    mesh = await createBookstore(new KubeRest(api.kubeConfig), PODS);
+    controller = new ControllerProcess(api.kubeconfigPath, ['--replica-id', 'fleet-0']);
+    const ads = await controller.adsAddress();
+    port = ads.split(':')[1] as string;
+    const proxies = mesh.pods.map((p) => {
+      const cert = mesh.bootstrap(p);
+      return { uuid: p.uuid, certificatePem: cert.certificatePem, privateKeyPem: cert.privateKeyPem };
+    });
+    fleet = await startFleet({ servers: [ads], rootPem: mesh.rootPem, proxies, processes: 2, keepResources: true, backoff: { baseMs: 100, maxMs: 1000 }, initialFetchTimeoutMs: 2000 });
+  });
+  after(async () => {
+    await fleet?.stop();
+    await controller?.stop('SIGKILL');
+    await api?.stop();
+  });
+
+  it('every proxy connects and ACKs its config; it holds exactly what the controller has for its pod, and it passes the Go check', async () => {
+    assert.equal(mesh.pods.length, 50);
+    const statuses = await fleet.waitFor('every proxy ACKed its config', (all) => all.every(settled), 120_000).catch((err: unknown) => {
+      throw new Error(`${String(err)}\n${JSON.stringify(fleet.statuses().filter((s) => !settled(s)).slice(0, 3), null, 1)}`);
+    });
+    for (const s of statuses) assert.equal(s.replica, 'fleet-0');
+    for (const pod of mesh.pods) {
+      const dump = await controller.json<Dump>(`/debug/config_dump?proxy=${pod.uuid}`);
+      const held = await fleet.resources(pod.uuid);
+      const status = fleet.status(pod.uuid) as ProxyStatus;
+      for (const type of ['clusters', 'listeners'] as const) {
+        // Wildcard types: the very set the controller built for this pod, at the version it built.
+        assert.deepEqual((held[TYPE_URLS[type]] ?? []).map((r) => r.name).sort(), (dump.config[type]?.resources ?? []).map((r) => r.name).sort(), `${pod.name} ${type}`);
+        assert.equal(status.types[TYPE_URLS[type]]?.version, dump.config[type]?.version, `${pod.name} ${type} version`);
+      }
+      for (const type of ['endpoints', 'routes', 'secrets'] as const) {
+        const dumped = new Set((dump.config[type]?.resources ?? []).map((r) => r.name));
+        for (const r of held[TYPE_URLS[type]] ?? []) assert.ok(dumped.has(r.name), `${pod.name} holds ${type} ${r.name} that is not its own`);
+      }
+      // The service certificate it holds is its own identity's, and no other.
+      for (const r of held[TYPE_URLS.secrets] ?? []) {
+        const chain = Secret.decode(r.bytes).tlsCertificate?.certificateChain?.inlineBytes;
+        if (!chain) continue; // a validation context
+        const uris = (new X509Certificate(Buffer.from(chain)).subjectAltName ?? '').split(', ').filter((san) => san.startsWith('URI:'));
+        assert.deepEqual(uris, [`URI:${spiffeId({ namespace: pod.namespace, name: pod.serviceAccount }, 'cluster.local')}`], `${pod.name} ${r.name}`);
+      }
+      const report = await checkEnvoyResources(Object.values(held).flat());
+      assert.ok(report.ok, `${pod.namespace}/${pod.name}:\n${formatEnvoyProblems(report.problems)}`);
+    }
+    // Proxies of one identity hold the same versions (config depends on the identity, not the pod).
+    const byIdentity = new Map<string, string>();
+    for (const pod of mesh.pods) {
+      const v = JSON.stringify(versions([fleet.status(pod.uuid) as ProxyStatus]).get(pod.uuid));
+      const identity = `${pod.namespace}/${pod.serviceAccount}`;
+      assert.equal(byIdentity.get(identity) ?? v, v, `${pod.name}: same versions as the other proxies of ${identity}`);
+      byIdentity.set(identity, v);
+    }
+  });
+
+  it('after SIGKILL and a restart on the same port, every proxy ends on the same versions (new service certificates apart) and is then sent nothing new', async () => {
+    const before = versions(fleet.statuses());
+    const connects = new Map(fleet.statuses().map((s) => [s.uuid, s.connects]));
+    assert.equal(await controller.stop('SIGKILL'), 'SIGKILL');
+    controller = new ControllerProcess(api.kubeconfigPath, ['--replica-id', 'fleet-1', '--ads-port', port]);
+    await controller.adsAddress();
+    // A proxy whose config did not change hears nothing from the new replica: its new stream is what shows it is back.
+    const back = (s: ProxyStatus): boolean => settled(s) && s.connects > (connects.get(s.uuid) ?? 0);
+    const statuses = await fleet.waitFor('every proxy back and settled', (all) => all.every(back), 120_000).catch((err: unknown) => {
+      throw new Error(`${String(err)}\n${JSON.stringify(fleet.statuses().filter((s) => !back(s)).slice(0, 3), null, 1)}`);
+    });
+    const afterRestart = versions(statuses);
+    for (const [uuid, types] of before) {
+      for (const t of ALL_TYPES) {
+        if (t === TYPE_URLS.secrets) continue; // a new replica issues new service certificates
+        assert.equal(afterRestart.get(uuid)?.[t], types[t], `${uuid} ${t}`);
+      }
+    }
+    // Nothing changes in the mesh: nothing more is sent to anyone.
+    const responses = (all: readonly ProxyStatus[]): number => all.reduce((n, s) => n + ALL_TYPES.reduce((m, t) => m + (s.types[t]?.responses ?? 0), 0), 0);
+    await fleet.sync();
+    const count = responses(fleet.statuses());
+    await sleep(3000);
+    await fleet.sync();
+    assert.equal(responses(fleet.statuses()), count, 'no response while nothing changes');
+  });
+});
