@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { startFleet, startXdsReference, type EnvoyResource, type Fleet, type XdsReference } from '@osm/testing';
 import { cds, newEndpoints, timeChange } from './B1.ts';
-import { MeshRun, holdsConfig } from './mesh-run.ts';
+import { FLEET_TIMING, MeshRun, holdsConfig } from './mesh-run.ts';
 import { percentile, rssKiB } from './stats.ts';
 import type { Benchmark, BenchResult } from './types.ts';
 
@@ -36,7 +36,8 @@ async function heldResources(fleet: Fleet, uuids: readonly string[]): Promise<Ma
 }
 
 const p99 = (samples: number[]): number => percentile(samples.sort((a, b) => a - b), 99);
-const fleetOptions = { backoff: { baseMs: 250, maxMs: 2000 }, initialFetchTimeoutMs: 1000 } as const;
+// The fleet MeshRun started for ours, resources kept (that costs the simulator too): both servers face the same fleet.
+const fleetOptions = { ...FLEET_TIMING, keepResources: true } as const;
 
 export const B7: Benchmark = {
   id: 'B7',
