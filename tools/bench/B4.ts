@@ -3,14 +3,11 @@
 import { webcrypto } from 'node:crypto';
 import { systemClock } from '@osm/clock';
 import { generateRootCA, LocalCertificateAuthority, loadSigningCA, type IssueRequest } from '@osm/certificates';
+import { percentile } from './stats.ts';
 import type { Benchmark, BenchResult } from './types.ts';
 
 const DAY = 86_400_000;
 
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-}
 const median = (values: readonly number[]): number => {
   const s = [...values].sort((a, b) => a - b);
   return s.length % 2 ? (s[(s.length - 1) / 2] ?? 0) : ((s[s.length / 2 - 1] ?? 0) + (s[s.length / 2] ?? 0)) / 2;

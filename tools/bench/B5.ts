@@ -4,13 +4,10 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { freePort, KubeRest, startKubeApiServer } from '@osm/testing';
+import { percentile } from './stats.ts';
 import type { Benchmark, BenchResult } from './types.ts';
 
 const injectorMain = fileURLToPath(new URL('../../apps/injector/src/main.ts', import.meta.url));
-
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-}
 
 const pod = (name: string): Record<string, unknown> => ({
   apiVersion: 'v1',

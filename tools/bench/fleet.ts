@@ -10,7 +10,6 @@
 //   *_server_cpu_ms_per_proxy                  the same for the server, for scale
 // Options: --proxies 1000 (N)  --processes (default one per 2,000 proxies)  --mode sotw|delta
 //          --cpu-prof <dir> (CPU profiles of the simulator processes, written when they stop)
-import { readFileSync } from 'node:fs';
 import { LocalCertificateAuthority, generateRootCA, loadSigningCA } from '@osm/certificates';
 import { systemClock } from '@osm/clock';
 import { keyOf } from '@osm/mesh-model';
@@ -18,23 +17,10 @@ import type { MeshModel, Proxy } from '@osm/mesh-model';
 import { DEFAULT_SERVER_NAME, startFleet, startXdsReference, type Fleet, type ProxyStatus, type XdsReference } from '@osm/testing';
 import { buildSnapshot, ResourceCache, TYPE_URLS, type Snapshot } from '@osm/xds-snapshot';
 import { inputsFor, mesh, PODS } from './B3.ts';
+import { cpuMs, rssKiB } from './stats.ts';
 import type { Benchmark, BenchResult } from './types.ts';
 
 const HOUR = 3600_000;
-const TICK_MS = 10; // /proc/<pid>/stat counts in clock ticks of 1/100 s (getconf CLK_TCK).
-
-/** CPU time (user + system) of the processes, in ms. */
-function cpuMs(pids: readonly number[]): number {
-  return pids.reduce((sum, pid) => {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return sum + (Number(fields[11]) + Number(fields[12])) * TICK_MS;
-  }, 0);
-}
-
-function rssKiB(pids: readonly number[]): number {
-  return pids.reduce((sum, pid) => sum + Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0), 0);
-}
-
 /** A snapshot per proxy, one object per identity (the reference server writes each distinct object once). */
 function snapshots(model: MeshModel, proxies: readonly Proxy[]): Map<string, Snapshot> {
   const cache = new ResourceCache();

@@ -5,7 +5,7 @@
 // sent again until the config changes, and removals from the wildcard types go out only after the
 // other types' updates (make-before-break).
 import type { envoy } from '@osm/envoy-api';
-import type { EncodedResource, ResourceType } from '@osm/xds-snapshot';
+import type { EncodedResource, ResourceSet, ResourceType } from '@osm/xds-snapshot';
 import { TYPE_URLS } from '@osm/xds-snapshot';
 import { select, Session, typeStatus, union, type Selection, type TypeStatus } from './session.ts';
 import { isWildcardType, PUSH_ORDER, SHORT_NAMES } from './types.ts';
@@ -32,6 +32,8 @@ interface TypeState {
   nackedVersion: string | undefined;
   nacks: number;
   lastNack: { version: string; nonce: string; message: string } | undefined;
+  /** The last selection, reused while neither the snapshot's set nor the subscription changed. */
+  selected: { set: ResourceSet; names: ReadonlySet<string> | undefined; selection: Selection } | undefined;
 }
 
 interface Plan {
@@ -39,6 +41,13 @@ interface Plan {
   readonly selection: Selection;
   readonly needed: boolean;
 }
+
+/** The request names exactly the subscribed names (an ACK usually does): keep the set, and the selection made from it. */
+const sameNames = (held: ReadonlySet<string> | undefined, names: readonly string[]): held is ReadonlySet<string> => {
+  if (!held || held.size !== names.length) return false;
+  for (const name of names) if (!held.has(name)) return false;
+  return true;
+};
 
 const hasRemovals = (held: ReadonlyMap<string, EncodedResource>, wanted: ReadonlyMap<string, EncodedResource>): boolean => {
   for (const name of held.keys()) if (!wanted.has(name)) return true;
@@ -76,10 +85,10 @@ export class SotwSession extends Session<DiscoveryRequest> {
       // A request beyond the limit is ignored whole: the stream keeps its previous subscription.
       if (!this.withinNameLimit(type, request.resourceNames.length)) return;
       if (type === 'secrets' && !this.allowSecrets(request.resourceNames)) return;
-      names = new Set(request.resourceNames);
+      names = sameNames(state?.names, request.resourceNames) ? state?.names : new Set(request.resourceNames);
     }
     if (!state) {
-      state = { type, names, clientVersion: '', sent: undefined, acked: undefined, nackedVersion: undefined, nacks: 0, lastNack: undefined };
+      state = { type, names, clientVersion: '', sent: undefined, acked: undefined, nackedVersion: undefined, nacks: 0, lastNack: undefined, selected: undefined };
       this.#types.set(type, state);
     }
     state.names = names;
@@ -93,7 +102,13 @@ export class SotwSession extends Session<DiscoveryRequest> {
     const plan: (Plan | undefined)[] = PUSH_ORDER.map((type) => {
       const state = this.#types.get(type);
       if (!state) return undefined;
-      const selection = select(snapshot.types[type], state.names);
+      // Most flushes follow an ACK of one type: the others' selections are the ones made before.
+      const set = snapshot.types[type];
+      let selection = state.selected?.set === set && state.selected.names === state.names ? state.selected.selection : undefined;
+      if (!selection) {
+        selection = select(set, state.names);
+        state.selected = { set, names: state.names, selection };
+      }
       const held = state.sent?.version ?? state.clientVersion;
       return { state, selection, needed: selection.version !== held && selection.version !== state.nackedVersion };
     });
