@@ -101,8 +101,14 @@ describe('osm-controller serving 50 simulated sidecars', () => {
     assert.equal(await controller.stop('SIGKILL'), 'SIGKILL');
     controller = new ControllerProcess(api.kubeconfigPath, ['--replica-id', 'fleet-1', '--ads-port', port]);
     await controller.adsAddress();
-    // A proxy whose config did not change hears nothing from the new replica: its new stream is what shows it is back.
-    const back = (s: ProxyStatus): boolean => settled(s) && s.connects > (connects.get(s.uuid) ?? 0);
+    // A proxy whose config did not change hears nothing from the new replica: its new stream is what
+    // shows it is back. One that held a service certificate must also have ACKed the new replica's
+    // (certificates live in memory: every replica issues its own), or a late SDS push would follow.
+    const back = (s: ProxyStatus): boolean => {
+      const secrets = s.types[TYPE_URLS.secrets];
+      const heldCertificate = secrets !== undefined && before.get(s.uuid)?.[TYPE_URLS.secrets] !== '';
+      return settled(s) && s.connects > (connects.get(s.uuid) ?? 0) && (!heldCertificate || secrets.version !== before.get(s.uuid)?.[TYPE_URLS.secrets]);
+    };
     const statuses = await fleet.waitFor('every proxy back and settled', (all) => all.every(back), 120_000).catch((err: unknown) => {
       throw new Error(`${String(err)}\n${JSON.stringify(fleet.statuses().filter((s) => !back(s)).slice(0, 3), null, 1)}`);
     });
