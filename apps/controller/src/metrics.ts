@@ -6,7 +6,7 @@ import type { CertificateAuthority } from '@osm/certificates';
 import type { Clock } from '@osm/clock';
 import type { MeshInformers } from '@osm/k8s-informers';
 import { keyOf, type Proxy } from '@osm/mesh-model';
-import type { Gauge, Metrics } from '@osm/observability';
+import type { Gauge, LabelSet, Metrics } from '@osm/observability';
 import { SHORT_NAMES, type AdsEvents } from '@osm/xds-server';
 import { TYPE_URLS, type ResourceType, type Snapshot } from '@osm/xds-snapshot';
 
@@ -39,12 +39,54 @@ export interface ControllerMetrics {
   timed(authority: Pick<CertificateAuthority, 'issue'>): Pick<CertificateAuthority, 'issue'>;
 }
 
+type ProxyLabel = 'proxy_uuid' | 'identity' | 'type';
+
+/**
+ * A counter per proxy and type (OSM's proxy_uuid, identity, type labels), bumped on every xDS request
+ * and response. The totals are kept here and read at scrape time: an SDK Counter sorts and serializes
+ * the labels on every call, which cost ~7 % of the controller's CPU while a policy change went out to
+ * 1,000 proxies (B1 profile); here a call is two map lookups.
+ */
+function perProxyCounter(metrics: Metrics, name: string, help: string): { inc(proxy: Proxy, type: ResourceType | undefined): void } {
+  interface Entry {
+    readonly labels: LabelSet<ProxyLabel>;
+    value: number;
+  }
+  // By label set, so a proxy whose model object is replaced (a pod update) continues its series.
+  const entries = new Map<string, Entry>();
+  // The model's proxy objects are long-lived: the fast path.
+  const byProxy = new WeakMap<Proxy, Map<ResourceType | undefined, Entry>>();
+  metrics.observableCounter(name, { help, labels: ['proxy_uuid', 'identity', 'type'] }, (observe) => {
+    for (const entry of entries.values()) observe(entry.value, entry.labels);
+  });
+  return {
+    inc(proxy, type) {
+      let byType = byProxy.get(proxy);
+      if (!byType) {
+        byType = new Map();
+        byProxy.set(proxy, byType);
+      }
+      let entry = byType.get(type);
+      if (!entry) {
+        const labels = { proxy_uuid: proxy.uuid, identity: keyOf(proxy.identity), type: type ? SHORT_NAMES[type] : 'unknown' };
+        const key = `${labels.proxy_uuid}\n${labels.identity}\n${labels.type}`;
+        entry = entries.get(key);
+        if (!entry) {
+          entry = { labels, value: 0 };
+          entries.set(key, entry);
+        }
+        byType.set(type, entry);
+      }
+      entry.value++;
+    },
+  };
+}
+
 export function controllerMetrics(metrics: Metrics, clock: Pick<Clock, 'now'>): ControllerMetrics {
-  const proxyLabels = ['proxy_uuid', 'identity', 'type'] as const;
-  const requests = metrics.counter('osm_proxy_xds_request_count', { help: 'Represents the number of XDS requests made by proxies', labels: proxyLabels });
-  const sent = metrics.counter('osm_proxy_response_send_success_count', { help: 'Represents the number of responses successfully sent to proxies', labels: proxyLabels });
-  const failed = metrics.counter('osm_proxy_response_send_error_count', { help: 'Represents the number of responses that errored when being set to proxies', labels: proxyLabels });
-  const nacks = metrics.counter('osm_proxy_xds_nack_total', { help: 'Responses proxies rejected (NACK); they keep their last good config', labels: proxyLabels });
+  const requests = perProxyCounter(metrics, 'osm_proxy_xds_request_count', 'Represents the number of XDS requests made by proxies');
+  const sent = perProxyCounter(metrics, 'osm_proxy_response_send_success_count', 'Represents the number of responses successfully sent to proxies');
+  const failed = perProxyCounter(metrics, 'osm_proxy_response_send_error_count', 'Represents the number of responses that errored when being set to proxies');
+  const nacks = perProxyCounter(metrics, 'osm_proxy_xds_nack_total', 'Responses proxies rejected (NACK); they keep their last good config');
   // Sends practically never fail (a broken stream ends as cancelled); the ADS errors an operator meets
   // are streams refused before they are served: a certificate from another root, an unknown pod.
   const refused = metrics.counter('osm_proxy_xds_refused_total', { help: 'ADS streams refused before they were served, by gRPC status code', labels: ['code'] });
@@ -59,23 +101,18 @@ export function controllerMetrics(metrics: Metrics, clock: Pick<Clock, 'now'>): 
   let connected = 0;
   metrics.observableGauge('osm_proxy_connect_count', { help: 'Represents the number of proxies connected to OSM controller' }, (observe) => observe(connected));
 
-  const labels = (proxy: Proxy, type: ResourceType | undefined): { proxy_uuid: string; identity: string; type: string } => ({
-    proxy_uuid: proxy.uuid,
-    identity: keyOf(proxy.identity),
-    type: type ? SHORT_NAMES[type] : 'unknown',
-  });
   let buildStartedAt: number | undefined;
 
   return {
     ads: {
       streamOpened: () => void connected++,
       streamClosed: () => void connected--,
-      request: (proxy, type) => requests.inc(labels(proxy, type)),
+      request: (proxy, type) => requests.inc(proxy, type),
       response: (proxy, type, ok) => {
-        (ok ? sent : failed).inc(labels(proxy, type));
+        (ok ? sent : failed).inc(proxy, type);
         if (buildStartedAt !== undefined) updateTime.record((clock.now() - buildStartedAt) / 1000, { resource_type: TYPE_URLS[type], success: String(ok) });
       },
-      nack: (proxy, type) => nacks.inc(labels(proxy, type)),
+      nack: (proxy, type) => nacks.inc(proxy, type),
       refused: (_peer, error) => refused.inc({ code: error.code }),
     },
     publish(_snapshot, startedAt, push) {

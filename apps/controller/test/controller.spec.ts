@@ -221,6 +221,11 @@ describe('osm-controller against a real API server', () => {
     const mine = (await proxies()).find((p) => p.uuid === buyer.uuid && p.types[TYPE_URLS.endpoints]?.nacks === 1);
     assert.equal(mine?.types[TYPE_URLS.endpoints]?.acked?.version, good.versionInfo, 'the last good version stays ACKed');
     assert.equal(s.responses.length, count + 1, 'not sent again');
+    // Requests and responses are counted per proxy and type too, under OSM's names.
+    const body = (await controller.get('/metrics')).body;
+    for (const name of ['osm_proxy_xds_request_count', 'osm_proxy_response_send_success_count']) {
+      assert.match(body, new RegExp(`^${name}\\{proxy_uuid="${buyer.uuid}",identity="bookbuyer/bookbuyer",type="EDS"\\} [1-9]\\d*$`, 'm'), name);
+    }
   });
 
   it('ignores an unknown type URL, a garbage nonce and a 100,000-name subscription; a stream that never reads does not stop the server', async () => {

@@ -103,6 +103,21 @@ describe('metric helpers', () => {
     assert.deepEqual(points((await collect()).get('osm_queue_depth')), [{ attributes: { queue: 'recompute' }, value: 9 }]);
   });
 
+  it('reads observable counters at collection time, as cumulative monotonic sums kept under the declared name', async () => {
+    const reader = new PullReader();
+    const { metrics, counterNames } = createMetrics(new MeterProvider({ readers: [reader] }).getMeter('test'));
+    let total = 2;
+    metrics.observableCounter('osm_proxy_xds_request_count', { help: 'requests', labels: ['type'] }, (observe) => observe(total, { type: 'CDS' }));
+    const collect = async (): Promise<MetricData | undefined> => (await reader.collect()).resourceMetrics.scopeMetrics[0]?.metrics[0];
+    const first = await collect();
+    assert.equal(first?.dataPointType, DataPointType.SUM);
+    assert.equal(first?.isMonotonic, true);
+    assert.deepEqual(points(first), [{ attributes: { type: 'CDS' }, value: 2 }]);
+    total = 7;
+    assert.deepEqual(points(await collect()), [{ attributes: { type: 'CDS' }, value: 7 }]);
+    assert.deepEqual([...counterNames], ['osm_proxy_xds_request_count']);
+  });
+
   it('exports osm_version_info = 1 with version, build_date and git_commit', async () => {
     const { metrics, collect } = setup();
     registerVersionInfo(metrics, { version: 'v1.3.0', gitCommit: 'deadbeef', buildDate: '2026-11-26' });

@@ -53,6 +53,11 @@ export interface Metrics {
   histogram<const L extends string = never>(name: string, options: HistogramOptions<L>): Histogram<L>;
   /** A gauge read at scrape time: `callback` reports the current values. */
   observableGauge<const L extends string = never>(name: string, options: MetricOptions<L>, callback: (observe: Observe<L>) => void): void;
+  /**
+   * A counter whose running totals the caller keeps and `callback` reports at scrape time: for counts
+   * bumped on a hot path, where a Counter's per-call label hashing costs more than the work counted.
+   */
+  observableCounter<const L extends string = never>(name: string, options: MetricOptions<L>, callback: (observe: Observe<L>) => void): void;
 }
 
 /**
@@ -162,6 +167,14 @@ export function createMetrics(meter: Meter): { metrics: Metrics; counterNames: R
       declare(name, options);
       const g = meter.createObservableGauge(name, { description: options.help });
       g.addCallback((result: ObservableResult) => {
+        callback(((value: number, ...labels: AnyLabels) => result.observe(value, attrs(labels))) as Observe<string>);
+      });
+    },
+    observableCounter(name: string, options: MetricOptions<string>, callback: (observe: Observe<string>) => void): void {
+      declare(name, options);
+      if (!name.endsWith('_total')) counterNames.add(name);
+      const c = meter.createObservableCounter(name, { description: options.help });
+      c.addCallback((result: ObservableResult) => {
         callback(((value: number, ...labels: AnyLabels) => result.observe(value, attrs(labels))) as Observe<string>);
       });
     },
