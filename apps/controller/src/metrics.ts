@@ -30,7 +30,7 @@ export const topicOf = (informerName: string): string => TOPICS[informerName] ??
 export interface ControllerMetrics {
   /** ADS events counted (requests, responses, ACK/NACK, streams). */
   readonly ads: AdsEvents;
-  /** Wraps a push after a build: the responses it sends are timed from the build's start. */
+  /** Wraps a push after a build: the responses it sends are timed from the build's start (others from their request's arrival). */
   publish(snapshot: Snapshot, startedAt: number, push: () => void): void;
   readonly problems: Gauge<'kind' | 'reason'>;
   /** Counts each informer event (osm_k8s_api_event_count). */
@@ -91,7 +91,7 @@ export function controllerMetrics(metrics: Metrics, clock: Pick<Clock, 'now'>): 
   // are streams refused before they are served: a certificate from another root, an unknown pod.
   const refused = metrics.counter('osm_proxy_xds_refused_total', { help: 'ADS streams refused before they were served, by gRPC status code', labels: ['code'] });
   const updateTime = metrics.histogram('osm_proxy_config_update_time', {
-    help: 'Histogram to track time spent for proxy configuration: from the start of the build to the response handed to the stream',
+    help: 'Histogram to track time spent for proxy configuration: to the response handed to the stream, from the start of the build (a push) or the request (an answer)',
     labels: ['resource_type', 'success'],
   });
   const issued = metrics.counter('osm_cert_issued_count', { help: 'Represents the total number of XDS certificates issued to proxies' });
@@ -102,15 +102,32 @@ export function controllerMetrics(metrics: Metrics, clock: Pick<Clock, 'now'>): 
   metrics.observableGauge('osm_proxy_connect_count', { help: 'Represents the number of proxies connected to OSM controller' }, (observe) => observe(connected));
 
   let buildStartedAt: number | undefined;
+  // OSM observes every response it generates (pkg/envoy/generator/profile.go, xdsPathTimeTrack), also
+  // those answering a proxy's request from the config it already has (its first CDS, then EDS, LDS,
+  // RDS, SDS in turn): such a response is timed from the request's arrival.
+  const requestedAt = new WeakMap<Proxy, Map<ResourceType, number>>();
 
   return {
     ads: {
       streamOpened: () => void connected++,
       streamClosed: () => void connected--,
-      request: (proxy, type) => requests.inc(proxy, type),
+      request: (proxy, type) => {
+        requests.inc(proxy, type);
+        if (!type) return;
+        let byType = requestedAt.get(proxy);
+        if (!byType) {
+          byType = new Map();
+          requestedAt.set(proxy, byType);
+        }
+        byType.set(type, clock.now());
+      },
       response: (proxy, type, ok) => {
         (ok ? sent : failed).inc(proxy, type);
-        if (buildStartedAt !== undefined) updateTime.record((clock.now() - buildStartedAt) / 1000, { resource_type: TYPE_URLS[type], success: String(ok) });
+        const byType = requestedAt.get(proxy);
+        const startedAt = buildStartedAt ?? byType?.get(type);
+        // A request is answered once; an ACK that no response follows leaves a time a push never reads.
+        byType?.delete(type);
+        if (startedAt !== undefined) updateTime.record((clock.now() - startedAt) / 1000, { resource_type: TYPE_URLS[type], success: String(ok) });
       },
       nack: (proxy, type) => nacks.inc(proxy, type),
       refused: (_peer, error) => refused.inc({ code: error.code }),
