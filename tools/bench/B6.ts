@@ -6,7 +6,8 @@
 //   ha_*      one of three replicas is SIGKILLed (its address leaves the fleet's server list, as a
 //             Service drops the endpoint): from the kill until every proxy it served has ACKed
 //             config from a survivor; peak RSS and CPU of the survivors during it
-// Options: --proxies 1000  --simulators <processes>  --scenario single|ha|both
+// Options: --proxies 1000  --simulators <processes>  --scenario single|ha|both  --cpu-prof <dir> (controllers;
+//          each process writes its profile when it exits: the SIGKILLed one writes none)
 import type { Fleet, ProxyStatus } from '@osm/testing';
 import { holdsConfig, MeshRun } from './mesh-run.ts';
 import type { Benchmark, BenchResult } from './types.ts';
@@ -42,8 +43,8 @@ function reconnected(fleet: Fleet): (s: ProxyStatus) => boolean {
   return (s) => s.connects > (connects.get(s.uuid) ?? 0) && holds(s);
 }
 
-async function single(n: number, simulators: number | undefined, progress: (line: string) => void): Promise<BenchResult[]> {
-  const run = await MeshRun.start({ proxies: n, replicas: 1, simulators }, progress);
+async function single(n: number, simulators: number | undefined, nodeOptions: string | undefined, progress: (line: string) => void): Promise<BenchResult[]> {
+  const run = await MeshRun.start({ proxies: n, replicas: 1, simulators, controllerNodeOptions: nodeOptions }, progress);
   try {
     const initialS = await run.connectFleet();
     const fleet = run.fleet as Fleet;
@@ -81,8 +82,8 @@ async function single(n: number, simulators: number | undefined, progress: (line
   }
 }
 
-async function ha(n: number, simulators: number | undefined, progress: (line: string) => void): Promise<BenchResult[]> {
-  const run = await MeshRun.start({ proxies: n, replicas: 3, simulators }, progress);
+async function ha(n: number, simulators: number | undefined, nodeOptions: string | undefined, progress: (line: string) => void): Promise<BenchResult[]> {
+  const run = await MeshRun.start({ proxies: n, replicas: 3, simulators, controllerNodeOptions: nodeOptions }, progress);
   try {
     const initialS = await run.connectFleet();
     const fleet = run.fleet as Fleet;
@@ -119,15 +120,16 @@ async function ha(n: number, simulators: number | undefined, progress: (line: st
 
 export const B6: Benchmark = {
   id: 'B6',
-  description: 'reconnect storm: SIGKILL the only replica (restarted), and one of three: until every proxy ACKed again; S = N/10 (options: --proxies 1000 --scenario single|ha|both)',
+  description: 'reconnect storm: SIGKILL the only replica (restarted), and one of three: until every proxy ACKed again; S = N/10 (options: --proxies 1000 --scenario single|ha|both --cpu-prof <dir>)',
   async run(options, progress) {
     const n = Number(options['proxies'] ?? 1000);
     const scenario = options['scenario'] ?? 'both';
     if (scenario !== 'single' && scenario !== 'ha' && scenario !== 'both') throw new Error(`--scenario must be single, ha or both, not '${scenario}'`);
     const simulators = options['simulators'] ? Number(options['simulators']) : undefined;
+    const nodeOptions = options['cpu-prof'] ? `--cpu-prof --cpu-prof-dir=${options['cpu-prof']}` : undefined;
     const results: BenchResult[] = [];
-    if (scenario !== 'ha') results.push(...(await single(n, simulators, progress)));
-    if (scenario !== 'single') results.push(...(await ha(n, simulators, progress)));
+    if (scenario !== 'ha') results.push(...(await single(n, simulators, nodeOptions, progress)));
+    if (scenario !== 'single') results.push(...(await ha(n, simulators, nodeOptions, progress)));
     return results;
   },
 };
