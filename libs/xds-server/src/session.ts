@@ -387,8 +387,10 @@ export abstract class Session<Request extends RequestCommon> implements AdsSessi
 
   #end(): void {
     const wasServing = this.#phase === 'serving';
+    // Only a verification in progress waits on the signal; an abort makes a DOMException with its stack
+    // trace, which a drain of thousands of served streams would pay for nothing.
+    if (this.#phase === 'verifying') this.#abort.abort();
     this.#phase = 'closed';
-    this.#abort.abort();
     this.host.detach(this, wasServing);
     if (wasServing && this.proxy) this.host.events.streamClosed?.(this.proxy, this.kind);
   }
