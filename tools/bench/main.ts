@@ -40,7 +40,8 @@ async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   const options = parseOptions(rest);
-  const header = { id: bench.id, node: process.version, cores: availableParallelism(), date: new Date().toISOString() };
+  // The options too: a figure means little without them (--simulator, --proxies, ...).
+  const header = { id: bench.id, node: process.version, cores: availableParallelism(), date: new Date().toISOString(), options };
   console.log(`${bench.id}: ${bench.description}\nnode ${header.node}, ${header.cores} cores, ${header.date}`);
   const results: BenchResult[] = await bench.run(options, (line) => console.log(`  ${line}`));
   console.log('');
