@@ -2,14 +2,17 @@ package main
 
 // What a simulated proxy needs from a resource: its name, the names it makes the proxy subscribe to,
 // and whether Envoy could decode it. Thousands of proxies receive identical bytes, so each distinct
-// resource is decoded once per process (keyed by a hash of its bytes).
+// resource, and each distinct set of resources in a response, is decoded once per process (keyed by
+// hashes of the bytes), and name lists are interned: proxies of one identity share them.
 
 import (
+	"cmp"
+	"encoding/binary"
 	"fmt"
 	"hash/maphash"
+	"slices"
+	"strings"
 	"sync"
-
-	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 
@@ -26,44 +29,169 @@ type decoded struct {
 	err       string   // why Envoy would reject it
 }
 
+// nameList is an interned sorted list of distinct names: equal lists are one pointer.
+type nameList struct {
+	names     []string
+	id        int
+	announced bool // sent to the parent (the worker's flush only)
+}
+
+// nameTable interns name lists and memoizes their unions.
+type nameTable struct {
+	empty  *nameList
+	mu     sync.Mutex
+	lists  map[string]*nameList
+	unions map[[2]*nameList]*nameList
+}
+
+func newNameTable() *nameTable {
+	t := &nameTable{lists: map[string]*nameList{}, unions: map[[2]*nameList]*nameList{}}
+	t.empty = t.intern(nil)
+	return t
+}
+
+// intern: the interned list of names (sorted and made distinct here).
+func (t *nameTable) intern(names []string) *nameList {
+	names = slices.Compact(slices.Sorted(slices.Values(names)))
+	key := strings.Join(names, "\n")
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	l, ok := t.lists[key]
+	if !ok {
+		l = &nameList{names: names, id: len(t.lists)}
+		t.lists[key] = l
+	}
+	return l
+}
+
+func (t *nameTable) union(a, b *nameList) *nameList {
+	if len(b.names) == 0 {
+		return a
+	}
+	if len(a.names) == 0 {
+		return b
+	}
+	t.mu.Lock()
+	u, ok := t.unions[[2]*nameList{a, b}]
+	t.mu.Unlock()
+	if !ok {
+		u = t.intern(append(slices.Clone(a.names), b.names...))
+		t.mu.Lock()
+		t.unions[[2]*nameList{a, b}] = u
+		t.mu.Unlock()
+	}
+	return u
+}
+
+// decodedList is the resources of one response (or what a proxy holds of a type), with what is
+// wrong with it as a whole and, computed once, the names in it and the names it refers to.
+type decodedList struct {
+	resources []*decoded
+	problem   string
+	once      sync.Once
+	names     *nameList
+	endpoints *nameList
+	secrets   *nameList
+	routes    *nameList
+}
+
+func (l *decodedList) index(t *nameTable) *decodedList {
+	l.once.Do(func() {
+		var names, endpoints, secrets, routes []string
+		for _, r := range l.resources {
+			names = append(names, r.name)
+			endpoints = append(endpoints, r.endpoints...)
+			secrets = append(secrets, r.secrets...)
+			routes = append(routes, r.routes...)
+		}
+		l.names, l.endpoints, l.secrets, l.routes = t.intern(names), t.intern(endpoints), t.intern(secrets), t.intern(routes)
+	})
+	return l
+}
+
 type decodeKey struct {
 	typeURL string
 	sum     uint64
 	size    int
 }
 
-// decoder caches decoded resources; a generation is dropped when the map grows past its limit, so a
-// long run with many pushes stays bounded.
+// generational is a map that keeps what was used in the current or the previous generation:
+// bounded, without bookkeeping.
+type generational[V any] struct {
+	current, previous map[decodeKey]V
+	limit             int
+}
+
+func (g *generational[V]) get(k decodeKey) (V, bool) {
+	v, ok := g.current[k]
+	if !ok {
+		if v, ok = g.previous[k]; ok {
+			g.set(k, v)
+		}
+	}
+	return v, ok
+}
+
+func (g *generational[V]) set(k decodeKey, v V) {
+	if g.current == nil || len(g.current) >= g.limit {
+		g.previous, g.current = g.current, map[decodeKey]V{}
+	}
+	g.current[k] = v
+}
+
 type decoder struct {
-	seed     maphash.Seed
-	mu       sync.RWMutex
-	current  map[decodeKey]*decoded
-	previous map[decodeKey]*decoded
-	limit    int
+	seed      maphash.Seed
+	names     *nameTable
+	mu        sync.Mutex
+	resources generational[*decoded]
+	lists     generational[*decodedList]
 }
 
-func newDecoder(limit int) *decoder {
-	return &decoder{seed: maphash.MakeSeed(), current: map[decodeKey]*decoded{}, previous: map[decodeKey]*decoded{}, limit: limit}
+func newDecoder(names *nameTable, limit int) *decoder {
+	return &decoder{seed: maphash.MakeSeed(), names: names, resources: generational[*decoded]{limit: limit}, lists: generational[*decodedList]{limit: limit}}
 }
 
-func (d *decoder) decode(a *anypb.Any) *decoded {
-	key := decodeKey{typeURL: a.GetTypeUrl(), sum: maphash.Bytes(d.seed, a.GetValue()), size: len(a.GetValue())}
-	d.mu.RLock()
-	r, ok := d.current[key]
-	if !ok {
-		r, ok = d.previous[key]
+// list decodes the resources of a response of type typeURL. Equal contents give the same list,
+// also in another order: go-control-plane sends a type's resources in Go's random map order.
+func (d *decoder) list(typeURL string, anys []rawAny) *decodedList {
+	keys := make([]decodeKey, len(anys))
+	sums := make([]byte, 0, 16*len(anys))
+	for i, a := range anys {
+		keys[i] = decodeKey{typeURL: a.typeURL, sum: maphash.Bytes(d.seed, a.value), size: len(a.value)}
 	}
-	d.mu.RUnlock()
-	if !ok {
-		r = decodeOne(a.GetTypeUrl(), a.GetValue())
+	sorted := slices.SortedFunc(slices.Values(keys), func(a, b decodeKey) int {
+		return cmp.Or(strings.Compare(a.typeURL, b.typeURL), cmp.Compare(a.sum, b.sum))
+	})
+	for _, k := range sorted {
+		sums = binary.LittleEndian.AppendUint64(sums, k.sum)
+		sums = binary.LittleEndian.AppendUint64(sums, uint64(len(k.typeURL)))
 	}
+	listKey := decodeKey{typeURL: typeURL, sum: maphash.Bytes(d.seed, sums), size: len(anys)}
 	d.mu.Lock()
-	if len(d.current) >= d.limit {
-		d.previous, d.current = d.current, map[decodeKey]*decoded{}
-	}
-	d.current[key] = r
+	l, ok := d.lists.get(listKey)
 	d.mu.Unlock()
-	return r
+	if ok {
+		return l
+	}
+	list := make([]*decoded, len(anys))
+	for i, a := range anys {
+		d.mu.Lock()
+		r, ok := d.resources.get(keys[i])
+		d.mu.Unlock()
+		if !ok {
+			r = decodeOne(a.typeURL, a.value)
+			d.mu.Lock()
+			d.resources.set(keys[i], r)
+			d.mu.Unlock()
+		}
+		list[i] = r
+	}
+	l = &decodedList{resources: list, problem: problemOf(typeURL, list)}
+	l.index(d.names)
+	d.mu.Lock()
+	d.lists.set(listKey, l)
+	d.mu.Unlock()
+	return l
 }
 
 func decodeOne(typeURL string, value []byte) *decoded {

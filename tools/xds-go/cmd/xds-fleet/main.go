@@ -1,6 +1,7 @@
 // xds-fleet is the Go engine of the fleet simulator (libs/testing/src/fleet): one process runs its
 // share of the fleet's simulated Envoy sidecars, each an ADS client (SotW) with its own gRPC
-// connection over mTLS, and reports their status to the parent. It speaks the messages of
+// connection over mTLS, and reports their status to the parent. With XDS_FLEET_CPU_PROFILE_DIR set
+// it writes a CPU profile there (xds-fleet-<pid>.pprof) when it stops. It speaks the messages of
 // libs/testing/src/fleet/ipc.ts as JSON lines: ToWorker on stdin, FromWorker on stdout. It exits 0
 // after `stop`, and at once when stdin closes (the parent is gone). Logs go to stderr.
 package main
@@ -10,6 +11,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
+	"runtime/pprof"
 	"sync"
 	"syscall"
 
@@ -96,8 +99,29 @@ func raiseFileLimit() {
 	}
 }
 
+// cpuProfile starts a CPU profile when XDS_FLEET_CPU_PROFILE_DIR names a folder; the returned function ends it.
+func cpuProfile() func() {
+	dir := os.Getenv("XDS_FLEET_CPU_PROFILE_DIR")
+	if dir == "" {
+		return func() {}
+	}
+	f, err := os.Create(filepath.Join(dir, fmt.Sprintf("xds-fleet-%d.pprof", os.Getpid())))
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "xds-fleet: no CPU profile: %v\n", err)
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}
+}
+
 func main() {
 	raiseFileLimit()
+	stopProfile := cpuProfile()
 	o := &out{w: bufio.NewWriterSize(os.Stdout, 1<<16)}
 	in := bufio.NewScanner(os.Stdin)
 	in.Buffer(make([]byte, 1<<20), 1<<30)
@@ -140,6 +164,7 @@ func main() {
 			if w != nil {
 				w.stop()
 			}
+			stopProfile()
 			o.write(map[string]string{"t": "stopped"})
 			os.Exit(0)
 		}

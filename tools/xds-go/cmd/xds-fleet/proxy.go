@@ -17,7 +17,11 @@ import (
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 )
 
-type adsStream = discoveryv3.AggregatedDiscoveryService_StreamAggregatedResourcesClient
+type adsStream = grpc.ClientStream
+
+var adsStreamDesc = &grpc.StreamDesc{StreamName: "StreamAggregatedResources", ServerStreams: true, ClientStreams: true}
+
+const adsMethod = "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources"
 
 // proxy is one simulated sidecar: its connection loop and its session.
 type proxy struct {
@@ -54,7 +58,7 @@ func newProxy(w *worker, index int, spec proxySpec, creds credentials.TransportC
 		creds: creds,
 		node: &corev3.Node{Id: nodeID, Cluster: spec.Cluster, UserAgentName: "envoy",
 			UserAgentVersionType: &corev3.Node_UserAgentVersion{UserAgentVersion: "osm-ts-fleet"}},
-		session:        newSession(w.config.NodeOnFirstMessageOnly, w.rejectFor(spec.UUID)),
+		session:        newSession(w.names, w.none, w.config.NodeOnFirstMessageOnly, w.rejectFor(spec.UUID)),
 		backoffMs:      w.config.BackoffBaseMs,
 		lastAckAt:      -1,
 		lastResponseAt: -1,
@@ -106,7 +110,11 @@ func (p *proxy) attempt() {
 		grpc.WithAuthority(p.w.config.ServerName),
 		grpc.WithDisableRetry(),
 		grpc.WithDisableServiceConfig(),
+		// Smaller buffers than gRPC's 32 KiB each way: thousands of connections per process, and
+		// responses of a few KiB to a few hundred.
 		grpc.WithSharedWriteBuffer(true),
+		grpc.WithReadBufferSize(16*1024),
+		grpc.WithWriteBufferSize(16*1024),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(math.MaxInt32)))
 	if err != nil {
 		p.ended(nil, err)
@@ -124,7 +132,7 @@ func (p *proxy) attempt() {
 	}()
 	// Fail-fast: the call waits for the connection (TLS included) and fails if it cannot be made, so
 	// a stream returned here is established (Envoy's connected_state).
-	stream, err := discoveryv3.NewAggregatedDiscoveryServiceClient(conn).StreamAggregatedResources(ctx)
+	stream, err := conn.NewStream(ctx, adsStreamDesc, adsMethod, grpc.ForceCodecV2(rawCodec{}))
 	if err != nil {
 		p.ended(nil, err)
 		return
@@ -136,12 +144,12 @@ func (p *proxy) attempt() {
 	requests := p.session.open()
 	p.sendLocked(stream, requests)
 	for {
-		r, err := stream.Recv()
-		if err != nil {
+		var r rawResponse
+		if err := stream.RecvMsg(&r); err != nil {
 			p.ended(stream, err)
 			return
 		}
-		p.onResponse(stream, r)
+		p.onResponse(stream, &r)
 	}
 }
 
@@ -156,7 +164,7 @@ func (p *proxy) sendLocked(stream adsStream, requests []request) {
 	}
 	for _, r := range requests {
 		// A failed write ends the stream; Recv reports why.
-		if err := stream.Send(p.encode(r)); err != nil {
+		if err := stream.SendMsg(p.encode(r)); err != nil {
 			return
 		}
 	}
@@ -173,13 +181,9 @@ func (p *proxy) encode(r request) *discoveryv3.DiscoveryRequest {
 	return m
 }
 
-func (p *proxy) onResponse(stream adsStream, m *discoveryv3.DiscoveryResponse) {
+func (p *proxy) onResponse(stream adsStream, m *rawResponse) {
 	now := monotonicMs()
-	list := make([]*decoded, len(m.GetResources()))
-	for i, a := range m.GetResources() {
-		list[i] = p.w.decoder.decode(a)
-	}
-	problem := problemOf(m.GetTypeUrl(), list)
+	list := p.w.decoder.list(m.typeURL, m.resources)
 	p.mu.Lock()
 	if stream != p.stream {
 		p.mu.Unlock()
@@ -188,8 +192,7 @@ func (p *proxy) onResponse(stream adsStream, m *discoveryv3.DiscoveryResponse) {
 	// Envoy resets its backoff once a message arrives on the stream.
 	p.backoffMs = p.w.config.BackoffBaseMs
 	p.lastResponseAt = now
-	requests, outcome := p.session.receive(&response{typeURL: m.GetTypeUrl(), version: m.GetVersionInfo(), nonce: m.GetNonce(),
-		controlPlane: m.GetControlPlane().GetIdentifier(), resources: list}, problem, now)
+	requests, outcome := p.session.receive(&response{typeURL: m.typeURL, version: m.version, nonce: m.nonce, controlPlane: m.controlPlane, list: list}, now)
 	if outcome == "ack" {
 		p.lastAckAt = now
 	}

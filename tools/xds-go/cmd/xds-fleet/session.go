@@ -5,8 +5,6 @@ package main
 // Envoy rules it follows); the two engines of the fleet must reach the same statuses.
 
 import (
-	"slices"
-
 	"github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 )
 
@@ -25,10 +23,10 @@ type request struct {
 type typeState struct {
 	typeURL    string
 	wildcard   bool
-	subscribed []string // sorted; empty for wildcard types
+	subscribed *nameList // empty for wildcard types
 	version    string
 	nonce      string
-	held       []*decoded
+	held       *decodedList
 	responses  int
 	nacks      int
 	lastNack   string
@@ -41,13 +39,15 @@ type response struct {
 	version      string
 	nonce        string
 	controlPlane string
-	resources    []*decoded
+	list         *decodedList
 }
 
 // rejectFunc: a reason to NACK a response the proxy could otherwise accept, or "".
 type rejectFunc func(typeURL string, resources []*decoded) string
 
 type session struct {
+	names           *nameTable
+	none            *decodedList
 	nodeOnFirstOnly bool
 	reject          rejectFunc
 	order           []*typeState
@@ -56,14 +56,14 @@ type session struct {
 	replica         string
 }
 
-func newSession(nodeOnFirstOnly bool, reject rejectFunc) *session {
-	s := &session{nodeOnFirstOnly: nodeOnFirstOnly, reject: reject, types: map[string]*typeState{}}
-	s.add(resource.ClusterType, true, nil)
+func newSession(names *nameTable, none *decodedList, nodeOnFirstOnly bool, reject rejectFunc) *session {
+	s := &session{names: names, none: none, nodeOnFirstOnly: nodeOnFirstOnly, reject: reject, types: map[string]*typeState{}}
+	s.add(resource.ClusterType, true, names.empty)
 	return s
 }
 
-func (s *session) add(typeURL string, wildcard bool, subscribed []string) *typeState {
-	t := &typeState{typeURL: typeURL, wildcard: wildcard, subscribed: subscribed, ackedAt: -1, responseAt: -1}
+func (s *session) add(typeURL string, wildcard bool, subscribed *nameList) *typeState {
+	t := &typeState{typeURL: typeURL, wildcard: wildcard, subscribed: subscribed, held: s.none, ackedAt: -1, responseAt: -1}
 	s.types[typeURL] = t
 	s.order = append(s.order, t)
 	return t
@@ -94,16 +94,16 @@ func (s *session) open() []request {
 }
 
 func (s *session) subscribeAll(t *typeState) request {
-	return request{typeURL: t.typeURL, version: t.version, names: t.subscribed, nonce: t.nonce, node: s.node()}
+	return request{typeURL: t.typeURL, version: t.version, names: t.subscribed.names, nonce: t.nonce, node: s.node()}
 }
 
 func (s *session) reply(t *typeState, problem string) request {
-	return request{typeURL: t.typeURL, version: t.version, names: t.subscribed, nonce: t.nonce, errMsg: problem, node: s.node()}
+	return request{typeURL: t.typeURL, version: t.version, names: t.subscribed.names, nonce: t.nonce, errMsg: problem, node: s.node()}
 }
 
 // receive handles a response at time now; it returns the requests to send, in order, and whether
 // it was ACKed ("ack"), NACKed ("nack") or dropped ("ignored": a type never subscribed to).
-func (s *session) receive(r *response, problem string, now float64) ([]request, string) {
+func (s *session) receive(r *response, now float64) ([]request, string) {
 	t, ok := s.types[r.typeURL]
 	if !ok {
 		return nil, "ignored"
@@ -114,18 +114,19 @@ func (s *session) receive(r *response, problem string, now float64) ([]request, 
 	if r.controlPlane != "" {
 		s.replica = r.controlPlane
 	}
+	problem := r.list.problem
 	if problem == "" && s.reject != nil {
-		problem = s.reject(r.typeURL, r.resources)
+		problem = s.reject(r.typeURL, r.list.resources)
 	}
 	if problem != "" {
 		t.nacks++
 		t.lastNack = problem
 		return []request{s.reply(t, problem)}, "nack"
 	}
-	if t.wildcard {
-		t.held = r.resources
+	if t.wildcard || r.list.names == t.subscribed {
+		t.held = r.list
 	} else {
-		t.held = merge(t, r.resources)
+		t.held = s.merge(t, r.list)
 	}
 	t.version = r.version
 	t.ackedAt = now
@@ -138,18 +139,31 @@ func (s *session) warmTimeout() []request {
 	if !s.warming() {
 		return nil
 	}
-	return []request{s.subscribeAll(s.add(resource.ListenerType, true, nil))}
+	return []request{s.subscribeAll(s.add(resource.ListenerType, true, s.names.empty))}
+}
+
+func (s *session) newList(resources []*decoded) *decodedList {
+	return (&decodedList{resources: resources}).index(s.names)
+}
+
+func wanted(names *nameList) map[string]bool {
+	m := make(map[string]bool, len(names.names))
+	for _, n := range names.names {
+		m[n] = true
+	}
+	return m
 }
 
 // merge: a named type's response updates what it carries; what it leaves out stays (Envoy does not
 // read absence as removal).
-func merge(t *typeState, incoming []*decoded) []*decoded {
-	byName := make(map[string]*decoded, len(t.subscribed))
-	for _, r := range t.held {
+func (s *session) merge(t *typeState, incoming *decodedList) *decodedList {
+	want := wanted(t.subscribed)
+	byName := map[string]*decoded{}
+	for _, r := range t.held.resources {
 		byName[r.name] = r
 	}
-	for _, r := range incoming {
-		if _, wanted := slices.BinarySearch(t.subscribed, r.name); wanted {
+	for _, r := range incoming.resources {
+		if want[r.name] {
 			byName[r.name] = r
 		}
 	}
@@ -157,38 +171,23 @@ func merge(t *typeState, incoming []*decoded) []*decoded {
 	for _, r := range byName {
 		out = append(out, r)
 	}
-	return out
+	return s.newList(out)
 }
 
-func (s *session) held(typeURL string) []*decoded {
+func (s *session) held(typeURL string) *decodedList {
 	if t, ok := s.types[typeURL]; ok {
 		return t.held
 	}
-	return nil
+	return s.none
 }
 
-// refs: the sorted, distinct names of one kind that resources refer to.
-func refs(list []*decoded, kind func(*decoded) []string) []string {
-	var out []string
-	for _, r := range list {
-		out = append(out, kind(r)...)
+// covers: the list holds every name of names.
+func covers(list *decodedList, names *nameList) bool {
+	if list.names == names || len(names.names) == 0 {
+		return true
 	}
-	slices.Sort(out)
-	return slices.Compact(out)
-}
-
-func union(a, b []string) []string {
-	out := append(append([]string(nil), a...), b...)
-	slices.Sort(out)
-	return slices.Compact(out)
-}
-
-func covers(list []*decoded, names []string) bool {
-	have := make(map[string]bool, len(list))
-	for _, r := range list {
-		have[r.name] = true
-	}
-	for _, n := range names {
+	have := wanted(list.names)
+	for _, n := range names.names {
 		if !have[n] {
 			return false
 		}
@@ -196,41 +195,41 @@ func covers(list []*decoded, names []string) bool {
 	return true
 }
 
-func endpointRefs(d *decoded) []string { return d.endpoints }
-func secretRefs(d *decoded) []string   { return d.secrets }
-func routeRefs(d *decoded) []string    { return d.routes }
-
 // follow: the subscriptions that follow from the clusters and listeners held; requests for those
 // that changed (sent before the ACK of the response that changed them).
 func (s *session) follow() []request {
 	clusters := s.held(resource.ClusterType)
 	listeners := s.held(resource.ListenerType)
-	endpoints := refs(clusters, endpointRefs)
-	clusterSecrets := refs(clusters, secretRefs)
 	var out []request
-	out = s.resubscribe(resource.EndpointType, endpoints, out)
-	out = s.resubscribe(resource.SecretType, union(clusterSecrets, refs(listeners, secretRefs)), out)
-	if s.warming() && covers(s.held(resource.EndpointType), endpoints) && covers(s.held(resource.SecretType), clusterSecrets) {
-		out = append(out, s.subscribeAll(s.add(resource.ListenerType, true, nil)))
+	out = s.resubscribe(resource.EndpointType, clusters.endpoints, out)
+	out = s.resubscribe(resource.SecretType, s.names.union(clusters.secrets, listeners.secrets), out)
+	if s.warming() && covers(s.held(resource.EndpointType), clusters.endpoints) && covers(s.held(resource.SecretType), clusters.secrets) {
+		out = append(out, s.subscribeAll(s.add(resource.ListenerType, true, s.names.empty)))
 	}
-	return s.resubscribe(resource.RouteType, refs(listeners, routeRefs), out)
+	return s.resubscribe(resource.RouteType, listeners.routes, out)
 }
 
-func (s *session) resubscribe(typeURL string, names []string, out []request) []request {
+func (s *session) resubscribe(typeURL string, names *nameList, out []request) []request {
 	t, ok := s.types[typeURL]
 	if !ok {
-		if len(names) > 0 {
+		if len(names.names) > 0 {
 			out = append(out, s.subscribeAll(s.add(typeURL, false, names)))
 		}
 		return out
 	}
-	if slices.Equal(t.subscribed, names) {
+	if t.subscribed == names {
 		return out
 	}
 	t.subscribed = names
-	t.held = slices.DeleteFunc(slices.Clone(t.held), func(r *decoded) bool {
-		_, wanted := slices.BinarySearch(names, r.name)
-		return !wanted
-	})
-	return append(out, request{typeURL: typeURL, version: t.version, names: names, nonce: t.nonce, node: s.node()})
+	want := wanted(names)
+	kept := make([]*decoded, 0, len(t.held.resources))
+	for _, r := range t.held.resources {
+		if want[r.name] {
+			kept = append(kept, r)
+		}
+	}
+	if len(kept) < len(t.held.resources) {
+		t.held = s.newList(kept)
+	}
+	return append(out, request{typeURL: typeURL, version: t.version, names: names.names, nonce: t.nonce, node: s.node()})
 }
