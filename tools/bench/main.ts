@@ -40,9 +40,9 @@ async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   const options = parseOptions(rest);
-  // The options too: a figure means little without them (--simulator, --proxies, ...).
-  const header = { id: bench.id, node: process.version, cores: availableParallelism(), date: new Date().toISOString(), options };
-  console.log(`${bench.id}: ${bench.description}\nnode ${header.node}, ${header.cores} cores, ${header.date}`);
+  // The options go into the file: a figure is only comparable with one from the same scale and settings.
+  const header = { id: bench.id, options, node: process.version, cores: availableParallelism(), date: new Date().toISOString() };
+  console.log(`${bench.id}: ${bench.description}\nnode ${header.node}, ${header.cores} cores, ${header.date}, options ${JSON.stringify(options)}`);
   const results: BenchResult[] = await bench.run(options, (line) => console.log(`  ${line}`));
   console.log('');
   console.table(results.map((r) => ({ name: r.name, value: Number(r.value.toPrecision(6)), unit: r.unit })));
