@@ -376,53 +376,55 @@ describe('fleet simulator, refusals and process hygiene', () => {
     }
   });
 
-  it('a simulator process that dies fails the waits and leaves its proxies disconnected', async () => {
-    const pki = await meshPki();
-    const proxies = bookstoreProxies(2);
-    const server = new StandInAdsServer(pki, await new Snapshots(pki).build(bookstoreModel(proxies)), 'stand-in');
-    await server.start();
-    const fleet = await startFleet({ servers: [server.address], rootPem: pki.rootPem, proxies: await proxySpecs(pki, proxies), processes: 2 });
-    try {
-      await fleet.waitFor('both proxies connected', (st) => st.every((s) => s.connected));
-      const waiting = fleet.waitFor('something that never happens', () => false);
-      const [victim] = fleet.pids();
-      process.kill(victim as number, 'SIGKILL');
-      await assert.rejects(waiting, { name: 'FleetError', code: 'ProcessExited' });
-      assert.deepEqual(fleet.statuses().map((s) => s.connected), [false, true]);
-      assert.match(fleet.statuses()[0]?.lastError ?? '', /simulator process 0 .* exited with SIGKILL/);
-    } finally {
-      await fleet.stop();
-      server.kill();
-    }
-  });
+  for (const engine of ['node', 'go'] as const) {
+    it(`a simulator process that dies fails the waits and leaves its proxies disconnected (${engine} engine)`, async () => {
+      const pki = await meshPki();
+      const proxies = bookstoreProxies(2);
+      const server = new StandInAdsServer(pki, await new Snapshots(pki).build(bookstoreModel(proxies)), 'stand-in');
+      await server.start();
+      const fleet = await startFleet({ engine, servers: [server.address], rootPem: pki.rootPem, proxies: await proxySpecs(pki, proxies), processes: 2 });
+      try {
+        await fleet.waitFor('both proxies connected', (st) => st.every((s) => s.connected));
+        const waiting = fleet.waitFor('something that never happens', () => false);
+        const [victim] = fleet.pids();
+        process.kill(victim as number, 'SIGKILL');
+        await assert.rejects(waiting, { name: 'FleetError', code: 'ProcessExited' });
+        assert.deepEqual(fleet.statuses().map((s) => s.connected), [false, true]);
+        assert.match(fleet.statuses()[0]?.lastError ?? '', /simulator process 0 .* exited with SIGKILL/);
+      } finally {
+        await fleet.stop();
+        server.kill();
+      }
+    });
 
-  it('killing the parent with SIGKILL leaves no simulator process behind', async () => {
-    const pki = await meshPki();
-    const proxies = bookstoreProxies(4);
-    const server = new StandInAdsServer(pki, await new Snapshots(pki).build(bookstoreModel(proxies)), 'stand-in');
-    await server.start();
-    const parent = spawn(process.execPath, [fileURLToPath(new URL('./fleet-parent.ts', import.meta.url))], { stdio: ['pipe', 'pipe', 'inherit'] });
-    try {
-      parent.stdin.end(JSON.stringify({ servers: [server.address], rootPem: pki.rootPem, proxies: await proxySpecs(pki, proxies), processes: 2 }));
-      const [line] = (await once(parent.stdout, 'data')) as [Buffer];
-      const pids = JSON.parse(line.toString()) as number[];
-      assert.equal(pids.length, 2);
-      await eventually('the proxies to connect', () => server.open === proxies.length);
-      parent.kill('SIGKILL');
-      await eventually('every simulator process to end', () =>
-        pids.every((pid) => {
-          try {
-            process.kill(pid, 0);
-            return false;
-          } catch {
-            return true;
-          }
-        }),
-      );
-      await eventually('the server to see every stream end', () => server.open === 0);
-    } finally {
-      parent.kill('SIGKILL');
-      server.kill();
-    }
-  });
+    it(`killing the parent with SIGKILL leaves no simulator process behind (${engine} engine)`, async () => {
+      const pki = await meshPki();
+      const proxies = bookstoreProxies(4);
+      const server = new StandInAdsServer(pki, await new Snapshots(pki).build(bookstoreModel(proxies)), 'stand-in');
+      await server.start();
+      const parent = spawn(process.execPath, [fileURLToPath(new URL('./fleet-parent.ts', import.meta.url))], { stdio: ['pipe', 'pipe', 'inherit'] });
+      try {
+        parent.stdin.end(JSON.stringify({ engine, servers: [server.address], rootPem: pki.rootPem, proxies: await proxySpecs(pki, proxies), processes: 2 }));
+        const [line] = (await once(parent.stdout, 'data')) as [Buffer];
+        const pids = JSON.parse(line.toString()) as number[];
+        assert.equal(pids.length, 2);
+        await eventually('the proxies to connect', () => server.open === proxies.length);
+        parent.kill('SIGKILL');
+        await eventually('every simulator process to end', () =>
+          pids.every((pid) => {
+            try {
+              process.kill(pid, 0);
+              return false;
+            } catch {
+              return true;
+            }
+          }),
+        );
+        await eventually('the server to see every stream end', () => server.open === 0);
+      } finally {
+        parent.kill('SIGKILL');
+        server.kill();
+      }
+    });
+  }
 });
