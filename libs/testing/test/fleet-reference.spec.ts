@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Proxy } from '@osm/mesh-model';
 import { TYPE_URLS, type Snapshot } from '@osm/xds-snapshot';
-import { checkEnvoyResources, FleetError, formatEnvoyProblems, startFleet, startXdsReference, type Fleet, type FleetEngine, type ProxyStatus, type SimulatedProxySpec, type XdsReference } from '../src/index.ts';
+import { checkEnvoyResources, eventually, FleetError, formatEnvoyProblems, startFleet, startXdsReference, type Fleet, type FleetEngine, type ProxyStatus, type SimulatedProxySpec, type XdsReference } from '../src/index.ts';
 import { bookstoreModel, bookstoreProxies, changedProxies, holds, holdsAll, meshPki, proxySpecs, roleOf, Snapshots, type MeshPki } from './fleet-mesh.ts';
 
 const N = 240;
@@ -124,6 +124,11 @@ for (const engine of ['node', 'go'] as const satisfies readonly FleetEngine[]) {
 
     it('reconnects after the server is killed and started again, and ends on the same versions', async () => {
       const victim = (proxies.find((p) => roleOf(p) === 'bookbuyer') as Proxy).uuid;
+      // The last push was waited for by names: its other types (versions only) may still be arriving.
+      await eventually('no response for 500 ms', async () => {
+        await fleet.sync();
+        return fleet.statuses().every((s) => (s.lastResponseAt ?? 0) < fleet.now() - 500);
+      });
       const before = new Map(fleet.statuses().map((s) => [s.uuid, s]));
       const port = server.port;
       process.kill(server.pid, 'SIGKILL');

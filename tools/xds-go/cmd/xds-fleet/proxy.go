@@ -144,7 +144,7 @@ func (p *proxy) attempt() {
 	requests := p.session.open()
 	p.sendLocked(stream, requests)
 	for {
-		var r rawResponse
+		r := rawResponse{decoder: p.w.decoder}
 		if err := stream.RecvMsg(&r); err != nil {
 			p.ended(stream, err)
 			return
@@ -183,7 +183,6 @@ func (p *proxy) encode(r request) *discoveryv3.DiscoveryRequest {
 
 func (p *proxy) onResponse(stream adsStream, m *rawResponse) {
 	now := monotonicMs()
-	list := p.w.decoder.list(m.typeURL, m.resources)
 	p.mu.Lock()
 	if stream != p.stream {
 		p.mu.Unlock()
@@ -192,7 +191,7 @@ func (p *proxy) onResponse(stream adsStream, m *rawResponse) {
 	// Envoy resets its backoff once a message arrives on the stream.
 	p.backoffMs = p.w.config.BackoffBaseMs
 	p.lastResponseAt = now
-	requests, outcome := p.session.receive(&response{typeURL: m.typeURL, version: m.version, nonce: m.nonce, controlPlane: m.controlPlane, list: list}, now)
+	requests, outcome := p.session.receive(&response{typeURL: m.typeURL, version: m.version, nonce: m.nonce, controlPlane: m.controlPlane, list: m.list}, now)
 	if outcome == "ack" {
 		p.lastAckAt = now
 	}

@@ -18,13 +18,15 @@ type rawAny struct {
 	value   []byte
 }
 
-// rawResponse is an envoy.service.discovery.v3.DiscoveryResponse with its resources left encoded.
+// rawResponse is an envoy.service.discovery.v3.DiscoveryResponse, its resources decoded through
+// decoder while gRPC's receive buffer is still valid (the bytes are not copied).
 type rawResponse struct {
+	decoder      *decoder
 	version      string
 	typeURL      string
 	nonce        string
 	controlPlane string
-	resources    []rawAny
+	list         *decodedList
 }
 
 // rawCodec writes requests with the generated types and reads responses into rawResponse.
@@ -45,7 +47,19 @@ func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	if !ok {
 		return fmt.Errorf("rawCodec reads *rawResponse, not %T", v)
 	}
-	return r.parse(data.Materialize())
+	// One buffer (the common case) is read in place; it is valid until Unmarshal returns.
+	var b []byte
+	if len(data) == 1 {
+		b = data[0].ReadOnlyData()
+	} else {
+		b = data.Materialize()
+	}
+	resources, err := r.parse(b)
+	if err != nil {
+		return err
+	}
+	r.list = r.decoder.list(r.typeURL, resources)
+	return nil
 }
 
 var errMalformed = errors.New("malformed DiscoveryResponse")
@@ -76,8 +90,9 @@ func fields(b []byte, fn func(num protowire.Number, typ protowire.Type, value []
 	return nil
 }
 
-func (r *rawResponse) parse(b []byte) error {
-	*r = rawResponse{}
+// parse reads the fields; the resources it returns alias b.
+func (r *rawResponse) parse(b []byte) ([]rawAny, error) {
+	var resources []rawAny
 	var inner error
 	err := fields(b, func(num protowire.Number, typ protowire.Type, v []byte) {
 		if typ != protowire.BytesType {
@@ -99,7 +114,7 @@ func (r *rawResponse) parse(b []byte) error {
 			}); err != nil {
 				inner = err
 			}
-			r.resources = append(r.resources, a)
+			resources = append(resources, a)
 		case 4:
 			r.typeURL = string(v)
 		case 5:
@@ -115,7 +130,7 @@ func (r *rawResponse) parse(b []byte) error {
 		}
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return inner
+	return resources, inner
 }
