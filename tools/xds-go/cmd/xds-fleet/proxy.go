@@ -103,8 +103,8 @@ func (p *proxy) attempt() {
 	p.attempts++
 	p.server = p.w.pickServer()
 	server := p.server
-	p.mu.Unlock()
 	p.w.changed(p)
+	p.mu.Unlock()
 	conn, err := grpc.NewClient("passthrough:///"+server,
 		grpc.WithTransportCredentials(p.creds),
 		grpc.WithAuthority(p.w.config.ServerName),
@@ -153,12 +153,13 @@ func (p *proxy) attempt() {
 	}
 }
 
-// sendLocked writes requests in order; called with mu held, which it releases.
+// sendLocked writes requests in order; called with mu held, which it releases. The proxy is marked
+// changed before: a flush after this call reports what happened (the parent's sync relies on it).
 func (p *proxy) sendLocked(stream adsStream, requests []request) {
+	p.w.changed(p)
 	p.sendMu.Lock()
 	p.mu.Unlock()
 	defer p.sendMu.Unlock()
-	p.w.changed(p)
 	if stream == nil {
 		return
 	}
@@ -233,8 +234,8 @@ func (p *proxy) ended(stream adsStream, err error) {
 		p.lastError = fmt.Sprintf("%d %s", s.Code(), s.Message())
 	}
 	p.connected = false
-	p.mu.Unlock()
 	p.w.changed(p)
+	p.mu.Unlock()
 }
 
 func (p *proxy) stop() {
