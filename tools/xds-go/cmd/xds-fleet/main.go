@@ -38,7 +38,6 @@ type proxySpec struct {
 }
 
 type workerConfig struct {
-	Index                  int         `json:"index"`
 	Mode                   string      `json:"mode"`
 	Servers                []string    `json:"servers"`
 	ServerName             string      `json:"serverName"`
