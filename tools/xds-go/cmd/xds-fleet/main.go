@@ -26,7 +26,6 @@ type toWorker struct {
 	Servers []string      `json:"servers,omitempty"`
 	Rules   []nackRule    `json:"rules,omitempty"`
 	ID      int           `json:"id"`
-	I       int           `json:"i"`
 }
 
 type proxySpec struct {
