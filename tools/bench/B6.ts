@@ -6,9 +6,9 @@
 //   ha_*      one of three replicas is SIGKILLed (its address leaves the fleet's server list, as a
 //             Service drops the endpoint): from the kill until every proxy it served has ACKed
 //             config from a survivor; peak RSS and CPU of the survivors during it
-// Options: --proxies 1000  --simulators <processes>  --scenario single|ha|both
-import type { Fleet, ProxyStatus } from '@osm/testing';
-import { holdsConfig, MeshRun } from './mesh-run.ts';
+// Options: --proxies 1000  --simulators <processes>  --simulator go|node (fleet engine, default go)  --scenario single|ha|both
+import type { Fleet, FleetEngine, ProxyStatus } from '@osm/testing';
+import { holdsConfig, MeshRun, simulatorEngine } from './mesh-run.ts';
 import type { Benchmark, BenchResult } from './types.ts';
 
 const settle = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -42,8 +42,8 @@ function reconnected(fleet: Fleet): (s: ProxyStatus) => boolean {
   return (s) => s.connects > (connects.get(s.uuid) ?? 0) && holds(s);
 }
 
-async function single(n: number, simulators: number | undefined, progress: (line: string) => void): Promise<BenchResult[]> {
-  const run = await MeshRun.start({ proxies: n, replicas: 1, simulators }, progress);
+async function single(n: number, simulators: number | undefined, engine: FleetEngine, progress: (line: string) => void): Promise<BenchResult[]> {
+  const run = await MeshRun.start({ proxies: n, replicas: 1, simulators, engine }, progress);
   try {
     const initialS = await run.connectFleet();
     const fleet = run.fleet as Fleet;
@@ -81,8 +81,8 @@ async function single(n: number, simulators: number | undefined, progress: (line
   }
 }
 
-async function ha(n: number, simulators: number | undefined, progress: (line: string) => void): Promise<BenchResult[]> {
-  const run = await MeshRun.start({ proxies: n, replicas: 3, simulators }, progress);
+async function ha(n: number, simulators: number | undefined, engine: FleetEngine, progress: (line: string) => void): Promise<BenchResult[]> {
+  const run = await MeshRun.start({ proxies: n, replicas: 3, simulators, engine }, progress);
   try {
     const initialS = await run.connectFleet();
     const fleet = run.fleet as Fleet;
@@ -125,9 +125,10 @@ export const B6: Benchmark = {
     const scenario = options['scenario'] ?? 'both';
     if (scenario !== 'single' && scenario !== 'ha' && scenario !== 'both') throw new Error(`--scenario must be single, ha or both, not '${scenario}'`);
     const simulators = options['simulators'] ? Number(options['simulators']) : undefined;
+    const engine = simulatorEngine(options);
     const results: BenchResult[] = [];
-    if (scenario !== 'ha') results.push(...(await single(n, simulators, progress)));
-    if (scenario !== 'single') results.push(...(await ha(n, simulators, progress)));
+    if (scenario !== 'ha') results.push(...(await single(n, simulators, engine, progress)));
+    if (scenario !== 'single') results.push(...(await ha(n, simulators, engine, progress)));
     return results;
   },
 };
