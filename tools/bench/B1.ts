@@ -6,12 +6,12 @@
 //               its endpoints in EDS, both ACKed
 // Each change is made --rounds times (default 3); p50, p99 and max are over every affected proxy of
 // every round. initial_s is from the fleet's start until every proxy holds config.
-// Options: --proxies 1000  --rounds 3  --simulators <processes>  --tracing on (the same again with
+// Options: --proxies 1000  --rounds 3  --simulators <processes>  --simulator go|node (fleet engine, default go)  --tracing on (the same again with
 //          tracing to a local OTLP receiver, figures suffixed _tracing)  --cpu-prof <dir> (controller)
 import { createServer, type Server } from 'node:http';
 import { TYPE_URLS } from '@osm/xds-snapshot';
 import type { Fleet, ProxyStatus } from '@osm/testing';
-import { MeshRun } from './mesh-run.ts';
+import { MeshRun, simulatorEngine } from './mesh-run.ts';
 import { cpuMs, percentile } from './stats.ts';
 import type { Benchmark, BenchResult } from './types.ts';
 
@@ -88,6 +88,7 @@ async function convergence(n: number, rounds: number, options: Readonly<Record<s
       proxies: n,
       replicas: 1,
       simulators: options['simulators'] ? Number(options['simulators']) : undefined,
+      engine: simulatorEngine(options),
       controllerArgs: tracingUrl ? ['--otlp-endpoint', tracingUrl] : [],
       controllerNodeOptions: options['cpu-prof'] ? `--cpu-prof --cpu-prof-dir=${options['cpu-prof']}` : undefined,
     },

@@ -1,8 +1,8 @@
 // B2 memory: the controller's RSS and V8 heap per connected proxy at steady state, (with N - with 0) / N.
 // One osm-controller process with the benchmark mesh (S = N/10) loaded and ready, read before the
 // fleet connects and again once every proxy holds config and the process had time to settle.
-// Options: --proxies 1000  --simulators <processes>  --settle-ms 5000
-import { heapUsedBytes, MeshRun } from './mesh-run.ts';
+// Options: --proxies 1000  --simulators <processes>  --simulator go|node (fleet engine, default go)  --settle-ms 5000
+import { heapUsedBytes, MeshRun, simulatorEngine } from './mesh-run.ts';
 import type { Benchmark, BenchResult } from './types.ts';
 
 const settle = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -13,7 +13,7 @@ export const B2: Benchmark = {
   async run(options, progress) {
     const n = Number(options['proxies'] ?? 1000);
     const settleMs = Number(options['settle-ms'] ?? 5000);
-    const run = await MeshRun.start({ proxies: n, replicas: 1, simulators: options['simulators'] ? Number(options['simulators']) : undefined }, progress);
+    const run = await MeshRun.start({ proxies: n, replicas: 1, simulators: options['simulators'] ? Number(options['simulators']) : undefined, engine: simulatorEngine(options) }, progress);
     try {
       const controller = run.controllers[0];
       if (!controller) throw new Error('no controller');

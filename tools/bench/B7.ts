@@ -6,11 +6,12 @@
 //   push_p99_ms_*        one endpoint added to the hub (every proxy): ours from the Kubernetes write,
 //                        theirs from the start of writing the new snapshots (their reload included)
 //   rss_kib_per_proxy_*  server RSS with the fleet minus before it, per proxy
-// Options: --proxies 1000  --simulators <processes>
+// Options: --proxies 1000  --simulators <processes>  --simulator node (the only engine here: the
+//          fleet keeps the resources our proxies held, which the go engine does not)
 import { createHash } from 'node:crypto';
 import { startFleet, startXdsReference, type EnvoyResource, type Fleet, type XdsReference } from '@osm/testing';
 import { cds, newEndpoints, timeChange } from './B1.ts';
-import { FLEET_TIMING, MeshRun, holdsConfig } from './mesh-run.ts';
+import { FLEET_TIMING, MeshRun, holdsConfig, simulatorEngine } from './mesh-run.ts';
 import { percentile, rssKiB } from './stats.ts';
 import type { Benchmark, BenchResult } from './types.ts';
 
@@ -45,7 +46,8 @@ export const B7: Benchmark = {
   async run(options, progress) {
     const n = Number(options['proxies'] ?? 1000);
     const simulators = options['simulators'] ? Number(options['simulators']) : undefined;
-    const run = await MeshRun.start({ proxies: n, replicas: 1, simulators, keepResources: true }, progress);
+    if (simulatorEngine({ simulator: 'node', ...options }) !== 'node') throw new Error("--simulator must be node for B7: its fleet keeps the resources the proxies hold (keepResources), which the go engine does not");
+    const run = await MeshRun.start({ proxies: n, replicas: 1, simulators, engine: 'node', keepResources: true }, progress);
     let reference: XdsReference | undefined;
     let theirFleet: Fleet | undefined;
     try {

@@ -8,8 +8,9 @@
 //   push_s, push_sim_cpu_ms_per_proxy          one endpoint added to every service: until every proxy ACKed the new EDS
 //   storm_s, storm_sim_cpu_ms_per_proxy        the server SIGKILLed and started again on its port: until every proxy is back on it
 //   *_server_cpu_ms_per_proxy                  the same for the server, for scale
-// Options: --proxies 1000 (N)  --processes (default one per 2,000 proxies)  --mode sotw|delta
-//          --cpu-prof <dir> (CPU profiles of the simulator processes, written when they stop)
+// Options: --proxies 1000 (N)  --simulator go|node (the engine measured, default go)
+//          --processes (default one per 2,000 proxies with node, 5,000 with go)  --mode sotw|delta (delta: node only)
+//          --cpu-prof <dir> (CPU profiles of the node engine's processes, written when they stop)
 import { LocalCertificateAuthority, generateRootCA, loadSigningCA } from '@osm/certificates';
 import { systemClock } from '@osm/clock';
 import { keyOf } from '@osm/mesh-model';
@@ -17,6 +18,7 @@ import type { MeshModel, Proxy } from '@osm/mesh-model';
 import { DEFAULT_SERVER_NAME, startFleet, startXdsReference, type Fleet, type ProxyStatus, type XdsReference } from '@osm/testing';
 import { buildSnapshot, ResourceCache, TYPE_URLS, type Snapshot } from '@osm/xds-snapshot';
 import { inputsFor, mesh, PODS } from './B3.ts';
+import { fleetLogger, simulatorEngine } from './mesh-run.ts';
 import { cpuMs, rssKiB } from './stats.ts';
 import type { Benchmark, BenchResult } from './types.ts';
 
@@ -52,6 +54,7 @@ export const fleet: Benchmark = {
   async run(options, progress) {
     const n = Number(options['proxies'] ?? 1000);
     const mode = options['mode'] ?? 'sotw';
+    const engine = simulatorEngine(options);
     if (!Number.isInteger(n) || n < PODS) throw new Error(`--proxies must be a whole number of at least ${PODS}`);
     if (mode !== 'sotw' && mode !== 'delta') throw new Error(`--mode must be sotw or delta, not '${mode}'`);
     const { model, proxies } = mesh(Math.ceil(n / PODS), 'permissive');
@@ -76,7 +79,18 @@ export const fleet: Benchmark = {
     let sim: Fleet | undefined;
     try {
       const t0 = performance.now();
-      sim = await startFleet({ servers: [server.address], rootPem: root.certificatePem, proxies: specs, mode, processes: options['processes'] ? Number(options['processes']) : undefined, backoff: { baseMs: 500, maxMs: 5000 }, initialFetchTimeoutMs: 1000, nodeOptions: options['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${options['cpu-prof']}`] : [] });
+      sim = await startFleet({
+        engine,
+        servers: [server.address],
+        rootPem: root.certificatePem,
+        proxies: specs,
+        mode,
+        processes: options['processes'] ? Number(options['processes']) : undefined,
+        backoff: { baseMs: 500, maxMs: 5000 },
+        initialFetchTimeoutMs: 1000,
+        nodeOptions: options['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${options['cpu-prof']}`] : [],
+        logger: fleetLogger(progress),
+      });
       const pids = sim.pids();
       const readyRss = rssKiB(pids);
       const cpu0 = cpuMs(pids);

@@ -1,7 +1,7 @@
 // What B1, B2, B6 and B7 share: a real API server holding the benchmark mesh, osm-controller
 // replicas as real processes, and the simulated sidecars (@osm/testing's fleet) in other processes,
 // connected over mTLS; plus the readings taken from the outside (/proc, /metrics).
-import { ControllerProcess, KubeRest, startFleet, startKubeApiServer, type Fleet, type KubeApiServer, type ProxyStatus } from '@osm/testing';
+import { ControllerProcess, KubeRest, startFleet, startKubeApiServer, type Fleet, type FleetEngine, type FleetLogger, type KubeApiServer, type ProxyStatus } from '@osm/testing';
 import { TYPE_URLS } from '@osm/xds-snapshot';
 import { writeBenchMesh, PODS_PER_SERVICE, type BenchMesh } from './mesh-cluster.ts';
 import { cpuMs, rssKiB } from './stats.ts';
@@ -13,11 +13,26 @@ export interface MeshRunOptions {
   readonly controllerArgs?: readonly string[];
   /** Node flags for the controllers (e.g. `--cpu-prof --cpu-prof-dir=...`), through NODE_OPTIONS. */
   readonly controllerNodeOptions?: string;
-  /** Simulator processes; default the fleet's (one per 2,000 proxies). */
+  /** Simulator processes; default the fleet's (one per 2,000 proxies with node, 5,000 with go). */
   readonly simulators?: number;
-  /** Keep the bytes of every resource the proxies hold (B7 serves them again). */
+  /** The fleet's engine (`--simulator`); default go. */
+  readonly engine?: FleetEngine;
+  /** Keep the bytes of every resource the proxies hold (B7 serves them again; engine node only). */
   readonly keepResources?: boolean;
 }
+
+/** `--simulator go|node`: the engine of the simulated sidecars; go (default) costs the machine far less CPU per proxy. */
+export function simulatorEngine(options: Readonly<Record<string, string>>): FleetEngine {
+  const engine = options['simulator'] ?? 'go';
+  if (engine !== 'go' && engine !== 'node') throw new Error(`--simulator must be go or node, not '${engine}'`);
+  return engine;
+}
+
+/** The fleet's log lines (the go engine's build included) as progress lines. */
+export const fleetLogger = (progress: (line: string) => void): FleetLogger => ({
+  info: (obj, msg) => progress(`${msg} ${JSON.stringify(obj)}`),
+  error: (obj, msg) => progress(`${msg} ${JSON.stringify(obj)}`),
+});
 
 /** Reconnect backoff and initial fetch timeout of every benchmark fleet (shorter than Envoy's defaults: a storm is timed, not waited out). */
 export const FLEET_TIMING = { backoff: { baseMs: 250, maxMs: 2000 }, initialFetchTimeoutMs: 1000 } as const;
@@ -107,7 +122,9 @@ export class MeshRun {
       rootPem: this.mesh.rootPem,
       proxies: this.mesh.proxies,
       processes: this.#options.simulators,
+      engine: this.#options.engine ?? 'go',
       keepResources: this.#options.keepResources ?? false,
+      logger: fleetLogger(this.#progress),
       ...FLEET_TIMING,
     });
     this.#progress(`${this.fleet.pids().length} simulator process(es) ready after ${((performance.now() - t0) / 1000).toFixed(1)} s`);

@@ -9,7 +9,7 @@ export { freePort } from './ports.ts';
 export { httpOk, ManagedProcess, waitFor } from './process.ts';
 export { checkMetrics, prometheusBinaries, promtool, startPrometheus, type MetricsCheck, type Prometheus, type PrometheusOptions, type QueryResult, type RuleHealth, type ScrapeTarget } from './prometheus.ts';
 export { opensslSignCsr } from './openssl-signer.ts';
-export { startFleet, FleetError, DEFAULT_SERVER_NAME, type Fleet, type FleetOptions, type FleetLogger, type ProxyStatus, type TypeStatus } from './fleet/fleet.ts';
+export { startFleet, FleetError, DEFAULT_SERVER_NAME, type Fleet, type FleetEngine, type FleetOptions, type FleetLogger, type ProxyStatus, type TypeStatus } from './fleet/fleet.ts';
 export type { SimulatedProxySpec, HeldResource } from './fleet/ipc.ts';
 export type { NackRule } from './fleet/nack-rules.ts';
 export { checkEnvoyBootstrap, checkEnvoyOverAds, checkEnvoyResources, formatEnvoyProblems, startXdsReference, XdsGoError, xdsGoBinaries, type AdsCheckOptions, type EnvoyAdsReport, type EnvoyCheckReport, type EnvoyProblem, type EnvoyResource, type EnvoyResources, type XdsReference, type XdsReferenceOptions, type XdsReferenceSnapshots } from './xds-go.ts';

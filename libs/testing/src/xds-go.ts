@@ -4,7 +4,8 @@
 //   and the problems come back as data;
 // - xds-reference, go-control-plane's own ADS server (snapshot cache and server over mTLS) as a child
 //   process serving pre-encoded resources, so a test or benchmark can serve a fleet the same
-//   resources over the same transport as our controller (benchmark B7).
+//   resources over the same transport as our controller (benchmark B7);
+// - xds-fleet, the go engine of the fleet simulator (./fleet), started by the fleet itself.
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -78,6 +79,12 @@ export async function xdsGoBinaries(progress: (line: string) => void = (l) => pr
     progress,
   );
   return { envoyCheck: built['envoy-check'] ?? '', xdsReference: built['xds-reference'] ?? '' };
+}
+
+/** Path of xds-fleet (the fleet simulator's go engine), built on first use, then cached. */
+export async function xdsFleetBinary(progress: (line: string) => void): Promise<string> {
+  const built = await goToolBinaries({ moduleDir: xdsGoModule, label: 'xds-fleet (the fleet simulator, go engine)', binaries: { 'xds-fleet': './cmd/xds-fleet' } }, progress);
+  return built['xds-fleet'] ?? '';
 }
 
 function isSnapshot(input: EnvoyResources): input is EnvoySnapshotLike {

@@ -1,17 +1,28 @@
 // The fleet: N simulated Envoy sidecars in child processes (never in the caller's event loop), their
 // status mirrored here, and the controls a test or benchmark needs (servers, NACK rules, waiting).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { killOnExit } from '../process.ts';
+import { xdsFleetBinary } from '../xds-go.ts';
 import { monotonicNow, type FromWorker, type HeldResource, type SimulatedProxySpec, type ToWorker, type WireStatus, type WorkerConfig } from './ipc.ts';
-import { checkNackRules, type NackRule } from './nack-rules.ts';
+import { checkNackRules, checkNackRulesForGo, type NackRule } from './nack-rules.ts';
 import type { AdsMode } from './session.ts';
 
 export const DEFAULT_SERVER_NAME = 'osm-controller.osm-system.svc.cluster.local';
-/** Proxies per simulator process when `processes` is not given. */
-export const PROXIES_PER_PROCESS = 2000;
+/** Proxies per simulator process when `processes` is not given, by engine. */
+export const PROXIES_PER_PROCESS: Readonly<Record<FleetEngine, number>> = { node: 2000, go: 5000 };
+
+/**
+ * What runs the simulated proxies: 'node' (simulator.ts in Node child processes, every option) or
+ * 'go' (tools/xds-go/cmd/xds-fleet, the same behaviour at a fraction of the CPU; SotW only, keeps no
+ * resources).
+ */
+export type FleetEngine = 'node' | 'go';
 
 export interface FleetOptions {
+  /** 'node' (default) or 'go'. */
+  readonly engine?: FleetEngine;
   /** ADS server addresses (`host:port`); each (re)connect picks one at random. */
   readonly servers: readonly string[];
   /** The mesh root (PEM) the server certificate is verified against. */
@@ -19,9 +30,9 @@ export interface FleetOptions {
   readonly proxies: readonly SimulatedProxySpec[];
   /** Server name verified in the server certificate; default `osm-controller.osm-system.svc.cluster.local`. */
   readonly serverName?: string;
-  /** 'sotw' (default) or 'delta'. */
+  /** 'sotw' (default) or 'delta' (node engine only). */
   readonly mode?: AdsMode;
-  /** Simulator processes; default one per 2,000 proxies. */
+  /** Simulator processes; default one per 2,000 proxies (node) or 5,000 (go). */
   readonly processes?: number;
   /** Reconnect backoff (Envoy's defaults): base 500 ms, max 30 s; each wait is random below the current bound, which doubles. */
   readonly backoff?: { readonly baseMs?: number; readonly maxMs?: number };
@@ -32,11 +43,11 @@ export interface FleetOptions {
   /** Spread the first connects uniformly over this many ms; default 0 (all at once). */
   readonly rampMs?: number;
   readonly nackRules?: readonly NackRule[];
-  /** Keep every held resource's bytes, for `resources()`; default false. */
+  /** Keep every held resource's bytes, for `resources()`; default false (node engine only). */
   readonly keepResources?: boolean;
   /** How often processes report changed statuses; default 50 ms. */
   readonly statusIntervalMs?: number;
-  /** Extra Node flags for the simulator processes (e.g. `--cpu-prof`, `--max-old-space-size=4096`). */
+  /** Extra Node flags for the simulator processes (e.g. `--cpu-prof`, `--max-old-space-size=4096`); node engine only. */
   readonly nodeOptions?: readonly string[];
   readonly logger?: FleetLogger;
 }
@@ -126,6 +137,13 @@ export function checkFleetOptions(o: FleetOptions): OptionsCheck {
   }
   const rules = checkNackRules(o.nackRules ?? []);
   if (!rules.valid) errors.push(...rules.errors);
+  if (o.engine !== undefined && o.engine !== 'node' && o.engine !== 'go') errors.push(`engine ${JSON.stringify(o.engine)} must be 'node' or 'go'`);
+  if (o.engine === 'go') {
+    if (o.mode === 'delta') errors.push("mode 'delta' is not supported by engine 'go' (state-of-the-world only): use engine 'node'");
+    if (o.keepResources) errors.push("keepResources is not supported by engine 'go' (it keeps no resources): use engine 'node'");
+    if ((o.nodeOptions ?? []).length > 0) errors.push("nodeOptions apply to engine 'node' only, not engine 'go'");
+    errors.push(...checkNackRulesForGo(o.nackRules ?? []));
+  }
   return errors.length === 0 ? { valid: true } : { valid: false, errors };
 }
 
@@ -143,6 +161,9 @@ interface Waiter {
   readonly reject: (err: Error) => void;
 }
 
+/** How a simulator process is started: a Node worker (IPC) or the xds-fleet binary (JSON lines on stdin/stdout). */
+type Launch = { readonly engine: 'node'; readonly nodeOptions: readonly string[] } | { readonly engine: 'go'; readonly binary: string };
+
 class SimulatorProcess {
   readonly index: number;
   readonly child: ChildProcess;
@@ -150,17 +171,32 @@ class SimulatorProcess {
   readonly names = new Map<number, readonly string[]>();
   readonly replies = new Map<number, (message: FromWorker) => void>();
   readonly exited: Promise<void>;
+  readonly #send: (message: ToWorker) => void;
   running = true;
 
-  constructor(index: number, uuids: readonly string[], nodeOptions: readonly string[]) {
+  constructor(index: number, uuids: readonly string[], launch: Launch) {
     this.index = index;
     this.uuids = uuids;
-    // Raise the soft limit on open files to the hard one: each proxy holds a connection.
-    const argv = [process.execPath, '--disable-warning=ExperimentalWarning', ...nodeOptions, workerPath];
-    this.child = spawn('/bin/sh', ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@"', ...argv], {
-      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-      serialization: 'advanced',
-    });
+    if (launch.engine === 'node') {
+      // Raise the soft limit on open files to the hard one: each proxy holds a connection.
+      const argv = [process.execPath, '--disable-warning=ExperimentalWarning', ...launch.nodeOptions, workerPath];
+      const child = spawn('/bin/sh', ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@"', ...argv], {
+        stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+        serialization: 'advanced',
+      });
+      this.child = child;
+      this.#send = (message) => {
+        if (child.connected) child.send(message);
+      };
+    } else {
+      // xds-fleet raises its open-file limit itself, and exits when its stdin closes (this process is gone).
+      const child = spawn(launch.binary, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+      this.child = child;
+      child.stdin.on('error', () => undefined); // it exited: its exit is reported
+      this.#send = (message) => {
+        if (child.stdin.writable) child.stdin.write(`${JSON.stringify(message)}\n`);
+      };
+    }
     killOnExit(this.child);
     this.exited = new Promise((resolve) => {
       this.child.once('exit', () => resolve());
@@ -168,8 +204,15 @@ class SimulatorProcess {
     });
   }
 
+  /** Calls `handle` with each message the process sends. */
+  onMessage(handle: (message: FromWorker) => void): void {
+    const { stdout } = this.child;
+    if (stdout) createInterface({ input: stdout, crlfDelay: Infinity }).on('line', (line) => handle(JSON.parse(line) as FromWorker));
+    else this.child.on('message', handle);
+  }
+
   send(message: ToWorker): void {
-    if (this.running && this.child.connected) this.child.send(message);
+    if (this.running) this.#send(message);
   }
 }
 
@@ -185,18 +228,20 @@ export class Fleet {
   #stopping = false;
   readonly ready: Promise<void>;
 
-  constructor(options: FleetOptions) {
-    const check = checkFleetOptions(options);
-    if (!check.valid) throw new FleetError('InvalidOptions', `invalid fleet options: ${check.errors.join('; ')}`);
+  /** `goBinary`: the xds-fleet binary, for engine 'go'. */
+  constructor(options: FleetOptions, goBinary?: string) {
+    assertValid(options);
     this.#options = options;
     this.#log = options.logger ?? silent;
-    const count = Math.min(options.processes ?? Math.ceil(options.proxies.length / PROXIES_PER_PROCESS), options.proxies.length);
+    const engine = options.engine ?? 'node';
+    const launch: Launch = engine === 'go' ? { engine, binary: goBinary ?? '' } : { engine, nodeOptions: options.nodeOptions ?? [] };
+    const count = Math.min(options.processes ?? Math.ceil(options.proxies.length / PROXIES_PER_PROCESS[engine]), options.proxies.length);
     const per = Math.ceil(options.proxies.length / count);
     const readies: Promise<void>[] = [];
     for (let i = 0; i < count; i++) {
       const specs = options.proxies.slice(i * per, (i + 1) * per);
       if (specs.length === 0) break;
-      const p = new SimulatorProcess(i, specs.map((s) => s.uuid), options.nodeOptions ?? []);
+      const p = new SimulatorProcess(i, specs.map((s) => s.uuid), launch);
       specs.forEach((s, j) => {
         this.#where.set(s.uuid, { process: p, index: j });
         this.#statuses.set(s.uuid, initialStatus(s.uuid, i));
@@ -204,7 +249,7 @@ export class Fleet {
       this.#processes.push(p);
       readies.push(this.#attach(p, specs));
     }
-    this.ready = Promise.all(readies).then(() => this.#log.info({ processes: this.#processes.length, proxies: options.proxies.length }, 'fleet started'));
+    this.ready = Promise.all(readies).then(() => this.#log.info({ engine, processes: this.#processes.length, proxies: options.proxies.length }, 'fleet started'));
   }
 
   #attach(p: SimulatorProcess, specs: readonly SimulatedProxySpec[]): Promise<void> {
@@ -226,7 +271,7 @@ export class Fleet {
       proxies: specs,
     };
     return new Promise((resolve, reject) => {
-      p.child.on('message', (m: FromWorker) => {
+      p.onMessage((m) => {
         if (m.t === 'ready') resolve();
         else this.#onMessage(p, m);
       });
@@ -380,7 +425,8 @@ export class Fleet {
   /** Replaces the NACK rules; they apply to responses received from now on. */
   async setNackRules(rules: readonly NackRule[]): Promise<void> {
     const check = checkNackRules(rules);
-    if (!check.valid) throw new FleetError('InvalidOptions', check.errors.join('; '));
+    const errors = [...(check.valid ? [] : check.errors), ...(this.#options.engine === 'go' ? checkNackRulesForGo(rules) : [])];
+    if (errors.length > 0) throw new FleetError('InvalidOptions', errors.join('; '));
     for (const p of this.#processes) p.send({ t: 'nack-rules', rules });
     // Messages to a process are handled in order: once a flush is answered, the rules are in place.
     await this.sync();
@@ -421,9 +467,17 @@ function initialStatus(uuid: string, process: number): ProxyStatus {
   return { uuid, process, connected: false, server: '', replica: '', connects: 0, attempts: 0, lastError: '', nacks: 0, lastAckAt: undefined, lastResponseAt: undefined, types: {} };
 }
 
-/** Starts the fleet's processes and resolves once each has set up its proxies (they connect from then on). */
+function assertValid(options: FleetOptions): void {
+  const check = checkFleetOptions(options);
+  if (!check.valid) throw new FleetError('InvalidOptions', `invalid fleet options: ${check.errors.join('; ')}`);
+}
+
+/** Starts the fleet's processes and resolves once each has set up its proxies (they connect from then on); engine 'go' builds xds-fleet first if needed. */
 export async function startFleet(options: FleetOptions): Promise<Fleet> {
-  const fleet = new Fleet(options);
+  assertValid(options);
+  const log = options.logger ?? silent;
+  const goBinary = options.engine === 'go' ? await xdsFleetBinary((line) => log.info({ engine: 'go' }, line)) : undefined;
+  const fleet = new Fleet(options, goBinary);
   try {
     await fleet.ready;
   } catch (err) {

@@ -1,5 +1,7 @@
-// Messages between the fleet (parent) and its simulator processes. Name lists travel once each, by
-// number, since thousands of proxies report the same lists.
+// Messages between the fleet (parent) and its simulator processes: over Node's IPC for the node
+// engine, as JSON lines on stdin/stdout for the go engine (tools/xds-go/cmd/xds-fleet, which reads and
+// writes these same shapes). Name lists travel once each, by number, since thousands of proxies report
+// the same lists.
 import type { NackRule } from './nack-rules.ts';
 import type { AdsMode } from './session.ts';
 

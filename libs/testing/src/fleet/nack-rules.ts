@@ -37,6 +37,18 @@ export function checkNackRules(rules: readonly NackRule[]): RulesCheck {
   return errors.length === 0 ? { valid: true } : { valid: false, errors };
 }
 
+// What JavaScript patterns have and Go's RE2 (the go engine) has not: lookaround and back-references.
+const NOT_RE2 = /\(\?<?[=!]|\\[1-9]|\\k</;
+
+/** The go engine matches resourceName with RE2: the errors of patterns it cannot run as JavaScript would. */
+export function checkNackRulesForGo(rules: readonly NackRule[]): string[] {
+  return rules.flatMap((rule, i) =>
+    rule.resourceName !== undefined && NOT_RE2.test(rule.resourceName)
+      ? [`nackRules[${i}].resourceName ${JSON.stringify(rule.resourceName)} uses lookaround or a back-reference, which engine 'go' (RE2) cannot run: use engine 'node'`]
+      : [],
+  );
+}
+
 const DEFAULT_DETAIL = 'rejected by a NACK rule';
 
 /** The reject function of one proxy for the current rules (rules change at run time, so it reads them on each call). */
