@@ -7,6 +7,7 @@
 //             Service drops the endpoint): from the kill until every proxy it served has ACKed
 //             config from a survivor; peak RSS and CPU of the survivors during it
 // Options: --proxies 1000  --simulators <processes>  --simulator go|node (fleet engine, default go)  --scenario single|ha|both
+//          --cpu-prof <dir> (controllers; each writes its profile when it exits: the SIGKILLed one writes none)
 import type { Fleet, FleetEngine, ProxyStatus } from '@osm/testing';
 import { holdsConfig, MeshRun, simulatorEngine } from './mesh-run.ts';
 import type { Benchmark, BenchResult } from './types.ts';
@@ -42,8 +43,8 @@ function reconnected(fleet: Fleet): (s: ProxyStatus) => boolean {
   return (s) => s.connects > (connects.get(s.uuid) ?? 0) && holds(s);
 }
 
-async function single(n: number, simulators: number | undefined, engine: FleetEngine, progress: (line: string) => void): Promise<BenchResult[]> {
-  const run = await MeshRun.start({ proxies: n, replicas: 1, simulators, engine }, progress);
+async function single(n: number, simulators: number | undefined, engine: FleetEngine, nodeOptions: string | undefined, progress: (line: string) => void): Promise<BenchResult[]> {
+  const run = await MeshRun.start({ proxies: n, replicas: 1, simulators, engine, controllerNodeOptions: nodeOptions }, progress);
   try {
     const initialS = await run.connectFleet();
     const fleet = run.fleet as Fleet;
@@ -81,8 +82,8 @@ async function single(n: number, simulators: number | undefined, engine: FleetEn
   }
 }
 
-async function ha(n: number, simulators: number | undefined, engine: FleetEngine, progress: (line: string) => void): Promise<BenchResult[]> {
-  const run = await MeshRun.start({ proxies: n, replicas: 3, simulators, engine }, progress);
+async function ha(n: number, simulators: number | undefined, engine: FleetEngine, nodeOptions: string | undefined, progress: (line: string) => void): Promise<BenchResult[]> {
+  const run = await MeshRun.start({ proxies: n, replicas: 3, simulators, engine, controllerNodeOptions: nodeOptions }, progress);
   try {
     const initialS = await run.connectFleet();
     const fleet = run.fleet as Fleet;
@@ -119,16 +120,17 @@ async function ha(n: number, simulators: number | undefined, engine: FleetEngine
 
 export const B6: Benchmark = {
   id: 'B6',
-  description: 'reconnect storm: SIGKILL the only replica (restarted), and one of three: until every proxy ACKed again; S = N/10 (options: --proxies 1000 --scenario single|ha|both)',
+  description: 'reconnect storm: SIGKILL the only replica (restarted), and one of three: until every proxy ACKed again; S = N/10 (options: --proxies 1000 --scenario single|ha|both --simulator go|node --cpu-prof <dir>)',
   async run(options, progress) {
     const n = Number(options['proxies'] ?? 1000);
     const scenario = options['scenario'] ?? 'both';
     if (scenario !== 'single' && scenario !== 'ha' && scenario !== 'both') throw new Error(`--scenario must be single, ha or both, not '${scenario}'`);
     const simulators = options['simulators'] ? Number(options['simulators']) : undefined;
     const engine = simulatorEngine(options);
+    const nodeOptions = options['cpu-prof'] ? `--cpu-prof --cpu-prof-dir=${options['cpu-prof']}` : undefined;
     const results: BenchResult[] = [];
-    if (scenario !== 'ha') results.push(...(await single(n, simulators, engine, progress)));
-    if (scenario !== 'single') results.push(...(await ha(n, simulators, engine, progress)));
+    if (scenario !== 'ha') results.push(...(await single(n, simulators, engine, nodeOptions, progress)));
+    if (scenario !== 'single') results.push(...(await ha(n, simulators, engine, nodeOptions, progress)));
     return results;
   },
 };

@@ -8,7 +8,7 @@ import type { Snapshot } from '@osm/xds-snapshot';
 import { DeltaSession } from './delta.ts';
 import type { XdsError } from './errors.ts';
 import type { ProxyVerifier } from './identity.ts';
-import { DEFAULT_LIMITS, type AdsEvents, type AdsLimits, type RequestCommon, type Session, type SessionHost, type StreamKind, type StreamStatus } from './session.ts';
+import { DEFAULT_LIMITS, type AdsEvents, type AdsLimits, type RequestCommon, type Session, type SessionHost, type StreamStatus } from './session.ts';
 import { SotwSession } from './sotw.ts';
 import type { AdsSessionHandle, AdsStream, PeerIdentity } from './stream.ts';
 
@@ -51,12 +51,12 @@ export class AdsService {
 
   /** A state-of-the-world stream (StreamAggregatedResources). */
   openSotw(stream: AdsStream, peer: PeerIdentity): AdsSessionHandle<envoy.service.discovery.v3.DiscoveryRequest> {
-    return this.#open(new SotwSession(++this.#nextId, this.#host, stream, peer, this.#childLog('sotw', peer)));
+    return this.#open(new SotwSession(++this.#nextId, this.#host, stream, peer, this.#log));
   }
 
   /** An incremental stream (DeltaAggregatedResources). */
   openDelta(stream: AdsStream, peer: PeerIdentity): AdsSessionHandle<envoy.service.discovery.v3.DeltaDiscoveryRequest> {
-    return this.#open(new DeltaSession(++this.#nextId, this.#host, stream, peer, this.#childLog('delta', peer)));
+    return this.#open(new DeltaSession(++this.#nextId, this.#host, stream, peer, this.#log));
   }
 
   /** The proxy's config from now on; pushed to each of its streams (only what changed). */
@@ -105,10 +105,6 @@ export class AdsService {
   #open<S extends AnySession>(session: S): S {
     this.#sessions.add(session);
     return session;
-  }
-
-  #childLog(kind: StreamKind, peer: PeerIdentity): Logger {
-    return this.#log.child({ stream: this.#nextId, kind, peer: peer.address });
   }
 
   #attach(session: AnySession): Snapshot | undefined {

@@ -157,8 +157,10 @@ export abstract class Session<Request extends RequestCommon> implements AdsSessi
   readonly connectedAt: number;
   proxy: Proxy | undefined;
   protected readonly host: SessionHost;
-  protected log: Logger;
   protected snapshot: Snapshot | undefined;
+  /** The service's logger: the stream's own child of it is made on first use (see `log`). */
+  readonly #parentLog: Logger;
+  #log: Logger | undefined;
   readonly #stream: AdsStream;
   readonly #abort = new AbortController();
   #phase: Phase = 'new';
@@ -174,7 +176,20 @@ export abstract class Session<Request extends RequestCommon> implements AdsSessi
     this.#stream = stream;
     this.peer = peer;
     this.connectedAt = host.clock.now();
-    this.log = log;
+    this.#parentLog = log;
+  }
+
+  /**
+   * This stream's logger: stream id, kind and peer, and the proxy and pod once verified. Made on first
+   * use: pino serializes a child's bindings when it is created, and most streams never log (a
+   * reconnect storm opens thousands at once).
+   */
+  protected get log(): Logger {
+    if (!this.#log) {
+      const p = this.proxy;
+      this.#log = this.#parentLog.child({ stream: this.id, kind: this.kind, peer: this.peer.address, ...(p ? { proxy: p.uuid, pod: `${p.namespace}/${p.podName}` } : {}) });
+    }
+    return this.#log;
   }
 
   get closed(): boolean {
@@ -213,7 +228,7 @@ export abstract class Session<Request extends RequestCommon> implements AdsSessi
 
   ended(): void {
     if (this.#phase === 'closed') return;
-    this.log.debug('stream ended by the proxy');
+    if (this.#parentLog.isLevelEnabled('debug')) this.log.debug('stream ended by the proxy');
     this.#end();
   }
 
@@ -353,9 +368,12 @@ export abstract class Session<Request extends RequestCommon> implements AdsSessi
     }
     const proxy = result.proxy;
     this.proxy = proxy;
-    this.log = this.log.child({ proxy: proxy.uuid, pod: `${proxy.namespace}/${proxy.podName}` });
+    // Made again with the proxy and pod, if it was made before.
+    this.#log = undefined;
     this.#phase = 'serving';
-    this.log.info({ identity: keyOf(proxy.identity), kind: this.kind }, 'proxy connected');
+    // Debug, as OSM logs a proxy's registration (pkg/envoy/registry/registry.go): at info, a reconnect
+    // storm of thousands of proxies spent a tenth of the controller's CPU writing these lines.
+    if (this.#parentLog.isLevelEnabled('debug')) this.log.debug({ identity: keyOf(proxy.identity) }, 'proxy connected');
     const snapshot = this.host.attach(this);
     this.snapshot ??= snapshot;
     this.host.events.streamOpened?.(proxy, this.kind);
@@ -369,8 +387,10 @@ export abstract class Session<Request extends RequestCommon> implements AdsSessi
 
   #end(): void {
     const wasServing = this.#phase === 'serving';
+    // Only a verification in progress waits on the signal; an abort makes a DOMException with its stack
+    // trace, which a drain of thousands of served streams would pay for nothing.
+    if (this.#phase === 'verifying') this.#abort.abort();
     this.#phase = 'closed';
-    this.#abort.abort();
     this.host.detach(this, wasServing);
     if (wasServing && this.proxy) this.host.events.streamClosed?.(this.proxy, this.kind);
   }

@@ -291,6 +291,32 @@ describe('SotW: verification', () => {
   }
 });
 
+describe('SotW: a stream that ends while its proxy is verified', () => {
+  it('stops the wait for its pod, and is never served', async () => {
+    const signals: AbortSignal[] = [];
+    // A pod that is not known yet: the directory waits until the stream's signal aborts.
+    const directory = {
+      find: (_uuid: string, signal: AbortSignal) => {
+        signals.push(signal);
+        return new Promise<undefined>((resolve) => signal.addEventListener('abort', () => resolve(undefined)));
+      },
+    };
+    const { service } = testService({ directory });
+    const stream = new FakeStream();
+    const session = service.openSotw(stream, peerOf(proxyA));
+    session.receive(request('clusters'));
+    await settle();
+    assert.equal(signals.length, 1);
+    assert.equal(signals[0]?.aborted, false);
+    session.ended();
+    assert.equal(signals[0]?.aborted, true, 'the wait for the pod ends with the stream');
+    await settle();
+    service.setSnapshot(bookSnapshot(proxyA));
+    assert.equal(stream.sent.length, 0, 'nothing served');
+    assert.equal(service.size, 0, 'the session is gone');
+  });
+});
+
 describe('SotW: back-pressure', () => {
   it('sends nothing while the stream is full, then only the latest config', async () => {
     const { service } = testService();
