@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import type { ControllerProcess } from '@osm/testing';
 import { convergedOn, hasFullConfig, sampleFleet, startHaMesh, versionsWithoutSecrets, type HaMesh } from './ha-mesh.ts';
 
-const MAX_AGE_S = 20;
+const MAX_AGE_S = 30;
 /** grpc-js lets streams run this long after the age's GOAWAY (the ADS server's default grace). */
 const GRACE_S = 10;
 
@@ -24,10 +24,13 @@ describe('HA: scale-out with a maximum connection age', () => {
     const proxies = ha.fleet.statuses().length;
     const initial = new Map(ha.fleet.statuses().map((s) => [s.uuid, JSON.stringify(versionsWithoutSecrets(s))]));
     const fourth = [...ha.replicas.keys()][3] as string;
-    let mostDown = 0;
+    // When each proxy's first connection ended (fleet clock): the server's age timers decide these, so
+    // they show the jitter however long the reconnects take on a busy machine.
+    const firstEnd = new Map<string, number>();
     const stopSampling = sampleFleet(ha.fleet, (s) => (!hasFullConfig(s) ? 'without a full config' : JSON.stringify(versionsWithoutSecrets(s)) !== initial.get(s.uuid) ? 'versions changed' : undefined));
     const burst = setInterval(() => {
-      mostDown = Math.max(mostDown, ha.fleet.statuses().filter((s) => !s.connected).length);
+      const now = ha.fleet.now();
+      for (const s of ha.fleet.statuses()) if (!firstEnd.has(s.uuid) && (!s.connected || s.connects >= 2)) firstEnd.set(s.uuid, now);
     }, 10);
     try {
       ha.fleet.setServers(await ha.addresses());
@@ -52,9 +55,15 @@ describe('HA: scale-out with a maximum connection age', () => {
     } finally {
       clearInterval(burst);
     }
-    t.diagnostic(`most proxies disconnected at once: ${mostDown} of ${proxies}`);
     assert.deepEqual(stopSampling(), [], 'no proxy lost its config or saw a version change while moving');
-    // Jittered ages: connections opened together are not all closed together.
-    assert.ok(mostDown <= proxies / 2, `at most half the proxies were disconnected at once (most: ${mostDown} of ${proxies})`);
+    // Jittered ages (±10 % of 30 s): connections opened together are not closed together but over
+    // seconds. Without jitter they would all end within the moment they were opened in. (How many end
+    // within one second depends on the machine's load as much as on the jitter: a diagnostic only.)
+    const ends = [...firstEnd.values()].sort((a, b) => a - b);
+    assert.equal(ends.length, proxies, 'every first connection ended');
+    const spreadS = ((ends.at(-1) as number) - (ends[0] as number)) / 1000;
+    const mostInOneSecond = Math.max(...ends.map((t0) => ends.filter((t) => t >= t0 && t < t0 + 1000).length));
+    t.diagnostic(`first connections ended over ${spreadS.toFixed(1)} s, at most ${mostInOneSecond} of ${proxies} within one second`);
+    assert.ok(spreadS >= 2, `the first connections ended over ${spreadS.toFixed(1)} s: at least 2 s of the ±3 s jitter`);
   });
 });
