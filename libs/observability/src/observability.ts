@@ -99,7 +99,7 @@ export async function createObservability(options: ObservabilityOptions): Promis
   const scope = { name: `osm-${component}`, version: versionInfo.version };
 
   // First, as it validates its options: nothing to undo if they are bad.
-  const tracing = createTracing(options.tracing ?? {}, resource, scope);
+  const tracing = await createTracing(options.tracing ?? {}, resource, scope);
 
   const exporter = new PrometheusExporter({ preventServerStart: true });
   const meterProvider = new MeterProvider({ resource, readers: [exporter] });

@@ -97,8 +97,8 @@ describe('tracing flags', () => {
     });
   }
 
-  it('is off without an endpoint: a tracer whose spans record nothing', () => {
-    const tracing = createTracing({ otlpEndpoint: '', sampleRatio: 1 }, resourceFromAttributes({}), { name: 'osm-test', version: 'v0' });
+  it('is off without an endpoint: a tracer whose spans record nothing', async () => {
+    const tracing = await createTracing({ otlpEndpoint: '', sampleRatio: 1 }, resourceFromAttributes({}), { name: 'osm-test', version: 'v0' });
     assert.equal(tracing.enabled, false);
     const span = tracing.tracer.startSpan('anything');
     assert.equal(span.isRecording(), false);
