@@ -60,6 +60,13 @@ const osmNamingProblems = new Set(['counter metrics should have "_total" suffix'
 // The chart's Deployment (and Service) names: a ServiceMonitor names each job after its Service.
 const jobs: Record<AppName, string> = { 'ca-bootstrap': 'osm-bootstrap', controller: 'osm-controller', injector: 'osm-injector' };
 
+/**
+ * How long to wait for something Prometheus will show after a few more scrapes and rule evaluations
+ * (1 s each). Generous: on a loaded machine (CI runs every project's tests at once) a scrape can time
+ * out and a rate then needs two more; waiting ends as soon as the answer is there.
+ */
+const PATIENCE_MS = 45_000;
+
 /** Series of an instant query's answer that have a number (a quantile over no observations is NaN: an empty panel). */
 const seriesWithValues = (r: QueryResult): number => {
   if (r.resultType === 'vector') return r.result.filter((s) => Number.isFinite(Number(s.value[1]))).length;
@@ -142,7 +149,7 @@ describe('monitoring a local mesh with a real Prometheus', () => {
     await fleet.waitFor('bookthief NACKed the change', () => (fleet?.status(thief.uuid)?.nacks ?? 0) > 0);
     // A policy the catalog cannot apply (the apex service is in another namespace), and an endpoint move:
     // more pushes once Prometheus has the update times of the first, so their rate and quantiles have data.
-    await eventually('config update times scraped', async () => seriesWithValues(await prometheus.query('osm_proxy_config_update_time_count')) > 0, 10_000);
+    await eventually('config update times scraped', async () => seriesWithValues(await prometheus.query('osm_proxy_config_update_time_count')) > 0, PATIENCE_MS);
     await rest.create('/apis/split.smi-spec.io/v1alpha2/namespaces/bookstore/trafficsplits', {
       apiVersion: 'split.smi-spec.io/v1alpha2',
       kind: 'TrafficSplit',
@@ -174,7 +181,7 @@ describe('monitoring a local mesh with a real Prometheus', () => {
       empty = queries.filter((_, i) => counts[i] === 0).map((q) => `${q.what}: ${q.expr}`);
       return empty.length === 0;
     };
-    await eventually('every query returns series', check, 10_000).catch(() => undefined);
+    await eventually('every query returns series', check, PATIENCE_MS).catch(() => undefined);
     return empty;
   };
 
@@ -233,7 +240,7 @@ describe('monitoring a local mesh with a real Prometheus', () => {
     const proxies = mesh.pods.length;
     // Every bookstore proxy once, over both replicas; the stranger is not connected anywhere.
     const total = async (expr: string): Promise<number> => [...(await values(expr)).values()].reduce((a, b) => a + b, 0);
-    await eventually('proxies connected, over the replicas and in the recorded sum', async () => (await total('osm_proxy_connect_count')) === proxies && (await total('osm:proxies_connected:sum')) === proxies, 10_000);
+    await eventually('proxies connected, over the replicas and in the recorded sum', async () => (await total('osm_proxy_connect_count')) === proxies && (await total('osm:proxies_connected:sum')) === proxies, PATIENCE_MS);
     assert.equal((await values('sum by (instance) (osm_proxy_connect_count)')).size, replicas.length, 'one series per replica');
     // The stranger is refused as unauthenticated, over and over; nobody else is.
     assert.deepEqual([...(await values('sum by (code) (osm_proxy_xds_refused_total)')).keys()], ['{"code":"Unauthenticated"}']);
@@ -243,7 +250,7 @@ describe('monitoring a local mesh with a real Prometheus', () => {
     assert.deepEqual([...(await values('max by (kind, reason) (osm_policy_problems)')).entries()], [['{"kind":"TrafficSplit","reason":"InvalidApex"}', 1]]);
     // The last admission may not be scraped yet.
     const admissions = async (): Promise<string> => JSON.stringify([...(await values('sum by (success) (osm_admission_webhook_response_total)'))].sort());
-    await eventually('admissions counted', async () => (await admissions()) === JSON.stringify([['{"success":"false"}', 1], ['{"success":"true"}', 3]]), 10_000);
+    await eventually('admissions counted', async () => (await admissions()) === JSON.stringify([['{"success":"false"}', 1], ['{"success":"true"}', 3]]), PATIENCE_MS);
   });
 
   it('no alert fires on the healthy mesh', async () => {
@@ -256,7 +263,7 @@ describe('monitoring a local mesh with a real Prometheus', () => {
   it('follows stopped components: the proxies move to the remaining replica, the readiness alerts go pending', async () => {
     const alertState = async (name: string): Promise<string | undefined> => (await prometheus.rules()).find((r) => r.name === name)?.state;
     // Inactive once a rule evaluation has seen the injector's first scrape.
-    await eventually('OsmNoReadyInjector inactive', async () => (await alertState('OsmNoReadyInjector')) === 'inactive', 10_000);
+    await eventually('OsmNoReadyInjector inactive', async () => (await alertState('OsmNoReadyInjector')) === 'inactive', PATIENCE_MS);
     const [gone, remaining] = controllers() as [Component, Component];
     const remainingInstance = await remaining.adminAddress();
     assert.equal(await gone.stop(), 0);
