@@ -8,9 +8,9 @@
 // every round. initial_s is from the fleet's start until every proxy holds config.
 // Options: --proxies 1000  --rounds 3  --simulators <processes>  --simulator go|node (fleet engine, default go)  --tracing on (the same again with
 //          tracing to a local OTLP receiver, figures suffixed _tracing)  --cpu-prof <dir> (controller)
-import { createServer, type Server } from 'node:http';
+import { setTimeout as settle } from 'node:timers/promises';
 import { TYPE_URLS } from '@osm/xds-snapshot';
-import type { Fleet, ProxyStatus } from '@osm/testing';
+import { startOtlpReceiver, type Fleet, type ProxyStatus } from '@osm/testing';
 import { MeshRun, simulatorEngine } from './mesh-run.ts';
 import { cpuMs, percentile } from './stats.ts';
 import type { Benchmark, BenchResult } from './types.ts';
@@ -54,23 +54,6 @@ const holdsCluster =
     if (!c?.names.includes(cluster) || !e?.names.includes(cluster) || c.ackedAt === undefined || e.ackedAt === undefined) return undefined;
     return Math.max(c.ackedAt, e.ackedAt);
   };
-
-const settle = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A stand-in OTLP/HTTP receiver: accepts every export, counts the requests. */
-async function otlpReceiver(): Promise<{ server: Server; url: string; requests: () => number }> {
-  let requests = 0;
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      requests++;
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  return { server, url: `http://127.0.0.1:${port}`, requests: () => requests };
-}
 
 function summary(prefix: string, samples: number[]): BenchResult[] {
   const sorted = samples.sort((a, b) => a - b);
@@ -161,13 +144,13 @@ export const B1: Benchmark = {
     const results = await convergence(n, rounds, options, undefined, progress);
     if (tracing === 'off') return results;
     progress('the same again with tracing on (OTLP/HTTP to a local receiver)');
-    const receiver = await otlpReceiver();
+    const receiver = await startOtlpReceiver();
     try {
-      const traced = await convergence(n, rounds, options, receiver.url, progress);
-      progress(`the OTLP receiver got ${receiver.requests()} export requests`);
+      const traced = await convergence(n, rounds, options, receiver.endpoint, progress);
+      progress(`the OTLP receiver got ${receiver.paths.length} export requests (${receiver.spans.length} spans)`);
       return [...results, ...traced.filter((r) => r.name !== 'proxies' && r.name !== 'services').map((r) => ({ ...r, name: `${r.name}_tracing` }))];
     } finally {
-      receiver.server.close();
+      await receiver.close();
     }
   },
 };

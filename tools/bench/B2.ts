@@ -2,10 +2,9 @@
 // One osm-controller process with the benchmark mesh (S = N/10) loaded and ready, read before the
 // fleet connects and again once every proxy holds config and the process had time to settle.
 // Options: --proxies 1000  --simulators <processes>  --simulator go|node (fleet engine, default go)  --settle-ms 5000
+import { setTimeout as settle } from 'node:timers/promises';
 import { heapUsedBytes, MeshRun, simulatorEngine } from './mesh-run.ts';
 import type { Benchmark, BenchResult } from './types.ts';
-
-const settle = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export const B2: Benchmark = {
   id: 'B2',

@@ -8,11 +8,10 @@
 //             config from a survivor; peak RSS and CPU of the survivors during it
 // Options: --proxies 1000  --simulators <processes>  --simulator go|node (fleet engine, default go)  --scenario single|ha|both
 //          --cpu-prof <dir> (controllers; each writes its profile when it exits: the SIGKILLed one writes none)
+import { setTimeout as settle } from 'node:timers/promises';
 import type { Fleet, FleetEngine, ProxyStatus } from '@osm/testing';
 import { holdsConfig, MeshRun, simulatorEngine } from './mesh-run.ts';
 import type { Benchmark, BenchResult } from './types.ts';
-
-const settle = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Samples the RSS of the run's controllers every 100 ms until stopped: the peak in KiB. */
 function peakRss(run: MeshRun): { stop: () => number } {

@@ -8,14 +8,13 @@
 //   rss_kib_per_proxy_*  server RSS with the fleet minus before it, per proxy
 // Options: --proxies 1000  --simulators <processes>  --simulator node (the only engine here: the
 //          fleet keeps the resources our proxies held, which the go engine does not)
+import { setTimeout as settle } from 'node:timers/promises';
 import { createHash } from 'node:crypto';
 import { startFleet, startXdsReference, type EnvoyResource, type Fleet, type XdsReference } from '@osm/testing';
 import { cds, newEndpoints, timeChange } from './B1.ts';
 import { FLEET_TIMING, MeshRun, holdsConfig, simulatorEngine } from './mesh-run.ts';
 import { percentile, rssKiB } from './stats.ts';
 import type { Benchmark, BenchResult } from './types.ts';
-
-const settle = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Every proxy's held resources; equal lists are one object, so xds-reference writes and holds each once. */
 async function heldResources(fleet: Fleet, uuids: readonly string[]): Promise<Map<string, EnvoyResource[]>> {

@@ -11,6 +11,7 @@
 // Options: --proxies 1000 (N)  --simulator go|node (the engine measured, default go)
 //          --processes (default one per 2,000 proxies with node, 5,000 with go)  --mode sotw|delta (delta: node only)
 //          --cpu-prof <dir> (CPU profiles of the node engine's processes, written when they stop)
+import { setTimeout as settle } from 'node:timers/promises';
 import { LocalCertificateAuthority, generateRootCA, loadSigningCA } from '@osm/certificates';
 import { systemClock } from '@osm/clock';
 import { keyOf } from '@osm/mesh-model';
@@ -101,7 +102,7 @@ export const fleet: Benchmark = {
       const cpu1 = cpuMs(pids);
       const server1 = cpuMs([server.pid]);
       progress(`initial config everywhere after ${initialS.toFixed(1)} s`);
-      await new Promise((resolve) => setTimeout(resolve, 3000));
+      await settle(3000);
       const steadyRss = rssKiB(pids);
 
       const cpu2 = cpuMs(pids);
