@@ -11,7 +11,7 @@
 import { setTimeout as settle } from 'node:timers/promises';
 import { TYPE_URLS } from '@osm/xds-snapshot';
 import { startOtlpReceiver, type Fleet, type ProxyStatus } from '@osm/testing';
-import { MeshRun, simulatorEngine } from './mesh-run.ts';
+import { MeshRun, simulatorEngine, simulatorProcesses } from './mesh-run.ts';
 import { cpuMs, percentile } from './stats.ts';
 import type { Benchmark, BenchResult } from './types.ts';
 
@@ -70,7 +70,7 @@ async function convergence(n: number, rounds: number, options: Readonly<Record<s
     {
       proxies: n,
       replicas: 1,
-      simulators: options['simulators'] ? Number(options['simulators']) : undefined,
+      simulators: simulatorProcesses(options),
       engine: simulatorEngine(options),
       controllerArgs: tracingUrl ? ['--otlp-endpoint', tracingUrl] : [],
       controllerNodeOptions: options['cpu-prof'] ? `--cpu-prof --cpu-prof-dir=${options['cpu-prof']}` : undefined,

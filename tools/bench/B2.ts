@@ -3,7 +3,7 @@
 // fleet connects and again once every proxy holds config and the process had time to settle.
 // Options: --proxies 1000  --simulators <processes>  --simulator go|node (fleet engine, default go)  --settle-ms 5000
 import { setTimeout as settle } from 'node:timers/promises';
-import { heapUsedBytes, MeshRun, simulatorEngine } from './mesh-run.ts';
+import { heapUsedBytes, MeshRun, simulatorEngine, simulatorProcesses } from './mesh-run.ts';
 import type { Benchmark, BenchResult } from './types.ts';
 
 export const B2: Benchmark = {
@@ -12,7 +12,7 @@ export const B2: Benchmark = {
   async run(options, progress) {
     const n = Number(options['proxies'] ?? 1000);
     const settleMs = Number(options['settle-ms'] ?? 5000);
-    const run = await MeshRun.start({ proxies: n, replicas: 1, simulators: options['simulators'] ? Number(options['simulators']) : undefined, engine: simulatorEngine(options) }, progress);
+    const run = await MeshRun.start({ proxies: n, replicas: 1, simulators: simulatorProcesses(options), engine: simulatorEngine(options) }, progress);
     try {
       const controller = run.controllers[0];
       if (!controller) throw new Error('no controller');

@@ -10,7 +10,7 @@
 //          --cpu-prof <dir> (controllers; each writes its profile when it exits: the SIGKILLed one writes none)
 import { setTimeout as settle } from 'node:timers/promises';
 import type { Fleet, FleetEngine, ProxyStatus } from '@osm/testing';
-import { holdsConfig, MeshRun, simulatorEngine } from './mesh-run.ts';
+import { holdsConfig, MeshRun, simulatorEngine, simulatorProcesses } from './mesh-run.ts';
 import type { Benchmark, BenchResult } from './types.ts';
 
 /** Samples the RSS of the run's controllers every 100 ms until stopped: the peak in KiB. */
@@ -124,7 +124,7 @@ export const B6: Benchmark = {
     const n = Number(options['proxies'] ?? 1000);
     const scenario = options['scenario'] ?? 'both';
     if (scenario !== 'single' && scenario !== 'ha' && scenario !== 'both') throw new Error(`--scenario must be single, ha or both, not '${scenario}'`);
-    const simulators = options['simulators'] ? Number(options['simulators']) : undefined;
+    const simulators = simulatorProcesses(options);
     const engine = simulatorEngine(options);
     const nodeOptions = options['cpu-prof'] ? `--cpu-prof --cpu-prof-dir=${options['cpu-prof']}` : undefined;
     const results: BenchResult[] = [];

@@ -12,7 +12,7 @@ import { setTimeout as settle } from 'node:timers/promises';
 import { createHash } from 'node:crypto';
 import { startFleet, startXdsReference, type EnvoyResource, type Fleet, type XdsReference } from '@osm/testing';
 import { cds, newEndpoints, timeChange } from './B1.ts';
-import { FLEET_TIMING, MeshRun, holdsConfig, simulatorEngine } from './mesh-run.ts';
+import { FLEET_TIMING, MeshRun, holdsConfig, simulatorEngine, simulatorProcesses } from './mesh-run.ts';
 import { percentile, rssKiB } from './stats.ts';
 import type { Benchmark, BenchResult } from './types.ts';
 
@@ -44,7 +44,7 @@ export const B7: Benchmark = {
   description: 'versus go-control-plane: the same fleet and resources served by osm-controller and by go-control-plane, same run, mTLS; ratios ours/theirs (options: --proxies 1000)',
   async run(options, progress) {
     const n = Number(options['proxies'] ?? 1000);
-    const simulators = options['simulators'] ? Number(options['simulators']) : undefined;
+    const simulators = simulatorProcesses(options);
     if (simulatorEngine({ simulator: 'node', ...options }) !== 'node') throw new Error("--simulator must be node for B7: its fleet keeps the resources the proxies hold (keepResources), which the go engine does not");
     const run = await MeshRun.start({ proxies: n, replicas: 1, simulators, engine: 'node', keepResources: true }, progress);
     let reference: XdsReference | undefined;

@@ -28,6 +28,15 @@ export function simulatorEngine(options: Readonly<Record<string, string>>): Flee
   return engine;
 }
 
+/** `--simulators <k>`: the fleet's processes; undefined: the engine's default. */
+export function simulatorProcesses(options: Readonly<Record<string, string>>): number | undefined {
+  const value = options['simulators'];
+  if (value === undefined) return undefined;
+  const k = Number(value);
+  if (!Number.isInteger(k) || k < 1) throw new Error(`--simulators must be a whole number of at least 1, not '${value}'`);
+  return k;
+}
+
 /** The fleet's log lines (the go engine's build included) as progress lines. */
 export const fleetLogger = (progress: (line: string) => void): FleetLogger => ({
   info: (obj, msg) => progress(`${msg} ${JSON.stringify(obj)}`),
