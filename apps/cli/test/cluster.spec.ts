@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { request } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -215,6 +215,43 @@ describe('osm proxy get config_dump', () => {
     assert.equal(code, 0, stderr);
     assert.deepEqual(JSON.parse(stdout), dump);
     assert.deepEqual(asked, ['/debug/config_dump?pod=shop%2Fmeshed']);
+  });
+
+  // The API server's pod proxy refuses loopback pod IPs ("address not allowed"), so the replicas are
+  // servers on this machine's first non-loopback IPv4 address, which the pods report as their podIP.
+  const hostAddress = Object.values(networkInterfaces())
+    .flat()
+    .find((a) => a?.family === 'IPv4' && !a.internal)?.address;
+  it('without --controller-url asks each osm-controller replica through the API server and prints the one the proxy is connected to', { skip: hostAddress ? false : 'this machine has no non-loopback IPv4 address for a pod IP' }, async () => {
+    const replicaAsked: Record<string, string[]> = { 'osm-controller-a': [], 'osm-controller-b': [] };
+    const replica = (name: string, connected: boolean) =>
+      createServer((req, res) => {
+        replicaAsked[name]?.push(req.url ?? '');
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ ...dump, replica: name, connected }));
+      });
+    const servers = [replica('osm-controller-a', false), replica('osm-controller-b', true)];
+    try {
+      await rest.create('/api/v1/namespaces', { metadata: { name: 'replicas-system' } });
+      for (const [i, server] of servers.entries()) {
+        await new Promise<void>((r) => server.listen(0, hostAddress, r));
+        const name = i === 0 ? 'osm-controller-a' : 'osm-controller-b';
+        const port = (server.address() as AddressInfo).port;
+        await rest.create('/api/v1/namespaces/replicas-system/pods', { metadata: { name, labels: { app: 'osm-controller' } }, spec: { containers: [{ name: 'osm-controller', image: 'c', ports: [{ name: 'admin', containerPort: port }] }] } });
+        await rest.call('PATCH', `/api/v1/namespaces/replicas-system/pods/${name}/status`, { status: { podIP: hostAddress, podIPs: [{ ip: hostAddress }] } }, 'application/merge-patch+json');
+      }
+      const { code, stdout, stderr } = await osm(['proxy', 'get', 'config_dump', 'meshed', '-n', 'shop', '--osm-namespace', 'replicas-system'], env());
+      assert.equal(code, 0, stderr);
+      assert.deepEqual(JSON.parse(stdout), { ...dump, replica: 'osm-controller-b', connected: true });
+      assert.deepEqual(replicaAsked, { 'osm-controller-a': ['/debug/config_dump?pod=shop%2Fmeshed'], 'osm-controller-b': ['/debug/config_dump?pod=shop%2Fmeshed'] });
+      // Without the replica the proxy is connected to: one line naming what was asked.
+      await rest.call('DELETE', '/api/v1/namespaces/replicas-system/pods/osm-controller-b?gracePeriodSeconds=0');
+      const alone = await osm(['proxy', 'get', 'config_dump', 'meshed', '-n', 'shop', '--osm-namespace', 'replicas-system'], env());
+      assert.equal(alone.code, 1);
+      assert.equal(alone.stderr, 'Error: proxy of pod shop/meshed is not connected to any of the 1 osm-controller replicas in replicas-system\n');
+    } finally {
+      for (const server of servers) server.close();
+    }
   });
 
   const refused: [string[], RegExp][] = [
