@@ -162,8 +162,8 @@ describe('chart deploy/chart/osm', () => {
     for (const { key, name } of all) assert.deepEqual(resourcesOf(defaults, name), values.osm[key]?.resource, `${name}: the defaults of osm.${key}.resource`);
     // A different change per component, so a template that reads another component's values fails.
     const changes: Record<string, Resources> = {
-      osmController: { limits: { cpu: '3', memory: '2Gi' }, requests: { cpu: '750m', memory: '1Gi' } },
-      injector: { limits: { cpu: '1', memory: '512Mi' }, requests: { cpu: '200m', memory: '64Mi' } },
+      osmController: { limits: { cpu: '2500m', memory: '2Gi' }, requests: { cpu: '750m', memory: '1Gi' } },
+      injector: { limits: { cpu: '800m', memory: '512Mi' }, requests: { cpu: '200m', memory: '64Mi' } },
       osmBootstrap: { limits: { cpu: '250m', memory: '96Mi' }, requests: { cpu: '50m', memory: '32Mi' } },
     };
     const set = Object.entries(changes).flatMap(([key, r]) => Object.entries(r).flatMap(([kind, q]) => Object.entries(q).map(([resource, v]) => `osm.${key}.resource.${kind}.${resource}=${v}`)));
