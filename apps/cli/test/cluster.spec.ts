@@ -465,7 +465,7 @@ describe('RBAC of each component', () => {
       await p.ready();
       return p;
     }
-    const forbidden = (p: ComponentProcess): string[] => p.logs.filter((l) => /forbidden|\b403\b/i.test(JSON.stringify(l))).map((l) => JSON.stringify(l));
+    const forbidden = (p: ComponentProcess): string[] => p.logs.filter((l) => /forbidden|"code":403\b/i.test(JSON.stringify(l))).map((l) => JSON.stringify(l));
 
     it("ca-bootstrap as osm-bootstrap applies the CRDs, creates the root CA, and creates the MeshConfig the chart renders with its default values", async () => {
       // The chart's copy goes; ca-bootstrap must create its own default, which must be the chart's preset.
