@@ -63,6 +63,12 @@ function routeMatch(m: NonNullable<NonNullable<K8sHTTPRouteGroup['spec']>['match
     if (method === '*' || (typeof method === 'string' && METHOD.test(method))) methods.push(method);
     else bad(`${field}.methods[${i}]`, 'InvalidMethod', `method ${show(method)} is not allowed; use '*' or an HTTP method name (letters, digits, '-', '_'), e.g. GET`);
   });
+  // The route builder matches the methods with one `:method` regex, upper case, sorted, joined by '|'
+  // (xds-snapshot plan.ts normalizeMethods, encode.ts routeMatch): many long names can exceed Envoy's
+  // program size limit like any regex.
+  const methodRegex = methods.includes('*') ? '' : uniqueSorted(methods.map((x) => x.toUpperCase())).join('|');
+  const methodsWhy = methodRegex === '' ? undefined : re2Problem(methodRegex);
+  if (methodsWhy) bad(`${field}.methods`, 'InvalidMethod', `the methods together make the :method regex ${methodsWhy}; split them over several matches`);
   const headers: Record<string, string> = {};
   for (const name of Object.keys(m.headers ?? {}).sort(compareStrings)) {
     const value: unknown = m.headers?.[name];
