@@ -7,7 +7,9 @@
 // repeats expanded), the compiler (UTF-8 byte-range tries with shared suffixes, the unanchored `.*?`
 // loop) and the final flattening (re2/parse.cc, re2/simplify.cc, re2/compile.cc, re2/prog.cc).
 // Alternations are factored (`ab|ac` to `a[bc]`) and adjacent repeats coalesced (`a*a+`) as RE2 does.
-// Syntax is checked first by the caller (re2js); this parser assumes RE2-valid input.
+// Syntax is checked first by the caller (re2js); this parser assumes RE2-valid input. Two things are
+// not counted but refused (RegexSizeUnknownError): Unicode classes (\pL), whose tables differ between
+// Unicode versions, and case-insensitive non-ASCII letters, whose fold orbits are not tabled here.
 
 /** Thrown when the size cannot be computed faithfully; the caller treats the regex as too large. */
 export class RegexSizeUnknownError extends Error {
@@ -110,41 +112,6 @@ const POSIX: Readonly<Record<string, readonly Range[]>> = {
   word: [[0x30, 0x39], [0x41, 0x5a], [0x5f, 0x5f], [0x61, 0x7a]],
   xdigit: [[0x30, 0x39], [0x41, 0x46], [0x61, 0x66]],
 };
-
-// Unicode groups (\pL, \p{Greek}) taken from this runtime's Unicode tables, which may be a version
-// newer than the RE2 that Envoy links; such classes compile to hundreds of instructions either way.
-const unicodeGroups = new Map<string, Range[]>();
-let allRunes: { readonly bmp: string; readonly astral: string } | undefined;
-
-function unicodeGroup(name: string): Range[] {
-  const cached = unicodeGroups.get(name);
-  if (cached) return cached;
-  let ranges: Range[];
-  if (name === 'Any') ranges = [[0, MAX_RUNE]];
-  else {
-    let re: RegExp;
-    try {
-      re = new RegExp(/^[A-Z][a-z&]?$/.test(name) ? `\\p{${name}}+` : `\\p{Script=${name}}+`, 'gu');
-    } catch (err) {
-      throw new RegexSizeUnknownError(`unknown Unicode group ${name}`, { cause: err });
-    }
-    allRunes ??= {
-      bmp: Array.from({ length: 0xf800 }, (_, i) => String.fromCharCode(i < 0xd800 ? i : i + 0x800)).join(''),
-      astral: Array.from({ length: 0x100000 }, (_, i) => String.fromCodePoint(0x10000 + i)).join(''),
-    };
-    ranges = [];
-    for (const m of allRunes.bmp.matchAll(re)) {
-      const lo = m.index, hi = m.index + m[0].length - 1;
-      // the string skips the surrogates, so a run across them is two ranges
-      if (lo < 0xd800 && hi >= 0xd800) ranges.push([lo, 0xd7ff], [0xe000, hi + 0x800]);
-      else ranges.push(lo < 0xd800 ? [lo, hi] : [lo + 0x800, hi + 0x800]);
-    }
-    for (const m of allRunes.astral.matchAll(re)) ranges.push([0x10000 + m.index / 2, 0x10000 + (m.index + m[0].length) / 2 - 1]);
-  }
-  ranges = normalize(ranges);
-  unicodeGroups.set(name, ranges);
-  return ranges;
-}
 
 // ---- parser (re2/parse.cc with RE2's default options: Perl syntax, UTF-8, ^ $ at text edges) -----
 
@@ -347,22 +314,9 @@ class Parser {
       return c >= 0x61 ? this.signed(perl, 1, flags) : this.signed(perl, -1, flags);
     }
     if (c !== 0x70 && c !== 0x50) return undefined;
-    this.pos++;
-    let sign = c === 0x70 ? 1 : -1;
-    let name: string;
-    if (this.peek() === 0x7b) {
-      const end = this.runes.indexOf(0x7d, this.pos);
-      name = String.fromCodePoint(...this.runes.slice(this.pos + 1, end));
-      this.pos = end + 1;
-    } else {
-      name = String.fromCodePoint(this.peek());
-      this.pos++;
-    }
-    if (name.startsWith('^')) {
-      sign = -sign;
-      name = name.slice(1);
-    }
-    return this.signed(unicodeGroup(name), sign, flags);
+    // RE2's Unicode tables are those of the RE2 that Envoy links; this runtime's are another version
+    // (\p{Latin} is 2 instructions smaller here than in RE2 2025-11), so no count would be safe.
+    throw new RegexSizeUnknownError('a Unicode class (\\p or \\P: its size depends on the Unicode version of the RE2 that Envoy links)');
   }
 
   /** A group, or its complement, with case folding applied as RE2's AddUGroup does. */
@@ -750,7 +704,7 @@ class Compiler {
   }
 
   private alloc(op: Op): number {
-    if (this.inst.length >= MAX_INSTRUCTIONS) throw new RegexSizeUnknownError('program too large to measure');
+    if (this.inst.length >= MAX_INSTRUCTIONS) throw new RegexSizeUnknownError(`a program too large to measure (over ${MAX_INSTRUCTIONS} instructions)`);
     this.inst.push({ op, out: 0, out1: 0, lo: 0, hi: 0, fold: false });
     return this.inst.length - 1;
   }
