@@ -292,6 +292,7 @@ export function planOutbound(model: MeshModel, reachable: readonly MeshService[]
     return name;
   };
   const reachableKeys = new Set(reachable.map(keyOf));
+  const tracing = tracingOf(model);
   const outboundChains: OutboundChainPlan[] = [];
   const outboundVhosts = new Map<number, VirtualHostPlan[]>();
   const claimedDestinations = new Set<string>();
@@ -316,7 +317,7 @@ export function planOutbound(model: MeshModel, reachable: readonly MeshService[]
       const chainName = `outbound_${keyOf(svc)}_${port.port}_${port.protocol}`;
       if (isHttp(port.protocol)) {
         const rc = outboundRouteName(port.port);
-        outboundChains.push({ name: chainName, port: port.port, prefixRanges, protocol: port.protocol, routeConfig: rc, ...tracingOf(model) });
+        outboundChains.push({ name: chainName, port: port.port, prefixRanges, protocol: port.protocol, routeConfig: rc, ...tracing });
         const list = outboundVhosts.get(port.port) ?? [];
         list.push({
           name: `outbound_virtual-host|${keyOf(svc)}`,
@@ -333,8 +334,8 @@ export function planOutbound(model: MeshModel, reachable: readonly MeshService[]
   const egress = model.settings.enableEgress;
   if (egress) clusters.set('passthrough-outbound', { kind: 'passthrough', name: 'passthrough-outbound' });
   // Every proxy gets the collector's cluster when tracing is on, whether it has HTTP chains or not (OSM: cds.go).
-  const tracing = model.settings.tracing;
-  if (tracing) clusters.set(TRACING_CLUSTER, { kind: 'tracing', name: TRACING_CLUSTER, address: tracing.address, port: tracing.port });
+  const collector = model.settings.tracing;
+  if (collector) clusters.set(TRACING_CLUSTER, { kind: 'tracing', name: TRACING_CLUSTER, address: collector.address, port: collector.port });
   const routes: RouteConfigPlan[] = [];
   for (const [port, vhosts] of outboundVhosts) routes.push(routeConfig(outboundRouteName(port), vhosts));
   return {
@@ -362,6 +363,7 @@ export function planInbound(model: MeshModel, proxy: Proxy): InboundPlan {
   const inboundChains: InboundChainPlan[] = [];
   const inboundVhosts = new Map<number, VirtualHostPlan[]>();
   const locals = servicesOfProxy(model, proxy);
+  const tracing = tracingOf(model);
   const localKeys = new Set(locals.map(keyOf));
   const inboundRules = (targetPort: number, cluster: string): RouteRule[] => {
     const target = [{ cluster, weight: 1 }];
@@ -399,7 +401,7 @@ export function planInbound(model: MeshModel, proxy: Proxy): InboundPlan {
       clusters.set(local, { kind: 'local', name: local, port: port.targetPort, protocol: port.protocol });
       const base = { name: `inbound_${keyOf(svc)}_${port.targetPort}_${port.protocol}`, targetPort: port.targetPort, serverName: serverName(svc, clusterDomain), protocol: port.protocol };
       if (isHttp(port.protocol)) {
-        inboundChains.push({ ...base, routeConfig: inboundRouteName(port.targetPort), ...tracingOf(model) });
+        inboundChains.push({ ...base, routeConfig: inboundRouteName(port.targetPort), ...tracing });
         addInboundVhost(svc, port.port, port.targetPort, local);
         // Clients of a TrafficSplit apex send its host names to the backends' pods.
         for (const ts of model.trafficSplits.values()) {
