@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { envoy } from '@osm/envoy-api';
 import { meshModel } from '@osm/mesh-model';
 import type { MeshModel, Proxy } from '@osm/mesh-model';
-import { buildSnapshot, checkConsistency, describeMissing, RESOURCE_TYPES } from '../src/index.ts';
+import { buildSnapshot, checkConsistency, describeMissing, dumpSnapshot, RESOURCE_TYPES } from '../src/index.ts';
 import type { Snapshot } from '../src/index.ts';
 import { bookstoreModel, inputsFor, proxies } from './bookstore.ts';
 import { routeConfig } from './helpers.ts';
@@ -304,6 +304,11 @@ describe('MeshConfig tracing (OSM: Zipkin spans from every HTTP connection manag
     const managers = [...connectionManagers(s).entries()].filter(([where]) => !where.startsWith('inbound-prometheus-listener'));
     assert.ok(managers.some(([where]) => where.startsWith('inbound-listener')) && managers.some(([where]) => where.startsWith('outbound-listener')));
     for (const [where, hcm] of managers) assert.equal(Zipkin.decode(hcm.tracing?.provider?.typedConfig?.value ?? new Uint8Array()).collectorEndpoint, '/zipkin/api/v2/spans', where);
+  });
+
+  it('the readable dump (golden files, the controller\'s config_dump) shows the Zipkin config decoded', () => {
+    const dump = dumpSnapshot(buildFor(traced('permissive'), proxies.bookbuyer));
+    assert.match(dump, /"@type": type\.googleapis\.com\/envoy\.config\.trace\.v3\.ZipkinConfig\n\s+collectorCluster: envoy-tracing-cluster\n\s+collectorEndpoint: \/api\/v2\/spans\n/);
   });
 
   it('off (the default) there is no tracing anywhere; on, only the listeners with HTTP chains change and the cluster is added', () => {
