@@ -1,8 +1,9 @@
 // AdmissionReview (admission.k8s.io/v1) in and out. Reading returns data: a body that is no review at
 // all is answered with HTTP 400 (there is no request uid to answer to); a review that is not about a
 // pod being created, or whose pod is malformed, is answered with a denial saying what was wrong.
+import { isDnsLabel } from '@osm/mesh-model';
 import type { PatchOperation } from './inject.ts';
-import { validatePod, type Pod } from './types.ts';
+import { isObject, validatePod, type Pod } from './types.ts';
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
 
@@ -23,9 +24,6 @@ export type ReviewReading =
   /** A review that cannot be admitted: deny it with this message. */
   | { readonly ok: false; readonly uid: string; readonly message: string };
 
-const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
 /** Reads a parsed JSON body as an AdmissionReview for creating a pod. */
 export function readAdmissionReview(body: unknown): ReviewReading {
   const notAReview = (message: string): ReviewReading => ({ ok: false, status: 400, message });
@@ -45,7 +43,7 @@ export function readAdmissionReview(body: unknown): ReviewReading {
   const operation = request['operation'];
   if (typeof operation !== 'string') return deny('request.operation: expected a string such as CREATE');
   const namespace = request['namespace'];
-  if (typeof namespace !== 'string' || !NAMESPACE.test(namespace)) return deny(`request.namespace ${JSON.stringify(namespace)} is not valid: expected the pod's namespace (a DNS label)`);
+  if (typeof namespace !== 'string' || !isDnsLabel(namespace)) return deny(`request.namespace ${JSON.stringify(namespace)} is not valid: expected the pod's namespace (a DNS label)`);
   if (request['object'] === undefined || request['object'] === null) return deny('request.object: expected the Pod being created');
   const pod = validatePod(request['object']);
   if (!pod.ok) return deny(pod.message);

@@ -69,6 +69,8 @@ export {
   outboundIpRangeExclusionAnnotation,
   outboundIpRangeInclusionAnnotation,
   outboundPortExclusionAnnotation,
+  prometheusPathAnnotation,
+  prometheusPortAnnotation,
   prometheusScrapeAnnotation,
   proxyUuidLabel,
   serviceNameLabel,
