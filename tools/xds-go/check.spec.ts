@@ -237,7 +237,7 @@ describe('envoy-check: broken resources fail with the rule Envoy applies', () =>
       rc.virtualHosts[1]?.domains.push('bookstore.bookstore');
     });
     const domains = await checkEnvoyResources(withDuplicateDomain);
-    assert.deepEqual(domains.problems.map((p) => [p.field, p.rule]), [['virtual_hosts[1].domains[6]', 'unique']], formatEnvoyProblems(domains.problems));
+    assert.deepEqual(domains.problems.map((p) => [p.field, p.rule]), [['virtual_hosts[1].domains[8]', 'unique']], formatEnvoyProblems(domains.problems));
     assert.match(domains.problems[0]?.message ?? '', /Only unique values for domains are permitted\. Duplicate entry of domain bookstore\.bookstore in route rds-outbound\.14001/);
   });
 
