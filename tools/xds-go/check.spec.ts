@@ -1,6 +1,7 @@
 // The independent Envoy-rule check (envoy-check, go-control-plane's types) over every snapshot of the
 // bookstore mesh (the same snapshots as xds-snapshot's golden dumps), and over deliberately broken
-// resources, each of which must fail with the rule, field and reason Envoy would give.
+// resources, each of which must fail with the rule, field and reason Envoy would give. (mesh-catalog's
+// golden snapshots, built from Kubernetes objects, are checked in its own test/golden.spec.ts.)
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { envoy, packAny, typeUrlOf, unpackAny } from '@osm/envoy-api';
