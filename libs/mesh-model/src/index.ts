@@ -37,7 +37,7 @@ export {
   spiffeId,
   workloadSpiffePrefix,
 } from './identity.ts';
-export { PROTOCOLS, isProtocol, protocolOfPort } from './protocol.ts';
+export { protocolOfPort } from './protocol.ts';
 export { hostnamesForClient } from './hostnames.ts';
 export {
   defaultMeshSettings,
