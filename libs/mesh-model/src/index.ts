@@ -33,6 +33,7 @@ export {
   parseKey,
   parseProxyCertCommonName,
   proxyCertCommonName,
+  proxySpiffeId,
   sameName,
   spiffeId,
   workloadSpiffePrefix,
