@@ -100,10 +100,29 @@ export interface AdsServer {
   shutdown(graceMs: number): Promise<void>;
 }
 
+// One entry of Node's `subjectaltname` ("DNS:a, URI:spiffe://b, IP Address:c"), read from where the
+// last one ended: Node writes a value that holds a comma, a quote or a control character as a JSON
+// string, so a plain value has no comma, and a quoted one is read whole (a quoted DNS name holding
+// ", URI:..." is not a URI).
+const SAN_ENTRY = /([^:,]+):("(?:[^"\\]|\\.)*"|[^,]*)(?:, |$)/y;
+
+/** The URI SANs of Node's `subjectaltname` string of a peer certificate. */
+export function sanUris(subjectAltName: string | undefined): string[] {
+  const uris: string[] = [];
+  if (!subjectAltName) return uris;
+  SAN_ENTRY.lastIndex = 0;
+  for (let m = SAN_ENTRY.exec(subjectAltName); m && m[0] !== ''; m = SAN_ENTRY.exec(subjectAltName)) {
+    const [, kind, value = ''] = m;
+    if (kind === 'URI') uris.push(value.startsWith('"') ? (JSON.parse(value) as string) : value);
+  }
+  return uris;
+}
+
 function peerOf(call: grpc.ServerDuplexStream<unknown, unknown>): PeerIdentity {
   // grpc-js reports a peer certificate only when it chained to the configured roots (socket.authorized).
-  const cn = call.getAuthContext().sslPeerCertificate?.subject?.CN;
-  return { commonName: typeof cn === 'string' && cn !== '' ? cn : undefined, address: call.getPeer() };
+  const certificate = call.getAuthContext().sslPeerCertificate;
+  const cn = certificate?.subject?.CN;
+  return { commonName: typeof cn === 'string' && cn !== '' ? cn : undefined, uris: sanUris(certificate?.subjectaltname), address: call.getPeer() };
 }
 
 function bind<Request>(open: (stream: AdsStream, peer: PeerIdentity) => AdsSessionHandle<Request>, log: Logger): grpc.handleBidiStreamingCall<Request, Uint8Array> {

@@ -12,7 +12,7 @@ import { AdsTestStream, type ClientTls } from '@osm/testing';
 import { TYPE_URLS } from '@osm/xds-snapshot';
 import { AdsService } from '../src/service.ts';
 import { CertificateProxyVerifier } from '../src/identity.ts';
-import { startAdsServer, type AdsServer } from '../src/grpc.ts';
+import { sanUris, startAdsServer, type AdsServer } from '../src/grpc.ts';
 import { bookSnapshot, captureLogger, MapDirectory, proxyA, proxyB, TRUST_DOMAIN } from './fakes.ts';
 
 const SERVER_NAME = 'osm-controller.osm-system.svc.cluster.local';
@@ -75,8 +75,21 @@ describe('ADS over grpc-js with mTLS', () => {
     assert.equal(r?.versionInfo, bookSnapshot(proxyA).types.clusters.version);
   });
 
+  // A service certificate of the mesh for the service account `<uuid>.sidecar.web` in shop: its CN
+  // `<uuid>.sidecar.web.shop.cluster.local` is proxyA's bootstrap CN, and it has client auth.
+  const lookalike = (): ClientTls => {
+    const c = ca.issueSync({ subject: { kind: 'service', serviceAccount: `${proxyA.uuid}.sidecar.web`, namespace: 'shop' }, validityMs: 3_600_000 });
+    return { rootPem: ca.trustBundlePem, certificatePem: c.certificatePem, privateKeyPem: c.privateKeyPem, serverName: SERVER_NAME };
+  };
   const refusals: [string, () => ClientTls, Proxy, grpc.status, RegExp][] = [
     ['no client certificate', () => ({ rootPem: ca.trustBundlePem, serverName: SERVER_NAME }), proxyA, grpc.status.UNAUTHENTICATED, /no client certificate issued by the mesh root/],
+    [
+      'a service certificate whose service account makes a bootstrap CN',
+      lookalike,
+      proxyA,
+      grpc.status.UNAUTHENTICATED,
+      /CN "11111111-1111-4111-8111-111111111111\.sidecar\.web\.shop\.cluster\.local" has the bootstrap form, but its URI SANs \("spiffe:\/\/cluster\.local\/ns\/shop\/sa\/11111111-1111-4111-8111-111111111111\.sidecar\.web"\) are not the bootstrap URI spiffe:\/\/cluster\.local\/11111111-1111-4111-8111-111111111111\/sidecar\/web\/shop: only a proxy's bootstrap certificate opens an ADS stream/,
+    ],
     ['a certificate from another root', () => tlsFor(proxyA, otherCa), proxyA, grpc.status.UNAUTHENTICATED, /no client certificate issued by the mesh root/],
     ['a node id that does not match the certificate', () => tlsFor(proxyA), proxyB, grpc.status.PERMISSION_DENIED, /node\.id "2222.*does not match the proxy uuid 1111/],
   ];
@@ -151,6 +164,21 @@ describe('ADS over grpc-js with mTLS', () => {
     assert.equal((await late.status).code, grpc.status.UNAVAILABLE);
     late.close();
   });
+});
+
+describe("URI SANs from Node's subjectaltname", () => {
+  const table: [string | undefined, string[]][] = [
+    [undefined, []],
+    ['DNS:a.b.cluster.local', []],
+    ['DNS:x.sidecar.web.shop.cluster.local, URI:spiffe://cluster.local/x/sidecar/web/shop', ['spiffe://cluster.local/x/sidecar/web/shop']],
+    ['URI:spiffe://td/a, IP Address:127.0.0.1, URI:spiffe://td/b', ['spiffe://td/a', 'spiffe://td/b']],
+    // Node writes a value with a comma as a JSON string: one URI, not two.
+    ['DNS:a, URI:"spiffe://td/a, URI:spiffe://td/b"', ['spiffe://td/a, URI:spiffe://td/b']],
+    ['DNS:"URI:spiffe://td/a"', []],
+    ['DNS:"x, URI:spiffe://td/a", DNS:y', []],
+    ['DNS:"a\\"b", URI:spiffe://td/c', ['spiffe://td/c']],
+  ];
+  for (const [input, want] of table) it(`${JSON.stringify(input)} -> ${JSON.stringify(want)}`, () => assert.deepEqual(sanUris(input), want));
 });
 
 describe('ADS maximum connection age', () => {
