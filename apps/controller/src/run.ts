@@ -99,6 +99,7 @@ async function main(flags: Flags): Promise<void> {
   // Only with an OTLP endpoint: otherwise none of its hooks is installed.
   const tracing = obs.tracingEnabled ? new BatchTracing({ tracer: obs.tracer, clock, maxProxiesPerBatch: flags.traceMaxProxiesPerBatch }) : undefined;
   const directory = new CatalogProxyDirectory(POD_WAIT_MS, clock);
+  metrics.observeWaitingForPod(() => directory.waiting);
   const service = new AdsService({
     replicaId: flags.replicaId,
     logger: log.child({ subsystem: 'ads' }),
