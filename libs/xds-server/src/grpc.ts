@@ -18,7 +18,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { once } from 'node:events';
-import { constants as http2, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
+import { constants as http2, type Http2Session, type ServerHttp2Stream } from 'node:http2';
 import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { envoy } from '@osm/envoy-api';
 import type { Logger } from '@osm/observability';
@@ -121,7 +121,7 @@ interface AgedConnection {
   readonly closesAt: number;
   readonly timers: NodeJS.Timeout[];
   /** Known from the connection's first stream (a connection without streams is simply closed). */
-  session?: ServerHttp2Session;
+  session?: Http2Session;
 }
 
 /** Each accepted connection's deadline: GOAWAY at the maximum age ±10 %, then the socket is cut after the grace period. */
