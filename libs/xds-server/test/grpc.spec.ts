@@ -13,7 +13,7 @@ import { envoy } from '@osm/envoy-api';
 import { TYPE_URLS } from '@osm/xds-snapshot';
 import { AdsService } from '../src/service.ts';
 import { CertificateProxyVerifier } from '../src/identity.ts';
-import { startAdsServer, type AdsServer } from '../src/grpc.ts';
+import { startAdsServer, type AdsServer, type AdsServerOptions } from '../src/grpc.ts';
 import { bookSnapshot, captureLogger, MapDirectory, proxyA, proxyB, TRUST_DOMAIN } from './fakes.ts';
 
 const SERVER_NAME = 'osm-controller.osm-system.svc.cluster.local';
@@ -27,6 +27,21 @@ async function authority(): Promise<LocalCertificateAuthority> {
 
 const bootstrap = (ca: LocalCertificateAuthority, p: Proxy): IssuedCertificate =>
   ca.issueSync({ subject: { kind: 'bootstrap', proxyUuid: p.uuid, serviceAccount: p.identity.name, namespace: p.identity.namespace }, validityMs: 3_600_000 });
+
+/** A server of its own (a fresh root) that knows proxyA alone and serves it bookSnapshot. */
+async function serveProxyA(replicaId: string, options: Pick<AdsServerOptions, 'maxConnectionAgeMs' | 'maxConnectionAgeGraceMs'> = {}): Promise<{ ca: LocalCertificateAuthority; service: AdsService; server: AdsServer; logs: Record<string, unknown>[] }> {
+  const ca = await authority();
+  const serving = ca.issueSync({ subject: { kind: 'server', dnsNames: [SERVER_NAME] }, validityMs: 3_600_000 });
+  const { logger, logs } = captureLogger();
+  const service: AdsService = new AdsService({
+    replicaId,
+    logger,
+    verifier: new CertificateProxyVerifier({ trustDomain: TRUST_DOMAIN, directory: new MapDirectory(proxyA) }),
+    events: { proxyConnected: (p) => service.setSnapshot(bookSnapshot(p)) },
+  });
+  const server = await startAdsServer({ service, host: '127.0.0.1', port: 0, logger, ...options, tls: { certificatePem: serving.certificatePem, privateKeyPem: serving.privateKeyPem, trustBundlePem: ca.trustBundlePem } });
+  return { ca, service, server, logs };
+}
 
 describe('ADS over grpc-js with mTLS', () => {
   let ca: LocalCertificateAuthority;
@@ -159,16 +174,7 @@ describe('Delta ADS (DeltaAggregatedResources) over grpc-js with mTLS', () => {
   type DeltaResponse = envoy.service.discovery.v3.DeltaDiscoveryResponse;
 
   it('subscribes, ACKs, receives only what a push changed (removals after), and a NACK keeps the stream and the last good config', async () => {
-    const ca = await authority();
-    const serving = ca.issueSync({ subject: { kind: 'server', dnsNames: [SERVER_NAME] }, validityMs: 3_600_000 });
-    const { logger } = captureLogger();
-    const service: AdsService = new AdsService({
-      replicaId: 'osm-controller-delta',
-      logger,
-      verifier: new CertificateProxyVerifier({ trustDomain: TRUST_DOMAIN, directory: new MapDirectory(proxyA) }),
-      events: { proxyConnected: (p) => service.setSnapshot(bookSnapshot(p)) },
-    });
-    const server = await startAdsServer({ service, host: '127.0.0.1', port: 0, logger, tls: { certificatePem: serving.certificatePem, privateKeyPem: serving.privateKeyPem, trustBundlePem: ca.trustBundlePem } });
+    const { ca, service, server } = await serveProxyA('osm-controller-delta');
     const c = bootstrap(ca, proxyA);
     const client = new AggregatedDiscoveryServiceClient(`127.0.0.1:${server.port}`, grpc.credentials.createSsl(Buffer.from(ca.trustBundlePem), Buffer.from(c.privateKeyPem), Buffer.from(c.certificatePem)), {
       'grpc.ssl_target_name_override': SERVER_NAME,
@@ -232,17 +238,8 @@ describe('Delta ADS (DeltaAggregatedResources) over grpc-js with mTLS', () => {
 
 describe('ADS maximum connection age', () => {
   it('gives each connection its own deadline (the age ±10 %), then ends it: GOAWAY, the connection cut after the grace period', async () => {
-    const ca = await authority();
-    const serving = ca.issueSync({ subject: { kind: 'server', dnsNames: [SERVER_NAME] }, validityMs: 3_600_000 });
-    const { logger } = captureLogger();
-    const service: AdsService = new AdsService({
-      replicaId: 'aged',
-      logger,
-      verifier: new CertificateProxyVerifier({ trustDomain: TRUST_DOMAIN, directory: new MapDirectory(proxyA) }),
-      events: { proxyConnected: (p) => service.setSnapshot(bookSnapshot(p)) },
-    });
     const ageMs = 1000;
-    const server = await startAdsServer({ service, host: '127.0.0.1', port: 0, logger, maxConnectionAgeMs: ageMs, maxConnectionAgeGraceMs: 100, tls: { certificatePem: serving.certificatePem, privateKeyPem: serving.privateKeyPem, trustBundlePem: ca.trustBundlePem } });
+    const { ca, service, server } = await serveProxyA('aged', { maxConnectionAgeMs: ageMs, maxConnectionAgeGraceMs: 100 });
     try {
       const c = bootstrap(ca, proxyA);
       const tls = { rootPem: ca.trustBundlePem, certificatePem: c.certificatePem, privateKeyPem: c.privateKeyPem, serverName: SERVER_NAME };
@@ -273,16 +270,7 @@ describe('ADS maximum connection age', () => {
 
 describe('ADS shutdown with a stream that does not drain', () => {
   it('closes the connection once the grace period is over', async () => {
-    const ca = await authority();
-    const serving = ca.issueSync({ subject: { kind: 'server', dnsNames: [SERVER_NAME] }, validityMs: 3_600_000 });
-    const { logger, logs } = captureLogger();
-    const service: AdsService = new AdsService({
-      replicaId: 'stuck',
-      logger,
-      verifier: new CertificateProxyVerifier({ trustDomain: TRUST_DOMAIN, directory: new MapDirectory(proxyA) }),
-      events: { proxyConnected: (p) => service.setSnapshot(bookSnapshot(p)) },
-    });
-    const server = await startAdsServer({ service, host: '127.0.0.1', port: 0, logger, tls: { certificatePem: serving.certificatePem, privateKeyPem: serving.privateKeyPem, trustBundlePem: ca.trustBundlePem } });
+    const { ca, service, server, logs } = await serveProxyA('stuck');
     const c = bootstrap(ca, proxyA);
     const s = new AdsTestStream(`127.0.0.1:${server.port}`, { rootPem: ca.trustBundlePem, certificatePem: c.certificatePem, privateKeyPem: c.privateKeyPem, serverName: SERVER_NAME });
     try {
