@@ -138,7 +138,7 @@ describe('osm-controller serving 50 simulated sidecars', () => {
     // The policy: bookthief (service account bookthief) may call the pods running as bookstore/bookstore, bookstore-v1's.
     const sources = uuids('bookthief');
     const destination = uuids('bookstore-v1');
-    const cds = (s: ProxyStatus | undefined): string[] => s?.types[TYPE_URLS.clusters]?.names ?? [];
+    const cds = (s: ProxyStatus | undefined): readonly string[] => s?.types[TYPE_URLS.clusters]?.names ?? [];
     const rds = (s: ProxyStatus | undefined): string => s?.types[TYPE_URLS.routes]?.nonce ?? '';
 
     await fleet.sync();
