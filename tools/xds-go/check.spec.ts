@@ -163,7 +163,7 @@ describe('envoy-check: broken resources fail with the rule Envoy applies', () =>
     });
     const report = await checkEnvoyResources(broken);
     assert.deepEqual(report.problems.map((p) => p.rule), ['regex'], formatEnvoyProblems(report.problems));
-    assert.match(report.problems[0]?.message ?? '', /RE2 program size of about \d+ or more .*> max program size of 100/);
+    assert.match(report.problems[0]?.message ?? '', /RE2 program size of \d+ by Go.s count .*> max program size of 100/);
   });
 
   it('an HCM naming a missing route configuration fails the reference and Consistent()', async () => {

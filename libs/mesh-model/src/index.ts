@@ -71,6 +71,8 @@ export {
   outboundIpRangeExclusionAnnotation,
   outboundIpRangeInclusionAnnotation,
   outboundPortExclusionAnnotation,
+  prometheusPathAnnotation,
+  prometheusPortAnnotation,
   prometheusScrapeAnnotation,
   proxyUuidLabel,
   serviceNameLabel,
