@@ -8,6 +8,7 @@ export type {
   MeshNamespace,
   MeshService,
   MeshSettings,
+  MeshTracing,
   NamespacedName,
   Protocol,
   Proxy,
@@ -33,11 +34,12 @@ export {
   parseKey,
   parseProxyCertCommonName,
   proxyCertCommonName,
+  proxySpiffeId,
   sameName,
   spiffeId,
   workloadSpiffePrefix,
 } from './identity.ts';
-export { PROTOCOLS, isProtocol, protocolOfPort } from './protocol.ts';
+export { protocolOfPort } from './protocol.ts';
 export { hostnamesForClient } from './hostnames.ts';
 export {
   defaultMeshSettings,
@@ -50,6 +52,7 @@ export {
   type MeshModelParts,
 } from './model.ts';
 export { parseGoDuration } from './duration.ts';
+export { meshTracing } from './tracing.ts';
 export {
   ADS_PORT,
   ENVOY_ADMIN_PORT,
@@ -69,6 +72,8 @@ export {
   outboundIpRangeExclusionAnnotation,
   outboundIpRangeInclusionAnnotation,
   outboundPortExclusionAnnotation,
+  prometheusPathAnnotation,
+  prometheusPortAnnotation,
   prometheusScrapeAnnotation,
   proxyUuidLabel,
   serviceNameLabel,

@@ -4,6 +4,7 @@ import { hostnamesForClient } from './hostnames.ts';
 import { certCommonName, keyOf, parseKey, parseProxyCertCommonName, proxyCertCommonName, spiffeId } from './identity.ts';
 import { defaultMeshSettings, meshModel, outboundServices, readyEndpoints, servicesOfProxy, trafficSplitForApex, trafficTargetsTo } from './model.ts';
 import { protocolOfPort } from './protocol.ts';
+import { meshTracing } from './tracing.ts';
 import type { MeshService, TrafficTarget } from './types.ts';
 
 const svc = (namespace: string, name: string, sa = name): MeshService => ({
@@ -52,11 +53,37 @@ describe('protocolOfPort', () => {
 });
 
 describe('hostnames', () => {
-  it("are OSM's list, the bare name only for clients in the service's namespace, under the cluster domain", () => {
-    const s = svc('bookstore', 'bookstore');
-    assert.deepEqual(hostnamesForClient(s, 'bookstore', 'cluster.local'), ['bookstore', 'bookstore.bookstore', 'bookstore.bookstore.svc', 'bookstore.bookstore.svc.cluster.local']);
-    assert.deepEqual(hostnamesForClient(s, 'bookbuyer', 'cluster.local'), ['bookstore.bookstore', 'bookstore.bookstore.svc', 'bookstore.bookstore.svc.cluster.local']);
-    assert.deepEqual(hostnamesForClient(s, 'bookbuyer', 'corp.example'), ['bookstore.bookstore', 'bookstore.bookstore.svc', 'bookstore.bookstore.svc.corp.example']);
+  // OSM's GetHostnamesForService (pkg/compute/kube/client.go) for bookstore:14001, written out.
+  const osmOtherNamespace = [
+    'bookstore.bookstore',
+    'bookstore.bookstore:14001',
+    'bookstore.bookstore.svc',
+    'bookstore.bookstore.svc:14001',
+    'bookstore.bookstore.svc.cluster',
+    'bookstore.bookstore.svc.cluster:14001',
+    'bookstore.bookstore.svc.cluster.local',
+    'bookstore.bookstore.svc.cluster.local:14001',
+  ];
+  const s = svc('bookstore', 'bookstore');
+
+  it("are OSM's list in OSM's order for a client in another namespace (localNamespace false)", () => {
+    assert.deepEqual(hostnamesForClient(s, 14001, 'bookbuyer', 'cluster.local'), osmOtherNamespace);
+  });
+  it("start with the bare name and its port for a client in the service's namespace (localNamespace true)", () => {
+    assert.deepEqual(hostnamesForClient(s, 14001, 'bookstore', 'cluster.local'), ['bookstore', 'bookstore:14001', ...osmOtherNamespace]);
+  });
+  it('write the FQDN under the configured cluster domain, and never repeat a name', () => {
+    assert.deepEqual(hostnamesForClient(s, 80, 'bookbuyer', 'corp.example'), [
+      'bookstore.bookstore',
+      'bookstore.bookstore:80',
+      'bookstore.bookstore.svc',
+      'bookstore.bookstore.svc:80',
+      'bookstore.bookstore.svc.cluster',
+      'bookstore.bookstore.svc.cluster:80',
+      'bookstore.bookstore.svc.corp.example',
+      'bookstore.bookstore.svc.corp.example:80',
+    ]);
+    assert.deepEqual(hostnamesForClient(s, 80, 'bookbuyer', 'cluster'), osmOtherNamespace.slice(0, 6).map((h) => h.replace(':14001', ':80')));
   });
 });
 
@@ -65,6 +92,9 @@ describe('defaultMeshSettings', () => {
     assert.equal(defaultMeshSettings.permissiveMode, true);
     assert.equal(defaultMeshSettings.enableEgress, true);
     assert.equal(meshModel().settings.permissiveMode, true);
+  });
+  it('leave sidecar tracing off (OSM chart: observability.tracing.enable false)', () => {
+    assert.equal(defaultMeshSettings.tracing, undefined);
   });
 });
 
@@ -108,5 +138,21 @@ describe('model lookups', () => {
     assert.equal(trafficSplitForApex(m, { namespace: 'bookstore', name: 'bookstore-v1' }), undefined);
     const proxy = { uuid: 'u', identity: { namespace: 'bookstore', name: 'bookstore-v1' }, namespace: 'bookstore', podName: 'p', services: [{ namespace: 'bookstore', name: 'bookstore-v1' }, { namespace: 'bookstore', name: 'bookstore' }, { namespace: 'bookstore', name: 'gone' }], prometheusScrape: false };
     assert.deepEqual(servicesOfProxy(m, proxy).map(keyOf), ['bookstore/bookstore', 'bookstore/bookstore-v1']);
+  });
+});
+
+describe('meshTracing', () => {
+  it("fills OSM's defaults into empty fields: jaeger in the MeshConfig's namespace, 9411, /api/v2/spans", () => {
+    assert.deepEqual(meshTracing({ address: '', port: 0, endpoint: '' }, 'osm-system', 'cluster.local'), {
+      address: 'jaeger.osm-system.svc.cluster.local',
+      port: 9411,
+      endpoint: '/api/v2/spans',
+    });
+    assert.equal(meshTracing({ address: '', port: 0, endpoint: '' }, 'mesh-ns', 'corp.example').address, 'jaeger.mesh-ns.svc.corp.example');
+  });
+  it('keeps the fields that are set', () => {
+    const set = { address: 'zipkin.tracing.svc.cluster.local', port: 9412, endpoint: '/zipkin/api/v2/spans' };
+    assert.deepEqual(meshTracing(set, 'osm-system', 'cluster.local'), set);
+    assert.deepEqual(meshTracing({ address: '', port: 14_411, endpoint: '' }, 'osm-system', 'cluster.local'), { address: 'jaeger.osm-system.svc.cluster.local', port: 14_411, endpoint: '/api/v2/spans' });
   });
 });
