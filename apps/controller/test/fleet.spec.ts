@@ -8,11 +8,11 @@ import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { generationAt, identityKey } from '@osm/certificates';
-import { checkEnvoyResources, ControllerProcess, createBookstore, formatEnvoyProblems, KubeRest, startFleet, startKubeApiServer, type Bookstore, type Fleet, type FleetOptions, type KubeApiServer, type MeshPod, type ProxyStatus } from '@osm/testing';
+import { checkEnvoyResources, ControllerProcess, createBookstore, formatEnvoyProblems, KubeRest, startFleet, startKubeApiServer, type Bookstore, type Fleet, type FleetOptions, type KubeApiServer, type ProxyStatus } from '@osm/testing';
 import { envoy } from '@osm/envoy-api';
 import { spiffeId } from '@osm/mesh-model';
 import { TYPE_URLS } from '@osm/xds-snapshot';
+import { rotatedBetween } from './ha-mesh.ts';
 
 const { Secret } = envoy.extensions.transport_sockets.tls.v3;
 
@@ -33,24 +33,6 @@ const versions = (statuses: readonly ProxyStatus[]): Map<string, Record<string, 
 /** Per proxy and type URL: how many responses it received, over all its streams. */
 const responses = (statuses: readonly ProxyStatus[]): Map<string, Record<string, number>> =>
   new Map(statuses.map((s) => [s.uuid, Object.fromEntries(ALL_TYPES.map((t) => [t, s.types[t]?.responses ?? 0]))]));
-
-/** The bookstore MeshConfig's certificate.serviceCertValidityDuration. */
-const VALIDITY_MS = 24 * 3_600_000;
-
-/**
- * The proxies whose identity entered a new certificate generation between two instants: every replica
- * renews their certificate then, so their SDS version moves legitimately (with a 24 h validity each
- * identity does so twice a day, at its own offset: rarely inside a test, but it can be).
- */
-const rotatedBetween = (pods: readonly MeshPod[], from: number, to: number): Set<string> =>
-  new Set(
-    pods
-      .filter((p) => {
-        const identity = identityKey({ kind: 'service', serviceAccount: p.serviceAccount, namespace: p.namespace });
-        return generationAt(identity, VALIDITY_MS, from) !== generationAt(identity, VALIDITY_MS, to);
-      })
-      .map((p) => p.uuid),
-  );
 
 interface Dump {
   readonly config: Record<string, { version: string; resources: { name: string }[] }>;

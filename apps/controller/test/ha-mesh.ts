@@ -2,6 +2,7 @@
 // osm-controller processes on their own ports (each its own replica id), and a fleet of simulated
 // sidecars spread over them as a Kubernetes Service would spread connections. Plus the questions every
 // scenario asks of the fleet: does each proxy hold a full ACKed config, and is it the current one.
+import { generationAt, identityKey } from '@osm/certificates';
 import { ControllerProcess, createBookstore, KubeRest, startFleet, startKubeApiServer, type Bookstore, type Fleet, type KubeApiServer, type MeshPod, type ProxyStatus } from '@osm/testing';
 import { TYPE_URLS } from '@osm/xds-snapshot';
 
@@ -118,7 +119,7 @@ export function hasFullConfig(s: ProxyStatus): boolean {
   return types.every((t) => t.version !== '' && t.ackedAt !== undefined && t.subscribed.every((n) => t.names.includes(n)));
 }
 
-/** The ACKed version of each type URL of a proxy, without the secrets (service certificates differ per replica). */
+/** The ACKed version of each type URL of a proxy, without the secrets (whose versions are equal on every replica too: ha.config.spec.ts). */
 export function versionsWithoutSecrets(s: ProxyStatus): Record<string, string> {
   return Object.fromEntries(
     Object.entries(s.types)
@@ -126,6 +127,22 @@ export function versionsWithoutSecrets(s: ProxyStatus): Record<string, string> {
       .map(([url, t]): [string, string] => [url, t.version])
       .sort(([a], [b]) => (a < b ? -1 : 1)),
   );
+}
+
+/** The bookstore MeshConfig's certificate.serviceCertValidityDuration. */
+const VALIDITY_MS = 24 * 3_600_000;
+
+/**
+ * The proxies whose identity entered a new certificate generation between two instants: every replica
+ * renews their certificate then, so their SDS version moves, everywhere at once (with a 24 h validity
+ * each identity does so twice a day, at its own offset: rarely inside a test, but it can be).
+ */
+export function rotatedBetween(pods: readonly MeshPod[], from: number, to: number): Set<string> {
+  const rotated = pods.filter((p) => {
+    const identity = identityKey({ kind: 'service', serviceAccount: p.serviceAccount, namespace: p.namespace });
+    return generationAt(identity, VALIDITY_MS, from) !== generationAt(identity, VALIDITY_MS, to);
+  });
+  return new Set(rotated.map((p) => p.uuid));
 }
 
 /** A replica's view of what a proxy should hold: the version of each type in its config dump. */
