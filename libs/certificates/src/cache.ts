@@ -41,7 +41,7 @@ export interface RotationEvent {
  * nor from when a remote issuer answered: a request made in generation g gets a certificate that lasts
  * at least until g+1 begins plus the whole period, whatever the issuer's latency.
  */
-export function placeInSchedule(identity: string, issued: Pick<IssuedCertificate, 'notAfter' | 'rootFingerprint'>, validityMs: number, requestedAt: number): { generation: CertificateGeneration | undefined; renewAt: number } {
+function placeInSchedule(identity: string, issued: Pick<IssuedCertificate, 'notAfter' | 'rootFingerprint'>, validityMs: number, requestedAt: number): { generation: CertificateGeneration | undefined; renewAt: number } {
   const index = generationAt(identity, validityMs, requestedAt);
   const next = generationStart(identity, validityMs, index + 1);
   if (issued.notAfter >= next + rotationPeriodMs(validityMs) / 2) return { generation: { index, validityMs, rootFingerprint: issued.rootFingerprint }, renewAt: next };
