@@ -71,6 +71,40 @@ for (const mode of ['permissive', 'smi'] as const) {
   });
 }
 
+describe("envoy-check: MeshConfig tracing on (OSM's Zipkin config and envoy-tracing-cluster) passes Envoy's rules", () => {
+  const tracedSnapshot = (mode: 'permissive' | 'smi', name: keyof typeof proxies): Snapshot => {
+    const base = bookstoreModel(mode);
+    const model = { ...base, settings: { ...base.settings, tracing: { address: 'jaeger.osm-system.svc.cluster.local', port: 9411, endpoint: '/api/v2/spans' } } };
+    return buildSnapshot(model, proxies[name], inputsFor(proxies[name]));
+  };
+  for (const mode of ['permissive', 'smi'] as const) {
+    for (const name of Object.keys(proxies) as (keyof typeof proxies)[]) {
+      it(`${name} (${mode})`, async () => {
+        const snapshot = tracedSnapshot(mode, name);
+        assert.ok(snapshot.types.clusters.resources.has('envoy-tracing-cluster'));
+        const report = await checkEnvoyResources(snapshot);
+        assert.deepEqual(report.problems, [], formatEnvoyProblems(report.problems));
+        assert.equal(report.ok, true);
+      });
+    }
+  }
+
+  it('the checker reads the Zipkin config inside the HCM: one that does not decode is reported there', async () => {
+    const broken = mutate(list(tracedSnapshot('smi', 'bookbuyer')), LISTENER, 'outbound-listener', Listener, (l) => {
+      const filter = l.filterChains[0]?.filters[0];
+      assert.ok(filter?.typedConfig);
+      const hcm = unpackAny(filter.typedConfig) as envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+      const zipkin = hcm.tracing?.provider?.typedConfig;
+      assert.equal(zipkin?.typeUrl, 'type.googleapis.com/envoy.config.trace.v3.ZipkinConfig');
+      zipkin.value = Uint8Array.of(0x0a, 0xff, 0xff);
+      filter.typedConfig = packAny(HttpConnectionManager, hcm);
+    });
+    const report = await checkEnvoyResources(broken);
+    assert.deepEqual(report.problems.map((p) => [p.name, p.field, p.rule]), [['outbound-listener', 'filter_chains[0].filters[0].typed_config.tracing.provider.typed_config', 'any']], formatEnvoyProblems(report.problems));
+    assert.match(report.problems[0]?.message ?? '', /ZipkinConfig": its value does not decode as that message/);
+  });
+});
+
 describe('envoy-check: broken resources fail with the rule Envoy applies', () => {
   // bookbuyer in SMI mode: EDS clusters with TLS over SDS, one outbound listener with RDS, routes with regexes.
   const base = list(snapshotOf('smi', 'bookbuyer'));

@@ -88,6 +88,9 @@ export interface K8sMeshConfig extends KubeObject {
     };
     readonly sidecar?: { readonly logLevel?: string };
     readonly certificate?: { readonly serviceCertValidityDuration?: string };
+    readonly observability?: {
+      readonly tracing?: { readonly enable?: boolean; readonly address?: string; readonly port?: number; readonly endpoint?: string };
+    };
   };
 }
 

@@ -7,6 +7,7 @@ import {
   defaultMeshSettings,
   keyOf,
   meshConfigName,
+  meshTracing,
   parseGoDuration,
   prometheusScrapeAnnotation,
   protocolOfPort,
@@ -131,6 +132,7 @@ function settingsOf(meshConfig: K8sMeshConfig | undefined, clusterDomain: string
   const validityMs = typeof validity === 'string' ? parseGoDuration(validity) : undefined;
   const validitySeconds = validityMs === undefined ? undefined : validityMs / 1000;
   const logLevel = meshConfig?.spec?.sidecar?.logLevel;
+  const tracing = meshConfig?.spec?.observability?.tracing;
   return {
     ...defaultMeshSettings,
     clusterDomain,
@@ -142,6 +144,17 @@ function settingsOf(meshConfig: K8sMeshConfig | undefined, clusterDomain: string
     outboundPortExclusionList: ports(traffic.outboundPortExclusionList),
     outboundIpRangeExclusionList: strings(traffic.outboundIPRangeExclusionList),
     outboundIpRangeInclusionList: strings(traffic.outboundIPRangeInclusionList),
+    // Sidecar tracing only when switched on (OSM: pkg/envoy/generator/lds.go, cds.go); a field that is
+    // empty or not of its type takes OSM's default.
+    ...(meshConfig && tracing?.enable === true
+      ? {
+          tracing: meshTracing(
+            { address: isString(tracing.address) ? tracing.address : '', port: isPort(tracing.port) ? tracing.port : 0, endpoint: isString(tracing.endpoint) ? tracing.endpoint : '' },
+            meshConfig.metadata.namespace ?? '',
+            clusterDomain,
+          ),
+        }
+      : {}),
   };
 }
 

@@ -185,6 +185,11 @@ describe('mesh catalog against a real API server', () => {
     await until('mesh config added', (m) => m.settings.serviceCertValiditySeconds === 3600);
     await rest.patch(`${smi.config}/namespaces/osm-system/meshconfigs/osm-mesh-config`, { spec: { traffic: { enablePermissiveTrafficPolicyMode: false } } });
     await until('mesh config updated', (m) => !m.settings.permissiveMode);
+    // Sidecar tracing passes the CRD's schema and reaches the settings, with OSM's defaults for the empty fields.
+    await rest.patch(`${smi.config}/namespaces/osm-system/meshconfigs/osm-mesh-config`, { spec: { observability: { tracing: { enable: true, port: 9412 } } } });
+    await until('mesh config tracing on', (m) => m.settings.tracing?.address === 'jaeger.osm-system.svc.cluster.local' && m.settings.tracing.port === 9412 && m.settings.tracing.endpoint === '/api/v2/spans');
+    await rest.patch(`${smi.config}/namespaces/osm-system/meshconfigs/osm-mesh-config`, { spec: { observability: { tracing: { enable: false } } } });
+    await until('mesh config tracing off', (m) => m.settings.tracing === undefined && !m.settings.permissiveMode);
     await rest.delete(`${smi.config}/namespaces/osm-system/meshconfigs/osm-mesh-config`);
     // Without a MeshConfig, OSM's chart defaults apply: permissive mode on, 24 h certificates.
     await until('mesh config deleted', (m) => m.settings.permissiveMode && m.settings.serviceCertValiditySeconds === 86400);

@@ -176,6 +176,26 @@ describe('translate', () => {
     assert.deepEqual(s.outboundIpRangeExclusionList, ['10.0.0.0/8']);
     assert.equal(s.envoyLogLevel, 'debug');
     assert.equal(s.serviceCertValiditySeconds, 5400);
+    assert.equal(s.tracing, undefined, 'sidecar tracing is off unless observability.tracing.enable is true');
+  });
+
+  it("reads observability.tracing only when enabled, with OSM's defaults for empty or invalid fields", () => {
+    const withTracing = (tracing: object, clusterDomain = 'cluster.local') => {
+      const o = emptyObjects();
+      o.meshConfigs.push({ ...meshConfig({ observability: { tracing } }), metadata: { namespace: 'mesh-system', name: 'osm-mesh-config' } });
+      return translate(o, { clusterDomain }).model.settings.tracing;
+    };
+    assert.equal(withTracing({ enable: false, address: 'zipkin.tracing', port: 9412 }), undefined);
+    assert.equal(withTracing({ address: 'zipkin.tracing' }), undefined);
+    assert.deepEqual(withTracing({ enable: true }), { address: 'jaeger.mesh-system.svc.cluster.local', port: 9411, endpoint: '/api/v2/spans' });
+    assert.deepEqual(withTracing({ enable: true }, 'corp.example')?.address, 'jaeger.mesh-system.svc.corp.example');
+    assert.deepEqual(withTracing({ enable: true, address: 'zipkin.tracing.svc.cluster.local', port: 9412, endpoint: '/zipkin/api/v2/spans' }), {
+      address: 'zipkin.tracing.svc.cluster.local',
+      port: 9412,
+      endpoint: '/zipkin/api/v2/spans',
+    });
+    assert.deepEqual(withTracing({ enable: true, address: '', port: 70_000, endpoint: 7 }), { address: 'jaeger.mesh-system.svc.cluster.local', port: 9411, endpoint: '/api/v2/spans' });
+    assert.equal(withTracing({ enable: 'true' }), undefined, 'enable must be the boolean true');
   });
 
   it('service identities come from the pods the selector matches', () => {

@@ -8,6 +8,7 @@ export type {
   MeshNamespace,
   MeshService,
   MeshSettings,
+  MeshTracing,
   NamespacedName,
   Protocol,
   Proxy,
@@ -50,6 +51,7 @@ export {
   type MeshModelParts,
 } from './model.ts';
 export { parseGoDuration } from './duration.ts';
+export { meshTracing } from './tracing.ts';
 export {
   ADS_PORT,
   ENVOY_ADMIN_PORT,

@@ -4,6 +4,7 @@ import { hostnamesForClient } from './hostnames.ts';
 import { certCommonName, keyOf, parseKey, parseProxyCertCommonName, proxyCertCommonName, spiffeId } from './identity.ts';
 import { defaultMeshSettings, meshModel, outboundServices, readyEndpoints, servicesOfProxy, trafficSplitForApex, trafficTargetsTo } from './model.ts';
 import { protocolOfPort } from './protocol.ts';
+import { meshTracing } from './tracing.ts';
 import type { MeshService, TrafficTarget } from './types.ts';
 
 const svc = (namespace: string, name: string, sa = name): MeshService => ({
@@ -66,6 +67,9 @@ describe('defaultMeshSettings', () => {
     assert.equal(defaultMeshSettings.enableEgress, true);
     assert.equal(meshModel().settings.permissiveMode, true);
   });
+  it('leave sidecar tracing off (OSM chart: observability.tracing.enable false)', () => {
+    assert.equal(defaultMeshSettings.tracing, undefined);
+  });
 });
 
 describe('model lookups', () => {
@@ -108,5 +112,21 @@ describe('model lookups', () => {
     assert.equal(trafficSplitForApex(m, { namespace: 'bookstore', name: 'bookstore-v1' }), undefined);
     const proxy = { uuid: 'u', identity: { namespace: 'bookstore', name: 'bookstore-v1' }, namespace: 'bookstore', podName: 'p', services: [{ namespace: 'bookstore', name: 'bookstore-v1' }, { namespace: 'bookstore', name: 'bookstore' }, { namespace: 'bookstore', name: 'gone' }], prometheusScrape: false };
     assert.deepEqual(servicesOfProxy(m, proxy).map(keyOf), ['bookstore/bookstore', 'bookstore/bookstore-v1']);
+  });
+});
+
+describe('meshTracing', () => {
+  it("fills OSM's defaults into empty fields: jaeger in the MeshConfig's namespace, 9411, /api/v2/spans", () => {
+    assert.deepEqual(meshTracing({ address: '', port: 0, endpoint: '' }, 'osm-system', 'cluster.local'), {
+      address: 'jaeger.osm-system.svc.cluster.local',
+      port: 9411,
+      endpoint: '/api/v2/spans',
+    });
+    assert.equal(meshTracing({ address: '', port: 0, endpoint: '' }, 'mesh-ns', 'corp.example').address, 'jaeger.mesh-ns.svc.corp.example');
+  });
+  it('keeps the fields that are set', () => {
+    const set = { address: 'zipkin.tracing.svc.cluster.local', port: 9412, endpoint: '/zipkin/api/v2/spans' };
+    assert.deepEqual(meshTracing(set, 'osm-system', 'cluster.local'), set);
+    assert.deepEqual(meshTracing({ address: '', port: 14_411, endpoint: '' }, 'osm-system', 'cluster.local'), { address: 'jaeger.osm-system.svc.cluster.local', port: 14_411, endpoint: '/api/v2/spans' });
   });
 });

@@ -149,6 +149,18 @@ export interface MeshSettings {
   readonly outboundIpRangeExclusionList: readonly string[];
   /** `traffic.outboundIPRangeInclusionList` (CIDRs). */
   readonly outboundIpRangeInclusionList: readonly string[];
+  /** `observability.tracing` when `enable` is true (OSM's defaults filled in); absent when sidecar tracing is off. */
+  readonly tracing?: MeshTracing;
+}
+
+/** Where the sidecars send Zipkin spans: MeshConfig `observability.tracing` with OSM's defaults for empty fields. */
+export interface MeshTracing {
+  /** `address`: the collector's host name (default `jaeger.<osm-namespace>.svc.<clusterDomain>`). */
+  readonly address: string;
+  /** `port`: the collector's port (default 9411). */
+  readonly port: number;
+  /** `endpoint`: the collector's span API path (default `/api/v2/spans`). */
+  readonly endpoint: string;
 }
 
 /**

@@ -29,6 +29,7 @@ const codecs: readonly JsonCodec[] = [
   envoy.extensions.filters.listener.original_dst.v3.OriginalDst,
   envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector,
   envoy.extensions.upstreams.http.v3.HttpProtocolOptions,
+  envoy.config.trace.v3.ZipkinConfig,
 ];
 const byUrl = new Map(codecs.map((c) => [typeUrlOf(c), c]));
 

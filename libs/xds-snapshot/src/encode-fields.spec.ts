@@ -21,6 +21,10 @@ const chains: OutboundChainPlan[] = [
   { name: 'tcp-empty', port: 5432, prefixRanges: ['10.96.0.2/32'], protocol: 'tcp', targets: [] },
   { name: 'tcp-split', port: 5432, prefixRanges: ['10.96.0.3/32'], protocol: 'tcp', targets: [{ cluster: 'a/db|5432', weight: 0 }, { cluster: '', weight: 70 }, { cluster: long(200), weight: 300_000 }] },
   { name: '', port: 1, prefixRanges: ['10.96.0.3/32'], protocol: 'tcp', targets: [{ cluster: '', weight: 1 }] },
+  // MeshConfig tracing on: the HCM's tail carries the Zipkin config.
+  { name: 'outbound_a/web_80_http', port: 80, prefixRanges: ['10.96.0.1/32'], protocol: 'http', routeConfig: 'rds-outbound.80', tracingEndpoint: '/api/v2/spans' },
+  { name: 'outbound_a/api_9090_grpc', port: 9090, prefixRanges: ['10.96.0.4/32'], protocol: 'grpc', routeConfig: 'rds-outbound.9090', tracingEndpoint: '' },
+  { name: long(130), port: 8080, prefixRanges: ['10.96.0.5/32'], protocol: 'http', routeConfig: long(200), tracingEndpoint: `/${long(16_390)}ü` },
 ];
 
 const vhosts: VirtualHostPlan[] = [
@@ -40,7 +44,7 @@ const vhosts: VirtualHostPlan[] = [
 
 describe('fields written without ts-proto equal its encoding', () => {
   chains.forEach((c, i) => {
-    it(`outbound filter chain ${i} (${c.protocol}, ${c.prefixRanges.length} ranges)`, () => {
+    it(`outbound filter chain ${i} (${c.protocol}, ${c.prefixRanges.length} ranges${c.tracingEndpoint !== undefined ? ', tracing' : ''})`, () => {
       assert.deepEqual(encodeOutboundChainField(c), Listener.encode(Listener.fromPartial({ filterChains: [outboundChain(c)] })).finish());
     });
   });

@@ -303,11 +303,18 @@ const HttpConnectionManager = envoy.extensions.filters.network.http_connection_m
 const Rds = envoy.extensions.filters.network.http_connection_manager.v3.Rds;
 const HCM_URL = typeUrlOf(HttpConnectionManager);
 const TCP_PROXY_URL = typeUrlOf(envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy);
-let hcmParts: { head: Uint8Array; rdsSource: Uint8Array; tail: Uint8Array } | undefined;
-function hcmBytes(): { head: Uint8Array; rdsSource: Uint8Array; tail: Uint8Array } {
-  if (!hcmParts) {
-    const p = outboundHcmParts();
-    hcmParts = { head: HttpConnectionManager.encode(p.head).finish(), rdsSource: Rds.encode(p.rdsSource).finish(), tail: HttpConnectionManager.encode(p.tail).finish() };
+interface HcmBytes {
+  readonly tracingEndpoint: string | undefined;
+  readonly head: Uint8Array;
+  readonly rdsSource: Uint8Array;
+  readonly tail: Uint8Array;
+}
+// The last parts encoded: one mesh has one tracing setting, so this is almost always a hit.
+let hcmParts: HcmBytes | undefined;
+function hcmBytes(tracingEndpoint: string | undefined): HcmBytes {
+  if (!hcmParts || hcmParts.tracingEndpoint !== tracingEndpoint) {
+    const p = outboundHcmParts(tracingEndpoint);
+    hcmParts = { tracingEndpoint, head: HttpConnectionManager.encode(p.head).finish(), rdsSource: Rds.encode(p.rdsSource).finish(), tail: HttpConnectionManager.encode(p.tail).finish() };
   }
   return hcmParts;
 }
@@ -344,7 +351,7 @@ export function encodeOutboundChainField(c: OutboundChainPlan): Uint8Array {
   w.join();
   w.fork(3);
   if (c.routeConfig !== undefined) {
-    const hcm = hcmBytes();
+    const hcm = hcmBytes(c.tracingEndpoint);
     w.str(1, FILTER.httpConnectionManager).fork(4).str(1, HCM_URL).fork(2);
     w.raw(hcm.head).optStr(2, c.name);
     w.fork(3).raw(hcm.rdsSource).optStr(2, c.routeConfig).join();

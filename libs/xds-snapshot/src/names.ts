@@ -6,6 +6,8 @@ export const INBOUND_LISTENER = 'inbound-listener';
 export const PROMETHEUS_LISTENER = 'inbound-prometheus-listener';
 export const METRICS_CLUSTER = 'envoy-metrics-cluster';
 export const PASSTHROUGH_CLUSTER = 'passthrough-outbound';
+/** The cluster of the Zipkin collector the sidecars send spans to when MeshConfig tracing is on (OSM's EnvoyTracingCluster). */
+export const TRACING_CLUSTER = 'envoy-tracing-cluster';
 export const INBOUND_ROOT_CERT = 'root-cert-for-mtls-inbound';
 /** ALPN that in-mesh clients advertise and inbound filter chains require (OSM's `osm`). */
 export const ALPN_IN_MESH = 'osm';
@@ -40,4 +42,5 @@ export const FILTER = {
   router: 'envoy.filters.http.router',
   tlsTransportSocket: 'envoy.transport_sockets.tls',
   httpProtocolOptions: 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+  zipkinTracer: 'envoy.tracers.zipkin',
 } as const;

@@ -10,7 +10,7 @@
 // identity with the same reachable set.
 import { compareStrings, hostnamesForClient, keyOf, outboundServices, readyEndpoints, servicesOfProxy, spiffeId, trafficSplitForApex, trafficTargetsTo, workloadSpiffePrefix } from '@osm/mesh-model';
 import type { Endpoint, MeshModel, MeshService, Protocol, Proxy, ServicePort, TrafficTarget } from '@osm/mesh-model';
-import { INBOUND_ROOT_CERT, inboundRouteName, localClusterName, outboundRootCertName, outboundRouteName, serverName, upstreamClusterName } from './names.ts';
+import { INBOUND_ROOT_CERT, inboundRouteName, localClusterName, outboundRootCertName, outboundRouteName, serverName, TRACING_CLUSTER, upstreamClusterName } from './names.ts';
 
 /** An HTTP request match: full-match path regex ('' = any path), methods (empty = any), header regexes (sorted by name). */
 export interface HttpMatch {
@@ -52,6 +52,8 @@ export interface OutboundChainPlan {
   readonly protocol: Protocol;
   /** HTTP/gRPC: the route configuration. */
   readonly routeConfig?: string;
+  /** HTTP/gRPC with MeshConfig tracing on: the Zipkin collector's span API path (the HCM traces to the tracing cluster). */
+  readonly tracingEndpoint?: string;
   /** TCP: the clusters. */
   readonly targets?: readonly WeightedTarget[];
 }
@@ -69,6 +71,8 @@ export interface InboundChainPlan {
   readonly protocol: Protocol;
   /** HTTP/gRPC: the route configuration. */
   readonly routeConfig?: string;
+  /** HTTP/gRPC with MeshConfig tracing on: the Zipkin collector's span API path (the HCM traces to the tracing cluster). */
+  readonly tracingEndpoint?: string;
   /** TCP: the local cluster. */
   readonly localCluster?: string;
   /** TCP in SMI mode: the network RBAC policies (none = deny all); undefined = no RBAC filter. */
@@ -79,7 +83,8 @@ export type ClusterPlan =
   | { readonly kind: 'upstream'; readonly name: string; readonly protocol: Protocol; readonly sni: string; readonly validationSecret: string }
   | { readonly kind: 'local'; readonly name: string; readonly port: number; readonly protocol: Protocol }
   | { readonly kind: 'metrics'; readonly name: string }
-  | { readonly kind: 'passthrough'; readonly name: string };
+  | { readonly kind: 'passthrough'; readonly name: string }
+  | { readonly kind: 'tracing'; readonly name: string; readonly address: string; readonly port: number };
 
 export interface EndpointsPlan {
   readonly name: string;
@@ -131,6 +136,8 @@ function uniqSorted(xs: Iterable<string>): string[] {
   return out;
 }
 const byName = <T extends { readonly name: string }>(a: T, b: T): number => compareStrings(a.name, b.name);
+/** The tracing field of an HTTP filter chain: set only when MeshConfig tracing is on, so chains without it keep their keys and bytes. */
+const tracingOf = (model: MeshModel): { tracingEndpoint?: string } => (model.settings.tracing ? { tracingEndpoint: model.settings.tracing.endpoint } : {});
 
 function cidrOf(ip: string): string {
   return ip.includes(':') ? `${ip}/128` : `${ip}/32`;
@@ -285,6 +292,7 @@ export function planOutbound(model: MeshModel, reachable: readonly MeshService[]
     return name;
   };
   const reachableKeys = new Set(reachable.map(keyOf));
+  const tracing = tracingOf(model);
   const outboundChains: OutboundChainPlan[] = [];
   const outboundVhosts = new Map<number, VirtualHostPlan[]>();
   const claimedDestinations = new Set<string>();
@@ -309,7 +317,7 @@ export function planOutbound(model: MeshModel, reachable: readonly MeshService[]
       const chainName = `outbound_${keyOf(svc)}_${port.port}_${port.protocol}`;
       if (isHttp(port.protocol)) {
         const rc = outboundRouteName(port.port);
-        outboundChains.push({ name: chainName, port: port.port, prefixRanges, protocol: port.protocol, routeConfig: rc });
+        outboundChains.push({ name: chainName, port: port.port, prefixRanges, protocol: port.protocol, routeConfig: rc, ...tracing });
         const list = outboundVhosts.get(port.port) ?? [];
         list.push({
           name: `outbound_virtual-host|${keyOf(svc)}`,
@@ -325,6 +333,9 @@ export function planOutbound(model: MeshModel, reachable: readonly MeshService[]
 
   const egress = model.settings.enableEgress;
   if (egress) clusters.set('passthrough-outbound', { kind: 'passthrough', name: 'passthrough-outbound' });
+  // Every proxy gets the collector's cluster when tracing is on, whether it has HTTP chains or not (OSM: cds.go).
+  const collector = model.settings.tracing;
+  if (collector) clusters.set(TRACING_CLUSTER, { kind: 'tracing', name: TRACING_CLUSTER, address: collector.address, port: collector.port });
   const routes: RouteConfigPlan[] = [];
   for (const [port, vhosts] of outboundVhosts) routes.push(routeConfig(outboundRouteName(port), vhosts));
   return {
@@ -352,6 +363,7 @@ export function planInbound(model: MeshModel, proxy: Proxy): InboundPlan {
   const inboundChains: InboundChainPlan[] = [];
   const inboundVhosts = new Map<number, VirtualHostPlan[]>();
   const locals = servicesOfProxy(model, proxy);
+  const tracing = tracingOf(model);
   const localKeys = new Set(locals.map(keyOf));
   const inboundRules = (targetPort: number, cluster: string): RouteRule[] => {
     const target = [{ cluster, weight: 1 }];
@@ -389,7 +401,7 @@ export function planInbound(model: MeshModel, proxy: Proxy): InboundPlan {
       clusters.set(local, { kind: 'local', name: local, port: port.targetPort, protocol: port.protocol });
       const base = { name: `inbound_${keyOf(svc)}_${port.targetPort}_${port.protocol}`, targetPort: port.targetPort, serverName: serverName(svc, clusterDomain), protocol: port.protocol };
       if (isHttp(port.protocol)) {
-        inboundChains.push({ ...base, routeConfig: inboundRouteName(port.targetPort) });
+        inboundChains.push({ ...base, routeConfig: inboundRouteName(port.targetPort), ...tracing });
         addInboundVhost(svc, port.port, port.targetPort, local);
         // Clients of a TrafficSplit apex send its host names to the backends' pods.
         for (const ts of model.trafficSplits.values()) {

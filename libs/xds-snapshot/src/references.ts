@@ -19,6 +19,7 @@ type FilterChain = envoy.config.listener.v3.FilterChain;
 const TLS = envoy.extensions.transport_sockets.tls.v3;
 const HCM = envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 const TCP = envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
+const ZIPKIN = envoy.config.trace.v3.ZipkinConfig;
 
 class Collector {
   readonly routes = new Set<string>();
@@ -56,6 +57,9 @@ class Collector {
         const hcm = HCM.decode(cfg.value);
         if (hcm.rds) this.routes.add(hcm.rds.routeConfigName);
         if (hcm.routeConfig) this.routeConfig(hcm.routeConfig);
+        // Envoy rejects a Zipkin tracer whose collector cluster it does not have.
+        const tracer = hcm.tracing?.provider?.typedConfig;
+        if (tracer && is(tracer, ZIPKIN)) this.clusters.add(ZIPKIN.decode(tracer.value).collectorCluster);
       } else if (is(cfg, TCP)) {
         const tcp = TCP.decode(cfg.value);
         if (tcp.cluster) this.clusters.add(tcp.cluster);

@@ -13,6 +13,7 @@ import {
   PASSTHROUGH_CLUSTER,
   PROMETHEUS_LISTENER,
   SERVICE_CERT,
+  TRACING_CLUSTER,
 } from './names.ts';
 import type { ClusterPlan, EndpointsPlan, HttpMatch, InboundChainPlan, NetworkPolicyPlan, OutboundChainPlan, RouteConfigPlan, RouteRule, VirtualHostPlan, WeightedTarget } from './plan.ts';
 
@@ -28,12 +29,14 @@ const RBAC = envoy.config.rbac.v3;
 const NRBAC = envoy.extensions.filters.network.rbac.v3;
 const HRBAC = envoy.extensions.filters.http.rbac.v3;
 const M = envoy.type.matcher.v3;
+const TRACE = envoy.config.trace.v3;
 
 type Listener = envoy.config.listener.v3.Listener;
 type RouteConfiguration = envoy.config.route.v3.RouteConfiguration;
 type Cluster = envoy.config.cluster.v3.Cluster;
 type ClusterLoadAssignment = envoy.config.endpoint.v3.ClusterLoadAssignment;
 type Secret = envoy.extensions.transport_sockets.tls.v3.Secret;
+type HttpConnectionManager = envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 
 const ads = () => C.ConfigSource.fromPartial({ ads: {}, resourceApiVersion: C.ApiVersion.V3 });
 const sds = (name: string) => TLS.SdsSecretConfig.fromPartial({ name, sdsConfig: ads() });
@@ -49,7 +52,25 @@ function routerFilter() {
   return HCM.HttpFilter.fromPartial({ name: FILTER.router, typedConfig: packAny(envoy.extensions.filters.http.router.v3.Router, envoy.extensions.filters.http.router.v3.Router.fromPartial({})) });
 }
 
-function hcmFilter(statPrefix: string, routeConfigName: string, inbound: boolean) {
+/**
+ * What an HTTP connection manager gets when MeshConfig tracing is on, as OSM set it (OSM:
+ * pkg/envoy/generator/lds/tracing.go, builder.go): a request ID on every request, and verbose Zipkin
+ * spans posted as JSON (v2) to the collector endpoint through the tracing cluster. Envoy's defaults for
+ * the rest (sampling 100 %, shared span context), as OSM left them.
+ */
+function hcmTracing(collectorEndpoint: string): Partial<HttpConnectionManager> {
+  const zipkin = TRACE.ZipkinConfig.fromPartial({
+    collectorCluster: TRACING_CLUSTER,
+    collectorEndpoint,
+    collectorEndpointVersion: TRACE.ZipkinConfig_CollectorEndpointVersion.HTTP_JSON,
+  });
+  return {
+    tracing: HCM.HttpConnectionManager_Tracing.fromPartial({ verbose: true, provider: { name: FILTER.zipkinTracer, typedConfig: packAny(TRACE.ZipkinConfig, zipkin) } }),
+    generateRequestId: true,
+  };
+}
+
+function hcmFilter(statPrefix: string, routeConfigName: string, inbound: boolean, tracingEndpoint: string | undefined) {
   const httpFilters = inbound
     ? [HCM.HttpFilter.fromPartial({ name: FILTER.httpRbac, typedConfig: packAny(HRBAC.RBAC, HRBAC.RBAC.fromPartial({})) }), routerFilter()]
     : [routerFilter()];
@@ -58,6 +79,7 @@ function hcmFilter(statPrefix: string, routeConfigName: string, inbound: boolean
     codecType: HCM.HttpConnectionManager_CodecType.AUTO,
     rds: { configSource: ads(), routeConfigName },
     httpFilters,
+    ...(tracingEndpoint !== undefined ? hcmTracing(tracingEndpoint) : {}),
   });
   return L.Filter.fromPartial({ name: FILTER.httpConnectionManager, typedConfig: packAny(HCM.HttpConnectionManager, hcm) });
 }
@@ -90,19 +112,20 @@ export function outboundChain(c: OutboundChainPlan) {
   return L.FilterChain.fromPartial({
     name: c.name,
     filterChainMatch: { destinationPort: c.port, prefixRanges: c.prefixRanges.map(cidr) },
-    filters: [c.routeConfig !== undefined ? hcmFilter(c.name, c.routeConfig, false) : tcpProxyFilter(c.name, c.targets ?? [])],
+    filters: [c.routeConfig !== undefined ? hcmFilter(c.name, c.routeConfig, false, c.tracingEndpoint) : tcpProxyFilter(c.name, c.targets ?? [])],
   });
 }
 
 /**
  * The constant parts of an outbound filter chain's HttpConnectionManager, in ts-proto's encoding order:
- * the fields before stat_prefix, the Rds config source, and the fields after rds.
+ * the fields before stat_prefix, the Rds config source, and the fields after rds (the HTTP filters,
+ * then the tracing fields when tracing is on).
  */
-export function outboundHcmParts() {
+export function outboundHcmParts(tracingEndpoint: string | undefined) {
   return {
     head: HCM.HttpConnectionManager.fromPartial({ codecType: HCM.HttpConnectionManager_CodecType.AUTO }),
     rdsSource: HCM.Rds.fromPartial({ configSource: ads() }),
-    tail: HCM.HttpConnectionManager.fromPartial({ httpFilters: [routerFilter()] }),
+    tail: HCM.HttpConnectionManager.fromPartial({ httpFilters: [routerFilter()], ...(tracingEndpoint !== undefined ? hcmTracing(tracingEndpoint) : {}) }),
   };
 }
 
@@ -145,7 +168,7 @@ export function inboundListener(chains: readonly InboundChainPlan[]): Listener {
       });
       const filters =
         c.routeConfig !== undefined
-          ? [hcmFilter(c.name, c.routeConfig, true)]
+          ? [hcmFilter(c.name, c.routeConfig, true, c.tracingEndpoint)]
           : [...(c.rbac ? [networkRbacFilter(`${c.name}.`, c.rbac)] : []), tcpProxyFilter(c.name, [{ cluster: c.localCluster ?? '', weight: 1 }])];
       return L.FilterChain.fromPartial({
         name: c.name,
@@ -225,7 +248,7 @@ function httpProtocolOptions(protocol: Protocol) {
   return { [FILTER.httpProtocolOptions]: packAny(H.HttpProtocolOptions, options) };
 }
 
-/** A cluster: upstream (EDS, mTLS with the destination's SANs), local (`|local`, 127.0.0.1), metrics or egress passthrough. */
+/** A cluster: upstream (EDS, mTLS with the destination's SANs), local (`|local`, 127.0.0.1), metrics, egress passthrough or the tracing collector. */
 export function cluster(plan: ClusterPlan): Cluster {
   switch (plan.kind) {
     case 'upstream':
@@ -254,6 +277,15 @@ export function cluster(plan: ClusterPlan): Cluster {
         type: CL.Cluster_DiscoveryType.ORIGINAL_DST,
         connectTimeout: { seconds: 1 },
         lbPolicy: CL.Cluster_LbPolicy.CLUSTER_PROVIDED,
+      });
+    case 'tracing':
+      // The collector by its DNS name, plain TCP (OSM: pkg/envoy/generator/cds/builder.go getTracingCluster).
+      return CL.Cluster.fromPartial({
+        name: TRACING_CLUSTER,
+        altStatName: TRACING_CLUSTER,
+        type: CL.Cluster_DiscoveryType.LOGICAL_DNS,
+        lbPolicy: CL.Cluster_LbPolicy.ROUND_ROBIN,
+        loadAssignment: { clusterName: TRACING_CLUSTER, endpoints: [{ lbEndpoints: [{ endpoint: { address: address(plan.address, plan.port) } }] }] },
       });
   }
 }

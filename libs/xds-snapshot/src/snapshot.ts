@@ -8,7 +8,7 @@ import { compareStrings, keyOf, outboundServices } from '@osm/mesh-model';
 import type { References } from './references.ts';
 import { endpointsFrom, planInbound, planOutbound } from './plan.ts';
 import type { ClusterPlan, EndpointsRef, InboundPlan, OutboundPlan, RouteConfigPlan, ValidationSecretPlan } from './plan.ts';
-import { INBOUND_ROOT_CERT, METRICS_CLUSTER, PASSTHROUGH_CLUSTER, SERVICE_CERT } from './names.ts';
+import { INBOUND_ROOT_CERT, METRICS_CLUSTER, PASSTHROUGH_CLUSTER, SERVICE_CERT, TRACING_CLUSTER } from './names.ts';
 import {
   certificateSecret,
   cluster,
@@ -340,6 +340,9 @@ function internRefs(m: Memos, refs: readonly EndpointsRef[]): readonly Endpoints
   return refs;
 }
 
+/** The tracing cluster, when a chain's HTTP connection manager sends spans to it. */
+const tracingRefs = (chains: readonly { readonly tracingEndpoint?: string }[]): string[] => (chains.some((c) => c.tracingEndpoint !== undefined) ? [TRACING_CLUSTER] : []);
+
 function outboundGroup(cache: ResourceCache, m: Memos, plan: OutboundPlan, bundle: string, bundleHash: string): Group {
   const listeners: EncodedResource[] = [];
   // Envoy rejects a listener without filter chains: a proxy with nothing to call gets no outbound listener.
@@ -349,7 +352,7 @@ function outboundGroup(cache: ResourceCache, m: Memos, plan: OutboundPlan, bundl
     const r = (): References =>
       refs({
         routes: plan.chains.flatMap((c) => (c.routeConfig !== undefined ? [c.routeConfig] : [])),
-        clusters: [...plan.chains.flatMap((c) => (c.targets ?? []).map((t) => t.cluster)), ...(plan.egress ? [PASSTHROUGH_CLUSTER] : [])],
+        clusters: [...plan.chains.flatMap((c) => (c.targets ?? []).map((t) => t.cluster)), ...(plan.egress ? [PASSTHROUGH_CLUSTER] : []), ...tracingRefs(plan.chains)],
       });
     listeners.push(
       cache.resolve(`listeners\noutbound\n${plan.egress}\n${chainKeys.join('\n')}`, () =>
@@ -372,7 +375,7 @@ function inboundGroup(cache: ResourceCache, plan: InboundPlan, trustBundle: stri
   if (plan.chains.length > 0) {
     const r = refs({
       routes: plan.chains.flatMap((c) => (c.routeConfig !== undefined ? [c.routeConfig] : [])),
-      clusters: plan.chains.flatMap((c) => (c.localCluster !== undefined ? [c.localCluster] : [])),
+      clusters: [...plan.chains.flatMap((c) => (c.localCluster !== undefined ? [c.localCluster] : [])), ...tracingRefs(plan.chains)],
       secrets: [SERVICE_CERT, INBOUND_ROOT_CERT],
     });
     listeners.push(

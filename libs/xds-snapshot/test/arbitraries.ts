@@ -36,6 +36,11 @@ export const meshArb: fc.Arbitrary<MeshModel> = fc
     return fc.record({
       permissive: fc.boolean(),
       egress: fc.boolean(),
+      // MeshConfig sidecar tracing: mostly off (the default), sometimes on with one of two collectors.
+      tracing: fc.option(
+        fc.record({ address: fc.constantFrom('jaeger.osm-system.svc.cluster.local', 'zipkin.tracing'), port: fc.constantFrom(9411, 14_411), endpoint: fc.constantFrom('/api/v2/spans', '/zipkin/v2') }),
+        { nil: undefined, freq: 3 },
+      ),
       services,
       endpoints: fc.array(fc.record({ service: ref, endpoints: fc.array(endpointArb, { maxLength: 4 }) }), { maxLength: 8 }),
       proxies: fc.uniqueArray(
@@ -62,7 +67,7 @@ export const meshArb: fc.Arbitrary<MeshModel> = fc
   })
   .map((m) =>
     meshModel({
-      settings: { permissiveMode: m.permissive, enableEgress: m.egress },
+      settings: { permissiveMode: m.permissive, enableEgress: m.egress, ...(m.tracing ? { tracing: m.tracing } : {}) },
       namespaces: NAMESPACES.map((name) => ({ name })),
       services: m.services,
       // Unique by service, as the catalog's map is.

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { envoy } from '@osm/envoy-api';
 import { meshModel } from '@osm/mesh-model';
 import type { MeshModel, Proxy } from '@osm/mesh-model';
-import { buildSnapshot, checkConsistency, describeMissing, RESOURCE_TYPES } from '../src/index.ts';
+import { buildSnapshot, checkConsistency, describeMissing, dumpSnapshot, RESOURCE_TYPES } from '../src/index.ts';
 import type { Snapshot } from '../src/index.ts';
 import { bookstoreModel, inputsFor, proxies } from './bookstore.ts';
 import { routeConfig } from './helpers.ts';
@@ -219,6 +219,114 @@ describe('served config as OSM', () => {
     assert.deepEqual(tls.commonTlsContext?.tlsCertificateSdsSecretConfigs.map((c) => c.name), ['service-cert']);
     const cert = (s: Snapshot) => envoy.extensions.transport_sockets.tls.v3.Secret.decode(s.types.secrets.resources.get('service-cert')?.bytes ?? new Uint8Array());
     assert.notDeepEqual(cert(buyer).tlsCertificate, cert(thief).tlsCertificate, "each proxy receives its own identity's certificate under that name");
+  });
+});
+
+describe('MeshConfig tracing (OSM: Zipkin spans from every HTTP connection manager)', () => {
+  const tracing = { address: 'jaeger.osm-system.svc.cluster.local', port: 9411, endpoint: '/api/v2/spans' };
+  const traced = (mode: 'permissive' | 'smi', t = tracing): MeshModel => {
+    const base = bookstoreModel(mode);
+    return { ...base, settings: { ...base.settings, tracing: t } };
+  };
+  const HCM = envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+  const Zipkin = envoy.config.trace.v3.ZipkinConfig;
+  type Hcm = envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+
+  /** Every HTTP connection manager of the snapshot's listeners, by `<listener> <filter chain>`. */
+  function connectionManagers(s: Snapshot): Map<string, Hcm> {
+    const out = new Map<string, Hcm>();
+    for (const r of s.types.listeners.resources.values()) {
+      const listener = envoy.config.listener.v3.Listener.decode(r.bytes);
+      for (const [i, chain] of [...listener.filterChains, ...(listener.defaultFilterChain ? [listener.defaultFilterChain] : [])].entries()) {
+        for (const f of chain.filters) if (f.typedConfig?.typeUrl === `type.googleapis.com/${HCM.$type}`) out.set(`${r.name} ${chain.name || i}`, HCM.decode(f.typedConfig.value));
+      }
+    }
+    return out;
+  }
+
+  it('every inbound and outbound HTTP connection manager traces to envoy-tracing-cluster as OSM configured it; the Prometheus listener does not', () => {
+    let tracedCount = 0;
+    for (const mode of ['permissive', 'smi'] as const) {
+      for (const name of Object.keys(proxies) as (keyof typeof proxies)[]) {
+        for (const [where, hcm] of connectionManagers(buildFor(traced(mode), proxies[name]))) {
+          if (where.startsWith('inbound-prometheus-listener')) {
+            assert.equal(hcm.tracing, undefined, where);
+            assert.equal(hcm.generateRequestId, undefined, where);
+            continue;
+          }
+          assert.equal(hcm.tracing?.verbose, true, where);
+          assert.equal(hcm.generateRequestId, true, where);
+          assert.equal(hcm.tracing?.provider?.name, 'envoy.tracers.zipkin', where);
+          assert.equal(hcm.tracing?.provider?.typedConfig?.typeUrl, 'type.googleapis.com/envoy.config.trace.v3.ZipkinConfig', where);
+          const zipkin = Zipkin.decode(hcm.tracing?.provider?.typedConfig?.value ?? new Uint8Array());
+          assert.deepEqual(
+            { cluster: zipkin.collectorCluster, endpoint: zipkin.collectorEndpoint, version: zipkin.collectorEndpointVersion, shared: zipkin.sharedSpanContext, id128: zipkin.traceId128bit },
+            { cluster: 'envoy-tracing-cluster', endpoint: '/api/v2/spans', version: envoy.config.trace.v3.ZipkinConfig_CollectorEndpointVersion.HTTP_JSON, shared: undefined, id128: false },
+            where,
+          );
+          // Envoy's defaults for sampling, as OSM left them.
+          assert.equal(hcm.tracing?.randomSampling, undefined, where);
+          tracedCount++;
+        }
+      }
+    }
+    // bookbuyer, bookthief (outbound), bookstore-v1/v2 and bookwarehouse (both directions) in two modes.
+    assert.ok(tracedCount >= 16, `${tracedCount} traced connection managers`);
+  });
+
+  it('every proxy gets the tracing cluster, even one without HTTP traffic: the collector by DNS name and port, as OSM', () => {
+    for (const mode of ['permissive', 'smi'] as const) {
+      for (const name of Object.keys(proxies) as (keyof typeof proxies)[]) {
+        const s = buildFor(traced(mode), proxies[name]);
+        const c = Cluster.decode(s.types.clusters.resources.get('envoy-tracing-cluster')?.bytes ?? new Uint8Array());
+        assert.equal(c.name, 'envoy-tracing-cluster', `${mode} ${name}`);
+        assert.equal(c.altStatName, 'envoy-tracing-cluster');
+        assert.equal(c.type, envoy.config.cluster.v3.Cluster_DiscoveryType.LOGICAL_DNS);
+        assert.equal(c.lbPolicy, envoy.config.cluster.v3.Cluster_LbPolicy.ROUND_ROBIN);
+        assert.equal(c.transportSocket, undefined, 'spans go to the collector in plain HTTP (OSM)');
+        assert.equal(c.loadAssignment?.clusterName, 'envoy-tracing-cluster');
+        const sockets = (c.loadAssignment?.endpoints ?? []).flatMap((l) => l.lbEndpoints.map((e) => e.endpoint?.address?.socketAddress));
+        assert.deepEqual(
+          sockets.map((a) => [a?.address, a?.portValue, a?.protocol]),
+          [['jaeger.osm-system.svc.cluster.local', 9411, envoy.config.core.v3.SocketAddress_Protocol.TCP]],
+        );
+      }
+    }
+    // SMI bookthief may call nobody: no HTTP connection manager, yet the cluster is there (OSM adds it to every CDS).
+    assert.equal(connectionManagers(buildFor(traced('smi'), proxies.bookthief)).size, 0);
+  });
+
+  it('a collector address, port and endpoint of the MeshConfig go into the cluster and every connection manager', () => {
+    const s = buildFor(traced('permissive', { address: 'zipkin.tracing.svc.corp.example', port: 9412, endpoint: '/zipkin/api/v2/spans' }), proxies['bookstore-v1']);
+    const c = Cluster.decode(s.types.clusters.resources.get('envoy-tracing-cluster')?.bytes ?? new Uint8Array());
+    const socket = c.loadAssignment?.endpoints[0]?.lbEndpoints[0]?.endpoint?.address?.socketAddress;
+    assert.deepEqual([socket?.address, socket?.portValue], ['zipkin.tracing.svc.corp.example', 9412]);
+    const managers = [...connectionManagers(s).entries()].filter(([where]) => !where.startsWith('inbound-prometheus-listener'));
+    assert.ok(managers.some(([where]) => where.startsWith('inbound-listener')) && managers.some(([where]) => where.startsWith('outbound-listener')));
+    for (const [where, hcm] of managers) assert.equal(Zipkin.decode(hcm.tracing?.provider?.typedConfig?.value ?? new Uint8Array()).collectorEndpoint, '/zipkin/api/v2/spans', where);
+  });
+
+  it('the readable dump (golden files, the controller\'s config_dump) shows the Zipkin config decoded', () => {
+    const dump = dumpSnapshot(buildFor(traced('permissive'), proxies.bookbuyer));
+    assert.match(dump, /"@type": type\.googleapis\.com\/envoy\.config\.trace\.v3\.ZipkinConfig\n\s+collectorCluster: envoy-tracing-cluster\n\s+collectorEndpoint: \/api\/v2\/spans\n/);
+  });
+
+  it('off (the default) there is no tracing anywhere; on, only the listeners with HTTP chains change and the cluster is added', () => {
+    for (const mode of ['permissive', 'smi'] as const) {
+      for (const name of Object.keys(proxies) as (keyof typeof proxies)[]) {
+        const off = build(mode, name);
+        assert.equal(off.types.clusters.resources.has('envoy-tracing-cluster'), false);
+        for (const [where, hcm] of connectionManagers(off)) assert.equal(hcm.tracing, undefined, where);
+        const on = buildFor(traced(mode), proxies[name]);
+        const withHttp = new Set([...connectionManagers(on).keys()].filter((w) => !w.startsWith('inbound-prometheus-listener')).map((w) => w.split(' ')[0]));
+        const changed: string[] = [];
+        for (const type of RESOURCE_TYPES) {
+          for (const r of on.types[type].resources.values()) if (off.types[type].resources.get(r.name)?.version !== r.version) changed.push(`${type}/${r.name}`);
+          for (const r of off.types[type].resources.keys()) assert.ok(on.types[type].resources.has(r), `${type}/${r} stays`);
+        }
+        assert.deepEqual(changed.sort(), ['clusters/envoy-tracing-cluster', ...[...withHttp].map((l) => `listeners/${l}`)].sort(), `${mode} ${name}`);
+      }
+    }
   });
 });
 

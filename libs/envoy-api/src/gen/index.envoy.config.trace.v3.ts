@@ -6,3 +6,4 @@
 /* eslint-disable */
 
 export * from "./envoy/config/trace/v3/http_tracer.ts";
+export * from "./envoy/config/trace/v3/zipkin.ts";
