@@ -28,6 +28,8 @@ export class HaMesh {
   readonly mesh: Bookstore;
   readonly replicas = new Map<string, ControllerProcess>();
   readonly #args: readonly string[];
+  /** Replica ids by ADS address, the latest replica on an address last. */
+  readonly #byAddress = new Map<string, string>();
   #fleet: Fleet | undefined;
   #generation = 0;
 
@@ -48,7 +50,18 @@ export class HaMesh {
     const id = `osm-controller-${this.#generation++}`;
     const controller = new ControllerProcess(this.api.kubeconfigPath, ['--replica-id', id, ...this.#args]);
     this.replicas.set(id, controller);
-    return { id, controller, address: await controller.adsAddress() };
+    const address = await controller.adsAddress();
+    this.#byAddress.set(address, id);
+    return { id, controller, address };
+  }
+
+  /**
+   * The replica a proxy is (or was last) connected to, by the address it dialled. Not its `replica`
+   * (the control_plane.identifier of its last response): a proxy that moves to another replica with
+   * current config is sent nothing, so it keeps the identifier of the replica it left.
+   */
+  servedBy(s: ProxyStatus): string {
+    return this.#byAddress.get(s.server) ?? `unknown replica at ${s.server}`;
   }
 
   /** The ADS addresses of the replicas still running, in start order. */

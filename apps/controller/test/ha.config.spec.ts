@@ -38,7 +38,7 @@ describe('HA: three replicas serve the same config', () => {
   it("every proxy's ACKed versions, SDS included, equal those of the other proxies of its identity, whichever replica serves it, though each replica issued its own certificate", async () => {
     const from = Date.now();
     const statuses = await ha.fleet.waitFor('every proxy to hold a full config', (ss) => ss.every((s) => s.connected && hasFullConfig(s)));
-    const replicasUsed = new Set(statuses.map((s) => s.replica));
+    const replicasUsed = new Set(statuses.map((s) => ha.servedBy(s)));
     assert.ok(replicasUsed.size >= 2, `the proxies are spread over several replicas (${[...replicasUsed].join(', ')})`);
     for (const s of statuses) assert.match(s.replica, /^osm-controller-[012]$/, 'control_plane.identifier names the replica');
     // An identity entering a new certificate generation meanwhile: its SDS versions are compared no further.
@@ -51,9 +51,9 @@ describe('HA: three replicas serve the same config', () => {
       assert.ok(first);
       const compared = (s: ProxyStatus): Record<string, string> => Object.fromEntries(Object.entries(versionsOf(s)).filter(([url]) => !(isSecret(url) && rotated.has(s.uuid))));
       for (const s of others) {
-        assert.deepEqual(compared(s), compared(first), `${identity}: ${ha.pod(s.uuid).name} on ${s.replica} and ${ha.pod(first.uuid).name} on ${first.replica}`);
+        assert.deepEqual(compared(s), compared(first), `${identity}: ${ha.pod(s.uuid).name} on ${ha.servedBy(s)} and ${ha.pod(first.uuid).name} on ${ha.servedBy(first)}`);
       }
-      const onReplicas = Map.groupBy(group, (s) => s.replica);
+      const onReplicas = Map.groupBy(group, (s) => ha.servedBy(s));
       if (onReplicas.size < 2) continue;
       acrossReplicas++;
       // bookthief calls and serves nothing: it holds no service certificate.

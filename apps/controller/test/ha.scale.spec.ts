@@ -37,7 +37,7 @@ describe('HA: scale-out with a maximum connection age', () => {
       await ha.fleet.sync();
       for (const s of ha.fleet.statuses()) {
         assert.equal(s.connects, 1, `${s.uuid} kept its first connection`);
-        assert.notEqual(s.replica, fourth);
+        assert.notEqual(ha.servedBy(s), fourth);
       }
       const onFourth = await (ha.replicas.get(fourth) as ControllerProcess).json<{ proxies: unknown[] }>('/debug/proxies');
       assert.equal(onFourth.proxies.length, 0, 'joining moves no established connection');
@@ -46,10 +46,10 @@ describe('HA: scale-out with a maximum connection age', () => {
       // room for a second round of ages (a proxy picks a replica at random on each reconnect).
       const statuses = await ha.fleet.waitFor(
         'connections spread over four replicas',
-        (ss) => ss.every((s) => s.connected && s.connects >= 2 && hasFullConfig(s)) && new Set(ss.map((s) => s.replica)).size === 4,
+        (ss) => ss.every((s) => s.connected && s.connects >= 2 && hasFullConfig(s)) && new Set(ss.map((s) => ha.servedBy(s))).size === 4,
         2 * (MAX_AGE_S * 1.1 + GRACE_S) * 1000 + 30_000,
       );
-      const counts = Map.groupBy(statuses, (s) => s.replica);
+      const counts = Map.groupBy(statuses, (s) => ha.servedBy(s));
       assert.deepEqual([...counts.keys()].sort(), [...ha.replicas.keys()].sort());
       assert.ok(await convergedOn(ha.replicas.get(fourth) as ControllerProcess, statuses));
     } finally {
