@@ -13,7 +13,7 @@ import { TYPE_URLS } from '@osm/xds-snapshot';
 import { startOtlpReceiver, type Fleet, type ProxyStatus } from '@osm/testing';
 import { MeshRun, simulatorEngine, simulatorProcesses } from './mesh-run.ts';
 import { cpuMs, percentile } from './stats.ts';
-import type { Benchmark, BenchResult } from './types.ts';
+import type { Benchmark, BenchResult, BenchSettings } from './types.ts';
 
 /** When a proxy holds the change (monotonic ms of the ACK that made it so), or undefined. */
 type Reached = (before: ProxyStatus, now: ProxyStatus) => number | undefined;
@@ -65,7 +65,7 @@ function summary(prefix: string, samples: number[]): BenchResult[] {
   ];
 }
 
-async function convergence(n: number, rounds: number, options: Readonly<Record<string, string>>, tracingUrl: string | undefined, progress: (line: string) => void): Promise<BenchResult[]> {
+async function convergence(n: number, rounds: number, options: Readonly<Record<string, string>>, tracingUrl: string | undefined, progress: (line: string) => void, record: (settings: BenchSettings) => void): Promise<BenchResult[]> {
   const run = await MeshRun.start(
     {
       proxies: n,
@@ -74,6 +74,7 @@ async function convergence(n: number, rounds: number, options: Readonly<Record<s
       engine: simulatorEngine(options),
       controllerArgs: tracingUrl ? ['--otlp-endpoint', tracingUrl] : [],
       controllerNodeOptions: options['cpu-prof'] ? `--cpu-prof --cpu-prof-dir=${options['cpu-prof']}` : undefined,
+      record,
     },
     progress,
   );
@@ -135,18 +136,19 @@ async function convergence(n: number, rounds: number, options: Readonly<Record<s
 export const B1: Benchmark = {
   id: 'B1',
   description: 'convergence: a Kubernetes write until every affected proxy ACKed it (one endpoint added; one TrafficTarget added), p50/p99/max; S = N/10 (options: --proxies 1000 --rounds 3 --tracing on)',
-  async run(options, progress) {
+  async run(options, progress, record) {
     const n = Number(options['proxies'] ?? 1000);
     const rounds = Number(options['rounds'] ?? 3);
     if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a whole number of at least 1, not '${options['rounds']}'`);
     const tracing = options['tracing'] ?? 'off';
     if (tracing !== 'on' && tracing !== 'off') throw new Error(`--tracing must be on or off, not '${tracing}'`);
-    const results = await convergence(n, rounds, options, undefined, progress);
+    record({ rounds, tracing });
+    const results = await convergence(n, rounds, options, undefined, progress, record);
     if (tracing === 'off') return results;
     progress('the same again with tracing on (OTLP/HTTP to a local receiver)');
     const receiver = await startOtlpReceiver();
     try {
-      const traced = await convergence(n, rounds, options, receiver.endpoint, progress);
+      const traced = await convergence(n, rounds, options, receiver.endpoint, progress, record);
       progress(`the OTLP receiver got ${receiver.paths.length} export requests (${receiver.spans.length} spans)`);
       return [...results, ...traced.filter((r) => r.name !== 'proxies' && r.name !== 'services').map((r) => ({ ...r, name: `${r.name}_tracing` }))];
     } finally {

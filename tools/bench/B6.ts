@@ -11,7 +11,7 @@
 import { setTimeout as settle } from 'node:timers/promises';
 import type { Fleet, FleetEngine, ProxyStatus } from '@osm/testing';
 import { holdsConfig, MeshRun, simulatorEngine, simulatorProcesses } from './mesh-run.ts';
-import type { Benchmark, BenchResult } from './types.ts';
+import type { Benchmark, BenchResult, BenchSettings } from './types.ts';
 
 /** Samples the RSS of the run's controllers every 100 ms until stopped: the peak in KiB. */
 function peakRss(run: MeshRun): { stop: () => number } {
@@ -42,8 +42,8 @@ function reconnected(fleet: Fleet): (s: ProxyStatus) => boolean {
   return (s) => s.connects > (connects.get(s.uuid) ?? 0) && holds(s);
 }
 
-async function single(n: number, simulators: number | undefined, engine: FleetEngine, nodeOptions: string | undefined, progress: (line: string) => void): Promise<BenchResult[]> {
-  const run = await MeshRun.start({ proxies: n, replicas: 1, simulators, engine, controllerNodeOptions: nodeOptions }, progress);
+async function single(n: number, simulators: number | undefined, engine: FleetEngine, nodeOptions: string | undefined, progress: (line: string) => void, record: (settings: BenchSettings) => void): Promise<BenchResult[]> {
+  const run = await MeshRun.start({ proxies: n, replicas: 1, simulators, engine, controllerNodeOptions: nodeOptions, record }, progress);
   try {
     const initialS = await run.connectFleet();
     const fleet = run.fleet as Fleet;
@@ -81,8 +81,8 @@ async function single(n: number, simulators: number | undefined, engine: FleetEn
   }
 }
 
-async function ha(n: number, simulators: number | undefined, engine: FleetEngine, nodeOptions: string | undefined, progress: (line: string) => void): Promise<BenchResult[]> {
-  const run = await MeshRun.start({ proxies: n, replicas: 3, simulators, engine, controllerNodeOptions: nodeOptions }, progress);
+async function ha(n: number, simulators: number | undefined, engine: FleetEngine, nodeOptions: string | undefined, progress: (line: string) => void, record: (settings: BenchSettings) => void): Promise<BenchResult[]> {
+  const run = await MeshRun.start({ proxies: n, replicas: 3, simulators, engine, controllerNodeOptions: nodeOptions, record }, progress);
   try {
     const initialS = await run.connectFleet();
     const fleet = run.fleet as Fleet;
@@ -120,16 +120,17 @@ async function ha(n: number, simulators: number | undefined, engine: FleetEngine
 export const B6: Benchmark = {
   id: 'B6',
   description: 'reconnect storm: SIGKILL the only replica (restarted), and one of three: until every proxy ACKed again; S = N/10 (options: --proxies 1000 --scenario single|ha|both --simulator go|node --cpu-prof <dir>)',
-  async run(options, progress) {
+  async run(options, progress, record) {
     const n = Number(options['proxies'] ?? 1000);
     const scenario = options['scenario'] ?? 'both';
     if (scenario !== 'single' && scenario !== 'ha' && scenario !== 'both') throw new Error(`--scenario must be single, ha or both, not '${scenario}'`);
     const simulators = simulatorProcesses(options);
     const engine = simulatorEngine(options);
+    record({ scenario });
     const nodeOptions = options['cpu-prof'] ? `--cpu-prof --cpu-prof-dir=${options['cpu-prof']}` : undefined;
     const results: BenchResult[] = [];
-    if (scenario !== 'ha') results.push(...(await single(n, simulators, engine, nodeOptions, progress)));
-    if (scenario !== 'single') results.push(...(await ha(n, simulators, engine, nodeOptions, progress)));
+    if (scenario !== 'ha') results.push(...(await single(n, simulators, engine, nodeOptions, progress, record)));
+    if (scenario !== 'single') results.push(...(await ha(n, simulators, engine, nodeOptions, progress, record)));
     return results;
   },
 };

@@ -42,11 +42,11 @@ const fleetOptions = { ...FLEET_TIMING, keepResources: true } as const;
 export const B7: Benchmark = {
   id: 'B7',
   description: 'versus go-control-plane: the same fleet and resources served by osm-controller and by go-control-plane, same run, mTLS; ratios ours/theirs (options: --proxies 1000)',
-  async run(options, progress) {
+  async run(options, progress, record) {
     const n = Number(options['proxies'] ?? 1000);
     const simulators = simulatorProcesses(options);
     if (simulatorEngine({ simulator: 'node', ...options }) !== 'node') throw new Error("--simulator must be node for B7: its fleet keeps the resources the proxies hold (keepResources), which the go engine does not");
-    const run = await MeshRun.start({ proxies: n, replicas: 1, simulators, engine: 'node', keepResources: true }, progress);
+    const run = await MeshRun.start({ proxies: n, replicas: 1, simulators, engine: 'node', keepResources: true, record }, progress);
     let reference: XdsReference | undefined;
     let theirFleet: Fleet | undefined;
     try {

@@ -52,7 +52,7 @@ const holdsAll = (statuses: readonly ProxyStatus[]): boolean =>
 export const fleet: Benchmark = {
   id: 'fleet',
   description: 'the fleet simulator per proxy (CPU, RSS) against go-control-plane: initial config, a push to all, a reconnect storm; S = N/10',
-  async run(options, progress) {
+  async run(options, progress, record) {
     const n = Number(options['proxies'] ?? 1000);
     const mode = options['mode'] ?? 'sotw';
     const engine = simulatorEngine(options);
@@ -93,6 +93,7 @@ export const fleet: Benchmark = {
         logger: fleetLogger(progress),
       });
       const pids = sim.pids();
+      record({ proxies: n, simulator: engine, mode, simulators: pids.length });
       const readyRss = rssKiB(pids);
       const cpu0 = cpuMs(pids);
       const server0 = cpuMs([server.pid]);

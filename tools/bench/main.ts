@@ -4,14 +4,14 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { benchmarks } from './registry.ts';
-import type { Benchmark, BenchResult } from './types.ts';
+import type { Benchmark, BenchResult, BenchSettings } from './types.ts';
 
 const usage = (): string =>
   [
     'usage: npm run bench -- <id> [--option value ...]',
     '',
     benchmarks.length === 0
-      ? 'No benchmarks exist yet (BENCHMARKS.md lists B1-B7; each arrives with the issue that builds its subject).'
+      ? "No benchmarks exist yet (the README's Benchmarks section lists them as they arrive)."
       : 'benchmarks:\n' + benchmarks.map((b) => `  ${b.id.padEnd(10)} ${b.description}`).join('\n'),
   ].join('\n');
 
@@ -43,13 +43,18 @@ async function main(argv: readonly string[]): Promise<number> {
   // The options go into the file: a figure is only comparable with one from the same scale and settings.
   const header = { id: bench.id, options, node: process.version, cores: availableParallelism(), date: new Date().toISOString() };
   console.log(`${bench.id}: ${bench.description}\nnode ${header.node}, ${header.cores} cores, ${header.date}, options ${JSON.stringify(options)}`);
-  const results: BenchResult[] = await bench.run(options, (line) => console.log(`  ${line}`));
-  console.log('');
+  const settings: Record<string, BenchSettings[string]> = {};
+  const results: BenchResult[] = await bench.run(
+    options,
+    (line) => console.log(`  ${line}`),
+    (resolved) => Object.assign(settings, resolved),
+  );
+  console.log(`\nsettings ${JSON.stringify(settings)}`);
   console.table(results.map((r) => ({ name: r.name, value: Number(r.value.toPrecision(6)), unit: r.unit })));
   const dir = fileURLToPath(new URL('../../bench-results/', import.meta.url));
   mkdirSync(dir, { recursive: true });
   const file = `${dir}${bench.id}.json`;
-  writeFileSync(file, JSON.stringify({ ...header, results }, null, 2) + '\n');
+  writeFileSync(file, JSON.stringify({ ...header, settings, results }, null, 2) + '\n');
   console.log(`wrote ${file}`);
   return 0;
 }

@@ -5,6 +5,7 @@ import { ControllerProcess, KubeRest, startFleet, startKubeApiServer, type Fleet
 import { TYPE_URLS } from '@osm/xds-snapshot';
 import { writeBenchMesh, PODS_PER_SERVICE, type BenchMesh } from './mesh-cluster.ts';
 import { cpuMs, rssKiB } from './stats.ts';
+import type { BenchSettings } from './types.ts';
 
 export interface MeshRunOptions {
   readonly proxies: number;
@@ -19,6 +20,8 @@ export interface MeshRunOptions {
   readonly engine?: FleetEngine;
   /** Keep the bytes of every resource the proxies hold (B7 serves them again; engine node only). */
   readonly keepResources?: boolean;
+  /** Where the run's resolved settings go (the benchmark's `record`). */
+  readonly record?: (settings: BenchSettings) => void;
 }
 
 /** `--simulator go|node`: the engine of the simulated sidecars; go (default) costs the machine far less CPU per proxy. */
@@ -86,6 +89,7 @@ export class MeshRun {
     try {
       const mesh = await writeBenchMesh(new KubeRest(api.kubeConfig), options.proxies, progress);
       run = new MeshRun(api, mesh, options, progress);
+      options.record?.({ proxies: options.proxies, services: mesh.services.length, simulator: run.engine });
       for (let i = 0; i < options.replicas; i++) run.startReplica(i);
       await Promise.all(run.controllers.map((c) => c.adsAddress()));
       return run;
@@ -110,6 +114,11 @@ export class MeshRun {
     }
   }
 
+  /** The simulated sidecars' engine: go unless the options say node. */
+  get engine(): FleetEngine {
+    return this.#options.engine ?? 'go';
+  }
+
   pids(): number[] {
     return this.controllers.flatMap((c) => (c.child.pid !== undefined && c.child.exitCode === null && c.child.signalCode === null ? [c.child.pid] : []));
   }
@@ -131,11 +140,13 @@ export class MeshRun {
       rootPem: this.mesh.rootPem,
       proxies: this.mesh.proxies,
       processes: this.#options.simulators,
-      engine: this.#options.engine ?? 'go',
+      engine: this.engine,
       keepResources: this.#options.keepResources ?? false,
       logger: fleetLogger(this.#progress),
       ...FLEET_TIMING,
     });
+    // The process count the fleet chose when --simulators was not given.
+    this.#options.record?.({ simulators: this.fleet.pids().length });
     this.#progress(`${this.fleet.pids().length} simulator process(es) ready after ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     await this.fleet.waitFor('every proxy to hold config', (st) => st.every(holdsConfig()), 600_000);
     return (performance.now() - t0) / 1000;

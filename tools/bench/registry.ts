@@ -9,5 +9,5 @@ import { fleet } from './fleet.ts';
 import { informers } from './informers.ts';
 import type { Benchmark } from './types.ts';
 
-// Every benchmark of BENCHMARKS.md that exists so far; add new ones here.
+// Every benchmark (the README's Benchmarks section describes them); add new ones here.
 export const benchmarks: readonly Benchmark[] = [B1, B2, B3, B4, B5, B6, B7, informers, fleet];

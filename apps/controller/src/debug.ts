@@ -13,14 +13,18 @@ export interface DebugDeps {
   readonly service: AdsService;
   readonly configs: Pick<ProxyConfigs, 'snapshotOf'>;
   readonly model: () => MeshModel | undefined;
+  /** When a peer's connection reaches its maximum age (ms since the epoch), if one is set and the ADS server runs. */
+  readonly connectionClosesAt: (peer: string) => number | undefined;
 }
 
-/** A stream's state with its types keyed by type URL. */
-function streamView(s: StreamStatus): Record<string, unknown> {
+/** A stream's state with its types keyed by type URL, and when its connection reaches its maximum age (`closesAt`). */
+function streamView(s: StreamStatus, deps: DebugDeps): Record<string, unknown> {
+  const closesAt = deps.connectionClosesAt(s.peer);
   return {
     ...s.proxy,
     kind: s.kind,
     connectedAt: s.connectedAt,
+    ...(closesAt === undefined ? {} : { closesAt: new Date(closesAt).toISOString() }),
     peer: s.peer,
     types: Object.fromEntries(s.types.map(({ typeUrl, ...t }) => [typeUrl, t])),
   };
@@ -37,7 +41,7 @@ function findProxy(model: MeshModel | undefined, query: URLSearchParams): Proxy 
 export function addDebugRoutes(admin: AdminServer, deps: DebugDeps): void {
   admin.addJsonRoute('/debug/proxies', () => ({
     status: 200,
-    body: { replica: deps.replicaId, proxies: deps.service.streams().filter((s) => s.proxy).map(streamView) },
+    body: { replica: deps.replicaId, proxies: deps.service.streams().filter((s) => s.proxy).map((s) => streamView(s, deps)) },
   }));
   admin.addJsonRoute('/debug/config_dump', async (query) => {
     if (!query.get('pod') && !query.get('proxy')) return { status: 400, body: { error: 'query parameter missing: pod=<namespace>/<name> or proxy=<uuid>' } };
@@ -50,7 +54,7 @@ export function addDebugRoutes(admin: AdminServer, deps: DebugDeps): void {
         replica: deps.replicaId,
         proxy: { uuid: proxy.uuid, pod: `${proxy.namespace}/${proxy.podName}`, identity: keyOf(proxy.identity) },
         connected: deps.service.isConnected(proxy.uuid),
-        streams: deps.service.streamsOf(proxy.uuid).map(streamView),
+        streams: deps.service.streamsOf(proxy.uuid).map((s) => streamView(s, deps)),
         config: snapshot ? snapshotToJson(snapshot) : null,
       },
     };

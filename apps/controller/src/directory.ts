@@ -49,7 +49,7 @@ export class CatalogProxyDirectory implements ProxyDirectory {
     });
   }
 
-  /** Streams waiting for their pod (for tests and metrics). */
+  /** Streams waiting for their pod (the gauge osm_proxies_waiting_for_pod). */
   get waiting(): number {
     let n = 0;
     for (const set of this.#waiters.values()) n += set.size;

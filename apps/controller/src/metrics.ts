@@ -35,9 +35,14 @@ export interface ControllerMetrics {
   readonly problems: Gauge<'kind' | 'reason'>;
   /** Counts each informer event (osm_k8s_api_event_count). */
   countKubeEvents(informers: MeshInformers): void;
+  /** Reports, at each scrape, how many ADS streams wait for their pod to reach the informers (osm_proxies_waiting_for_pod). */
+  observeWaitingForPod(count: () => number): void;
   /** The authority with issuance counted and timed. */
   timed(authority: Pick<CertificateAuthority, 'issue'>): Pick<CertificateAuthority, 'issue'>;
 }
+
+/** OSM's buckets of osm_proxy_config_update_time, in seconds. */
+const CONFIG_UPDATE_BUCKETS_SECONDS: readonly number[] = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 90];
 
 type ProxyLabel = 'proxy_uuid' | 'identity' | 'type';
 
@@ -93,6 +98,9 @@ export function controllerMetrics(metrics: Metrics, clock: Pick<Clock, 'now'>): 
   const updateTime = metrics.histogram('osm_proxy_config_update_time', {
     help: 'Histogram to track time spent for proxy configuration: to the response handed to the stream, from the start of the build (a push) or the request (an answer)',
     labels: ['resource_type', 'success'],
+    // OSM's buckets (pkg/metricsstore/metricsstore.go, ProxyConfigUpdateTime), so dashboards and
+    // queries written for OSM read the same series.
+    buckets: CONFIG_UPDATE_BUCKETS_SECONDS,
   });
   const issued = metrics.counter('osm_cert_issued_count', { help: 'Represents the total number of XDS certificates issued to proxies' });
   const issueTime = metrics.histogram('osm_cert_issued_time', { help: 'Histogram to track time spent to issue xds certificate' });
@@ -147,6 +155,9 @@ export function controllerMetrics(metrics: Metrics, clock: Pick<Clock, 'now'>): 
         const count = (what: string) => (obj: { metadata: { namespace?: string } }) => kubeEvents.inc({ type: `${topic}-${what}`, namespace: obj.metadata.namespace ?? '' });
         informer.addHandler({ onAdd: count('added'), onUpdate: count('updated'), onDelete: count('deleted') });
       }
+    },
+    observeWaitingForPod(count) {
+      metrics.observableGauge('osm_proxies_waiting_for_pod', { help: 'ADS streams waiting for their pod to reach the controller\'s informers; refused with NotFound when the bounded wait ends' }, (observe) => observe(count()));
     },
     timed(authority) {
       return {

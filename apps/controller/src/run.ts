@@ -10,7 +10,7 @@ import { KubeEventRecorder, rootCAProvider, statusCode } from '@osm/k8s-writes';
 import { informerSource, MeshCatalog } from '@osm/mesh-catalog';
 import type { MeshModel } from '@osm/mesh-model';
 import { createObservability, parseOrExit, runMain, type Logger } from '@osm/observability';
-import { AdsService, CertificateProxyVerifier, startAdsServer, type AdsTls } from '@osm/xds-server';
+import { AdsService, CertificateProxyVerifier, startAdsServer, type AdsServer, type AdsTls } from '@osm/xds-server';
 import type { Snapshot } from '@osm/xds-snapshot';
 import pkg from '../package.json' with { type: 'json' };
 import { ProxyConfigs } from './configs.ts';
@@ -98,6 +98,7 @@ async function main(flags: Flags): Promise<void> {
   // Only with an OTLP endpoint: otherwise none of its hooks is installed.
   const tracing = obs.tracingEnabled ? new BatchTracing({ tracer: obs.tracer, clock, maxProxiesPerBatch: flags.traceMaxProxiesPerBatch }) : undefined;
   const directory = new CatalogProxyDirectory(POD_WAIT_MS, clock);
+  metrics.observeWaitingForPod(() => directory.waiting);
   const service = new AdsService({
     replicaId: flags.replicaId,
     logger: log.child({ subsystem: 'ads' }),
@@ -134,7 +135,9 @@ async function main(flags: Flags): Promise<void> {
     if (tracing) void configs.idle().then(tracing.onBatch(batch, queued));
     problems.onBatch(batch);
   });
-  addDebugRoutes(obs.admin, { replicaId: flags.replicaId, service, configs, model: () => model });
+  // The ADS server starts once the caches are synced, below.
+  const ads: { server?: AdsServer } = {};
+  addDebugRoutes(obs.admin, { replicaId: flags.replicaId, service, configs, model: () => model, connectionClosesAt: (peer) => ads.server?.connectionClosesAt(peer) });
   metrics.countKubeEvents(informers);
   obs.shutdown.addStep('stop-informers', () => {
     catalog.stop();
@@ -164,6 +167,7 @@ async function main(flags: Flags): Promise<void> {
     logger: log.child({ subsystem: 'ads' }),
     maxConnectionAgeMs: flags.maxConnectionAgeMs,
   });
+  ads.server = server;
   serverCertificates.onRotate((event) => server.updateTls(tls(event.current)));
   listening = true;
   if (obs.shutdown.shuttingDown) return void (await server.shutdown(0));

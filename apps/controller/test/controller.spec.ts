@@ -62,8 +62,11 @@ describe('osm-controller against a real API server', () => {
   let ads: string;
   const streams: AdsTestStream[] = [];
   const pod = (app: string, i = 0): MeshPod => mesh.pods.find((p) => p.app === app && p.name.endsWith(`-${i}`)) as MeshPod;
-  const open = (p: Pick<MeshPod, 'uuid' | 'serviceAccount' | 'namespace'>, tls: Partial<Parameters<typeof bootstrapOf>[0]> & { noCert?: boolean; ca?: Bookstore['ca'] } = {}): AdsTestStream => {
-    const cert = tls.noCert ? undefined : bootstrapOf(tls.ca ?? mesh.ca, { ...p, ...tls });
+  const open = (
+    p: Pick<MeshPod, 'uuid' | 'serviceAccount' | 'namespace'>,
+    tls: Partial<Parameters<typeof bootstrapOf>[0]> & { noCert?: boolean; ca?: Bookstore['ca']; cert?: ReturnType<typeof bootstrapOf> } = {},
+  ): AdsTestStream => {
+    const cert = tls.noCert ? undefined : (tls.cert ?? bootstrapOf(tls.ca ?? mesh.ca, { ...p, ...tls }));
     const s = new AdsTestStream(ads, { rootPem: mesh.rootPem, serverName: SERVER_NAME, ...(cert ? { certificatePem: cert.certificatePem, privateKeyPem: cert.privateKeyPem } : {}) });
     streams.push(s);
     return s;
@@ -142,15 +145,18 @@ describe('osm-controller against a real API server', () => {
     assert.ok(secrets > 0, 'the proxies that call or serve something received their certificates');
   });
 
-  it('refuses another root, no certificate, a node id that does not match, another identity\'s secret and an unknown pod, while serving the rest', async () => {
+  it('refuses another root, no certificate, a service certificate with a bootstrap CN, a node id that does not match, another identity\'s secret and an unknown pod, while serving the rest', async () => {
     const buyer = pod('bookbuyer', 1);
     const good = open(buyer);
     await subscribe(good, buyer);
     const other = await testAuthority();
     const thief = pod('bookthief');
+    // A mesh service certificate for the service account `<uuid>.sidecar.bookthief` in bookthief: its CN is thief's bootstrap CN.
+    const lookalike = mesh.ca.issueSync({ subject: { kind: 'service', serviceAccount: `${thief.uuid}.sidecar.bookthief`, namespace: 'bookthief' }, validityMs: 3_600_000 });
     const cases: [string, AdsTestStream, Parameters<AdsTestStream['send']>[0], grpc.status, RegExp][] = [
       ['another root', open(thief, { ca: other.ca }), { node: { id: thief.uuid }, typeUrl: TYPE_URLS.clusters }, grpc.status.UNAUTHENTICATED, /no client certificate issued by the mesh root/],
       ['no certificate', open(thief, { noCert: true }), { node: { id: thief.uuid }, typeUrl: TYPE_URLS.clusters }, grpc.status.UNAUTHENTICATED, /no client certificate/],
+      ['a service certificate with a bootstrap CN', open(thief, { cert: lookalike }), { node: { id: thief.uuid }, typeUrl: TYPE_URLS.clusters }, grpc.status.UNAUTHENTICATED, /has the bootstrap form, but its URI SANs \("spiffe:\/\/cluster\.local\/ns\/bookthief\/sa\/.*\.sidecar\.bookthief"\) are not the bootstrap URI/],
       ['node id of another proxy', open(thief), { node: { id: buyer.uuid }, typeUrl: TYPE_URLS.clusters }, grpc.status.PERMISSION_DENIED, /does not match the proxy uuid/],
       ["another identity's secret", open(thief), { node: { id: thief.uuid }, typeUrl: TYPE_URLS.secrets, resourceNames: ['service-cert:bookstore/bookstore'] }, grpc.status.PERMISSION_DENIED, /certificate of bookstore\/bookstore/],
       ['a pod the mesh does not have', open({ uuid: '00000000-0000-4000-8000-000000000000', serviceAccount: 'bookthief', namespace: 'bookthief' }), { node: { id: '00000000-0000-4000-8000-000000000000' }, typeUrl: TYPE_URLS.clusters }, grpc.status.NOT_FOUND, /no pod labelled osm-proxy-uuid=0{8}-/],
@@ -163,7 +169,7 @@ describe('osm-controller against a real API server', () => {
     }
     // Refused before being served, counted by code (the secret request was served first, then closed).
     const metrics = (await controller.get('/metrics')).body;
-    for (const [code, n] of [['Unauthenticated', 2], ['PermissionDenied', 1], ['NotFound', 1]] as const) assert.match(metrics, new RegExp(`^osm_proxy_xds_refused_total\\{code="${code}"\\} ${n}$`, 'm'), code);
+    for (const [code, n] of [['Unauthenticated', 3], ['PermissionDenied', 1], ['NotFound', 1]] as const) assert.match(metrics, new RegExp(`^osm_proxy_xds_refused_total\\{code="${code}"\\} ${n}$`, 'm'), code);
     // The good stream still gets pushes: move a bookstore endpoint.
     const before = good.responses.length;
     await rest.patch('/apis/discovery.k8s.io/v1/namespaces/bookstore/endpointslices/bookstore-v1-1', { endpoints: [{ addresses: ['10.9.9.9'], conditions: { ready: true } }] });

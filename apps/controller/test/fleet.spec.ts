@@ -1,14 +1,15 @@
 // osm-controller serving a fleet: 50 simulated sidecars of the bookstore mesh (child processes, real
 // mTLS, SotW as Envoy speaks it) connect, ACK, and hold exactly their identity's config; every proxy's
 // resources pass the independent Go check; after SIGKILL and a restart every proxy, over SotW and over
-// delta, comes back to the same versions of every type and is sent nothing at all: service
+// delta, comes back to the same versions of every type and is sent nothing at all (service
 // certificates live in memory and the new process issues its own, but they are of the same generation
-// and the secret's version names the generation, not the bytes.
+// and the secret's version names the generation, not the bytes); a new TrafficTarget reaches exactly
+// its sources and its destination, and no other proxy sees a new nonce.
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { checkEnvoyResources, ControllerProcess, createBookstore, formatEnvoyProblems, KubeRest, startFleet, startKubeApiServer, type Bookstore, type Fleet, type FleetOptions, type KubeApiServer, type ProxyStatus } from '@osm/testing';
+import { checkEnvoyResources, ControllerProcess, createBookstore, formatEnvoyProblems, KubeRest, startFleet, startKubeApiServer, trafficTarget, trafficTargetsPath, type Bookstore, type Fleet, type FleetOptions, type KubeApiServer, type ProxyStatus } from '@osm/testing';
 import { envoy } from '@osm/envoy-api';
 import { spiffeId } from '@osm/mesh-model';
 import { TYPE_URLS } from '@osm/xds-snapshot';
@@ -153,6 +154,56 @@ describe('osm-controller serving 50 simulated sidecars', () => {
       'proxies hold a service certificate, so the restart puts its version to the test',
     );
     await restartAndCheck('sotw');
+  });
+
+  it('a new TrafficTarget reaches exactly its sources (a new cluster) and its destination (inbound RBAC); every other proxy sees no new nonce of any type', async () => {
+    const rest = new KubeRest(api.kubeConfig);
+    /** Per proxy and type URL: the nonce of the last response it received. */
+    const nonces = (statuses: readonly ProxyStatus[]): Map<string, Record<string, string>> => new Map(statuses.map((s) => [s.uuid, Object.fromEntries(ALL_TYPES.map((t) => [t, s.types[t]?.nonce ?? '']))]));
+    const changedTypes = (from: Map<string, Record<string, string>>, to: Map<string, Record<string, string>>, uuid: string): string[] => ALL_TYPES.filter((t) => from.get(uuid)?.[t] !== to.get(uuid)?.[t]);
+    const uuids = (app: string): Set<string> => new Set(mesh.pods.filter((p) => p.app === app).map((p) => p.uuid));
+    // The policy: bookthief (service account bookthief) may call the pods running as bookstore/bookstore, bookstore-v1's.
+    const sources = uuids('bookthief');
+    const destination = uuids('bookstore-v1');
+    const cds = (s: ProxyStatus | undefined): readonly string[] => s?.types[TYPE_URLS.clusters]?.names ?? [];
+    const rds = (s: ProxyStatus | undefined): string => s?.types[TYPE_URLS.routes]?.nonce ?? '';
+
+    await fleet.sync();
+    const start = await fleet.waitFor('every proxy settled', (all) => all.every(settled), 60_000);
+    const before = nonces(start);
+    const thiefClusters = new Set(start.filter((s) => sources.has(s.uuid)).flatMap(cds));
+    await rest.create(trafficTargetsPath('bookstore'), trafficTarget('bookstore', 'bookstore-thief', [{ ns: 'bookthief', sa: 'bookthief' }], 'bookstore-service-routes', 'bookstore'));
+    // The affected side has ACKed it: every source holds a new cluster, every destination a new inbound route config.
+    const reached = (all: readonly ProxyStatus[]): boolean =>
+      all.every((s) => settled(s) && (!sources.has(s.uuid) || cds(s).some((c) => !thiefClusters.has(c))) && (!destination.has(s.uuid) || rds(s) !== before.get(s.uuid)?.[TYPE_URLS.routes]));
+    const afterPolicy = nonces(await fleet.waitFor('sources and destination to ACK the TrafficTarget', reached, 60_000));
+
+    // Stragglers of that batch would go out before the next batch's pushes (the controller works through
+    // batches in order): a marker change that only the destination's inbound routes see (one match
+    // fewer) is waited for, then nothing more may have reached anyone else.
+    await rest.patch(`${trafficTargetsPath('bookstore')}/bookstore-thief`, { spec: { rules: [{ kind: 'HTTPRouteGroup', name: 'bookstore-service-routes', matches: ['books-bought'] }] } });
+    const final = await fleet.waitFor('the destination to ACK the marker change', (all) => all.every((s) => settled(s) && (!destination.has(s.uuid) || rds(s) !== afterPolicy.get(s.uuid)?.[TYPE_URLS.routes])), 60_000);
+    await fleet.sync();
+    const after = nonces(fleet.statuses());
+
+    const changed = mesh.pods.filter((p) => changedTypes(before, after, p.uuid).length > 0);
+    assert.deepEqual(changed.map((p) => p.name).sort(), mesh.pods.filter((p) => sources.has(p.uuid) || destination.has(p.uuid)).map((p) => p.name).sort(), 'exactly the sources and the destination were sent something');
+    const markerChanged = mesh.pods.filter((p) => changedTypes(afterPolicy, after, p.uuid).length > 0);
+    assert.ok(markerChanged.every((p) => destination.has(p.uuid) || sources.has(p.uuid)), `the marker reached only the policy's proxies: ${markerChanged.map((p) => p.name).join(', ')}`);
+    for (const s of final) {
+      const pod = mesh.pods.find((p) => p.uuid === s.uuid);
+      const types = changedTypes(before, afterPolicy, s.uuid);
+      if (sources.has(s.uuid)) {
+        // Its new clusters are the destination's services, which bookbuyer (allowed before) already calls.
+        assert.ok(types.includes(TYPE_URLS.clusters), `${pod?.name}: new CDS`);
+        const bookbuyerClusters = new Set(final.filter((b) => uuids('bookbuyer').has(b.uuid)).flatMap(cds));
+        for (const c of cds(s).filter((c) => !thiefClusters.has(c))) assert.ok(bookbuyerClusters.has(c), `${pod?.name}: gained ${c}, a cluster of the destination's services`);
+      } else if (destination.has(s.uuid)) {
+        // Inbound RBAC lives in the inbound route config; the destination calls nothing new.
+        assert.ok(types.includes(TYPE_URLS.routes), `${pod?.name}: new RDS`);
+        assert.ok(!types.includes(TYPE_URLS.clusters), `${pod?.name}: no new CDS (${types.join(', ')})`);
+      }
+    }
   });
 
   it('the same over delta xDS (initial_resource_versions): a restart sends nothing', async () => {

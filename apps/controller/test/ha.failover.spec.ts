@@ -1,6 +1,8 @@
-// HA scenarios where replicas go away, in sequence on one mesh: one replica SIGKILLed while a policy
-// change is in flight, a rolling restart (SIGTERM one at a time), then every replica gone (the data
-// plane runs headless) and one started again. The fleet always holds a config; it ends on the current one.
+// HA scenarios where replicas go away: one replica SIGKILLed while a policy change is in flight, a
+// rolling restart (SIGTERM one at a time), every replica gone (the data plane runs headless) and one
+// started again. They share the API server, but each starts from its own known state: three replicas
+// running, the fleet spread over them, every proxy holding the current config. The fleet always holds
+// a config; it ends on the current one.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { eventually, trafficTarget, trafficTargetsPath, type ControllerProcess, type ProxyStatus } from '@osm/testing';
@@ -21,9 +23,29 @@ describe('HA: replicas lost, restarted, all gone', () => {
   after(() => ha?.stop());
 
   const live = (): [string, ControllerProcess][] => [...ha.replicas].filter(([, c]) => running(c));
+  /**
+   * Each scenario's start: three replicas running (new ones replace those a scenario stopped) and the
+   * fleet spread over them as a Service would spread new connections, every proxy holding what the
+   * replicas serve now. A fleet already connected to three replicas is kept (the first scenario's).
+   */
+  async function threeReplicas(): Promise<void> {
+    while (live().length < 3) await (await ha.startReplica()).controller.ready();
+    const ids = live().map(([id]) => id);
+    assert.equal(ids.length, 3);
+    const spread = ha.fleet.statuses().every((s) => s.connected && ids.includes(ha.servedBy(s)) && hasFullConfig(s)) && new Set(ha.fleet.statuses().map((s) => ha.servedBy(s))).size === 3;
+    if (!spread) {
+      await ha.fleet.stop(2000);
+      await ha.startFleet(await ha.addresses());
+    }
+    await ha.fleet.waitFor('every proxy on one of three replicas with a full config', (ss) => ss.every((s) => s.connected && ids.includes(ha.servedBy(s)) && hasFullConfig(s)), 60_000);
+    const [, first] = live()[0] ?? [];
+    assert.ok(first);
+    await eventually('every proxy holds what the replicas serve now', async () => convergedOn(first, ha.fleet.statuses()), 60_000);
+  }
   const thieves = (ss: readonly ProxyStatus[]): ProxyStatus[] => ss.filter((s) => ha.pod(s.uuid).app === 'bookthief');
 
   it('replica loss: SIGKILL one replica while a policy change is in flight; its proxies move to the survivors and all converge on the new config', async () => {
+    await threeReplicas();
     const before = ha.fleet.statuses();
     for (const s of thieves(before)) assert.equal(s.types[TYPE_URLS.clusters]?.version, EMPTY, 'bookthief may call nothing yet');
     const counts = Map.groupBy(before, (s) => ha.servedBy(s));
@@ -56,11 +78,12 @@ describe('HA: replicas lost, restarted, all gone', () => {
   });
 
   it('rolling restart: SIGTERM one replica at a time, its replacement ready first; every proxy always holds its full ACKed config, unchanged', async () => {
+    await threeReplicas();
     const initial = new Map(ha.fleet.statuses().map((s) => [s.uuid, JSON.stringify(versionsWithoutSecrets(s))]));
     // The config does not change during the restart, so neither may any proxy's versions (content hashes).
     const stopSampling = sampleFleet(ha.fleet, (s) => (!hasFullConfig(s) ? 'without a full config' : JSON.stringify(versionsWithoutSecrets(s)) !== initial.get(s.uuid) ? `versions changed to ${JSON.stringify(versionsWithoutSecrets(s))}` : undefined));
     const old = live();
-    assert.equal(old.length, 2);
+    assert.equal(old.length, 3);
     const replacements: string[] = [];
     for (const [id, controller] of old) {
       const next = await ha.startReplica();
@@ -80,6 +103,7 @@ describe('HA: replicas lost, restarted, all gone', () => {
   });
 
   it('headless: with every replica gone the proxies keep their config and retry; one replica back, all reconnect and converge', async () => {
+    await threeReplicas();
     const held = new Map(ha.fleet.statuses().map((s) => [s.uuid, JSON.stringify(versionsWithoutSecrets(s))]));
     const stopSampling = sampleFleet(ha.fleet, (s) => (!hasFullConfig(s) ? 'without a full config' : JSON.stringify(versionsWithoutSecrets(s)) !== held.get(s.uuid) ? 'versions changed' : undefined));
     for (const [id, c] of live()) assert.equal(await c.stop('SIGTERM'), 0, `${id} exited 0`);

@@ -104,7 +104,7 @@ export async function admit(body: unknown, deps: AdmitDeps, span?: Span): Promis
   span?.setAttribute('osm.admission.secret_written', false);
   const reading = readAdmissionReview(body);
   if (!reading.ok) {
-    deps.metrics.responses.inc({ kind: 'status' in reading ? '' : 'Pod', success: false });
+    deps.metrics.responses.inc({ kind: reading.kind, success: false });
     deps.logger.warn({ problem: reading.message }, 'refused a webhook request');
     traceResult(span, 'denied');
     if ('status' in reading) return { status: reading.status, body: { code: reading.status, message: reading.message } };
@@ -122,6 +122,7 @@ export async function admit(body: unknown, deps: AdmitDeps, span?: Span): Promis
   });
   const answer = (admission: Admission, error?: 'error'): JsonReply => {
     traceResult(span, error ?? (admission.allowed ? 'allowed' : 'denied'), admission.allowed ? undefined : admission.message);
+    // A request read successfully is about a Pod (anything else was refused above).
     deps.metrics.responses.inc({ kind: 'Pod', success: admission.allowed });
     return { status: 200, body: admissionReview(request.uid, admission) };
   };

@@ -3,7 +3,7 @@
 import { systemClock } from '@osm/clock';
 import { FAILURE_POLICIES, type ControllerAddress, type FailurePolicy } from '@osm/injector-core';
 import { rootCaFlagSpecs, rootCaFlagsUsage, rootProviderOptionsFromFlags, type RootProviderOptions } from '@osm/k8s-writes';
-import { ADS_PORT, parseGoDuration } from '@osm/mesh-model';
+import { ADS_PORT, isDnsSubdomain, parseGoDuration } from '@osm/mesh-model';
 import { FlagError, logLevelFlag, parseFlagValues, portFlag, tracingFlagSpecs, tracingFlagsUsage, tracingOptionsFromFlags, type TracingOptions } from '@osm/observability';
 
 export interface Flags {
@@ -67,8 +67,6 @@ ${tracingFlagsUsage}
   --version                 print the version and exit
   --help                    print this help and exit`;
 
-const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
 function duration(flag: string, value: string, allowZero: boolean): number {
   const ms = parseGoDuration(value);
   if (ms === undefined || ms < 0 || (!allowZero && ms === 0)) {
@@ -120,7 +118,7 @@ export function parseFlags(argv: readonly string[]): Flags {
   const namespace = v['osm-namespace'];
   const meshName = v['mesh-name'];
   for (const [flag, value] of [['osm-namespace', namespace], ['mesh-name', meshName], ['cluster-domain', v['cluster-domain']], ['webhook-service-name', v['webhook-service-name']]] as const) {
-    if (!DNS_NAME.test(value)) throw new FlagError(`--${flag} ${JSON.stringify(value)} is not valid: expected a lowercase DNS name`);
+    if (!isDnsSubdomain(value)) throw new FlagError(`--${flag} ${JSON.stringify(value)} is not valid: expected a lowercase DNS name`);
   }
   const rootCa = rootProviderOptionsFromFlags(v, namespace, systemClock);
   if ('error' in rootCa) throw new FlagError(rootCa.error);

@@ -15,7 +15,7 @@ import pkg from '../package.json' with { type: 'json' };
 import { admissionHandler } from './admit.ts';
 import { parseFlags, usage, type Flags } from './flags.ts';
 import { clusterReads } from './kube.ts';
-import { startWebhookServer, type WebhookServer } from './server.ts';
+import { startRenewingWebhookServer, type WebhookServer } from './server.ts';
 import { every, FIELD_MANAGER, sweepBootstrapSecrets } from './sweep.ts';
 
 // AdmissionReviews of the largest pods Kubernetes stores (about 1.5 MiB) fit with room to spare.
@@ -103,7 +103,6 @@ async function main(flags: Flags): Promise<void> {
     onError: (identity, err) => logger.error({ identity, err }, 'renewing the serving certificate failed; retrying'),
   }));
   const subject = servingSubject(flags);
-  const serving = await certificates.get(subject);
 
   const options: InjectorOptions = {
     meshName: flags.meshName,
@@ -125,20 +124,19 @@ async function main(flags: Flags): Promise<void> {
     secretTimeoutMs: flags.webhookTimeoutSeconds * 800,
     metrics,
   };
-  const server = (running.server = await startWebhookServer({
-    host: flags.webhookAddress,
-    port: flags.webhookPort,
-    path: WEBHOOK_PATH,
-    certificatePem: serving.certificatePem,
-    privateKeyPem: serving.privateKeyPem,
-    maxBodyBytes: MAX_BODY_BYTES,
-    handle: admissionHandler(deps, obs.tracingEnabled ? obs.tracer : undefined),
-    logger,
-  }));
-  certificates.onRotate((event) => {
-    server.setCertificate(event.current.certificatePem, event.current.privateKeyPem);
-    logger.info({ serial: event.current.serial, notAfter: new Date(event.current.notAfter).toISOString() }, 'serving certificate renewed');
-  });
+  const { server, certificate: serving } = await startRenewingWebhookServer(
+    {
+      host: flags.webhookAddress,
+      port: flags.webhookPort,
+      path: WEBHOOK_PATH,
+      maxBodyBytes: MAX_BODY_BYTES,
+      handle: admissionHandler(deps, obs.tracingEnabled ? obs.tracer : undefined),
+      logger,
+    },
+    certificates,
+    subject,
+  );
+  running.server = server;
   state.serving = `https://${flags.webhookAddress}:${server.port}${WEBHOOK_PATH}, certificate serial ${serving.serial}`;
   logger.info({ address: flags.webhookAddress, port: server.port, path: WEBHOOK_PATH, dnsNames: subject.kind === 'server' ? subject.dnsNames : [] }, 'webhook server listening');
 

@@ -1,23 +1,28 @@
 // The webhook's HTTPS server with real TLS in-process: a renewed certificate is served to new
-// connections while a connection opened before keeps working; bodies over the cap are refused.
+// connections while a connection opened before keeps working, both when set by hand and when the
+// certificate cache renews it (the wiring run.ts uses); bodies over the cap are refused.
 import assert from 'node:assert/strict';
 import { Agent, request } from 'node:https';
 import { after, before, describe, it } from 'node:test';
 import type { TLSSocket } from 'node:tls';
-import { generateRootCA, LocalCertificateAuthority, loadSigningCA } from '@osm/certificates';
+import { CertificateCache, generateRootCA, LocalCertificateAuthority, loadSigningCA, type RotationEvent } from '@osm/certificates';
 import { systemClock } from '@osm/clock';
 import { createLogger } from '@osm/observability';
-import { startWebhookServer, type WebhookServer } from './server.ts';
+import { FakeClock } from '@osm/testing';
+import { startRenewingWebhookServer, startWebhookServer, type WebhookServer } from './server.ts';
 
 let root: string;
 let ca: LocalCertificateAuthority;
 let server: WebhookServer;
 const issue = () => ca.issueSync({ subject: { kind: 'server', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] }, validityMs: 3_600_000 });
 
-/** POSTs over `agent`; the answer and the serial of the certificate the server presented. */
-function post(agent: Agent, body: string): Promise<{ status: number; text: string; serial: string; socket: TLSSocket }> {
+const logger = createLogger({ component: 'test', level: 'silent' });
+const echo = async (body: unknown): Promise<{ status: number; body: unknown }> => ({ status: 200, body: { echo: body } });
+
+/** POSTs over `agent` to `port` (trusting `ca`, default the root of `server`); the answer and the serial of the certificate presented. */
+function post(agent: Agent, body: string, port = server.port, ca = root): Promise<{ status: number; text: string; serial: string; socket: TLSSocket }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: server.port, path: '/mutate-pod-creation', method: 'POST', agent, ca: root, servername: 'localhost', headers: { 'content-type': 'application/json' } }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path: '/mutate-pod-creation', method: 'POST', agent, ca, servername: 'localhost', headers: { 'content-type': 'application/json' } }, (res) => {
       let text = '';
       // Read now: at the end the socket goes back to the agent.
       const socket = res.socket as TLSSocket;
@@ -44,8 +49,8 @@ before(async () => {
     certificatePem: first.certificatePem,
     privateKeyPem: first.privateKeyPem,
     maxBodyBytes: 1024,
-    handle: async (body) => ({ status: 200, body: { echo: body } }),
-    logger: createLogger({ component: 'test', level: 'silent' }),
+    handle: echo,
+    logger,
   });
 });
 
@@ -76,5 +81,45 @@ describe('webhook server', () => {
     assert.equal(big.status, 413);
     assert.match(big.text, /larger than 1024 bytes/);
     assert.equal((await post(new Agent({ keepAlive: false }), '{}')).status, 200);
+  });
+});
+
+describe('webhook server with its certificate from the cache (as run.ts wires it)', () => {
+  it("hands the cache's renewal to the server: new connections get it, an open connection goes on", async () => {
+    // Time starts 50 minutes back so that after moving 45 minutes on, both certificates are valid for
+    // the real clock that TLS checks them against.
+    const clock = new FakeClock(Date.now() - 50 * 60_000);
+    const pem = await generateRootCA({ clock });
+    const signing = loadSigningCA(pem.certificatePem, pem.privateKeyPem, clock.now());
+    assert.ok(signing.ok);
+    const authority = new LocalCertificateAuthority({ ca: signing.value, trustDomain: 'cluster.local', clock });
+    // One hour of validity, no jitter: renewed 40 minutes after issue (a third of the lifetime before the end).
+    const certificates = new CertificateCache({ authority, validityMs: 3_600_000, clock, random: () => 0 });
+    const subject = { kind: 'server', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] } as const;
+    const { server: renewing, certificate: first } = await startRenewingWebhookServer({ host: '127.0.0.1', port: 0, path: '/mutate-pod-creation', maxBodyBytes: 1024, handle: echo, logger }, certificates, subject);
+    try {
+      const kept = new Agent({ keepAlive: true, maxSockets: 1 });
+      const opened = await post(kept, '{"n":1}', renewing.port, pem.certificatePem);
+      assert.equal(opened.serial, first.serial.toLowerCase());
+
+      const rotated = new Promise<RotationEvent>((resolve) => certificates.onRotate(resolve));
+      await clock.advance(30 * 60_000);
+      assert.equal((await post(new Agent({ keepAlive: false }), '{}', renewing.port, pem.certificatePem)).serial, opened.serial, 'not due yet: still the first certificate');
+      await clock.advance(15 * 60_000);
+      const renewed = (await rotated).current;
+      assert.notEqual(renewed.serial, first.serial);
+
+      const fresh = await post(new Agent({ keepAlive: false }), '{"n":2}', renewing.port, pem.certificatePem);
+      assert.equal(fresh.serial, renewed.serial.toLowerCase(), 'a new connection gets the renewed certificate');
+      const again = await post(kept, '{"n":3}', renewing.port, pem.certificatePem);
+      assert.equal(again.status, 200);
+      assert.equal(again.text, '{"echo":{"n":3}}');
+      assert.equal(again.socket, opened.socket, 'the open connection was not dropped');
+      assert.equal(again.serial, first.serial.toLowerCase());
+      kept.destroy();
+    } finally {
+      certificates.close();
+      await renewing.close(1000);
+    }
   });
 });

@@ -4,6 +4,7 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { identityKey, type CertificateSubject, type IssuedCertificate, type RotationEvent } from '@osm/certificates';
 import type { Logger } from '@osm/observability';
 
 /** What a handler answers: an HTTP status and a JSON body. */
@@ -116,6 +117,39 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
       const timer = setTimeout(() => server.closeAllConnections(), graceMs);
       await closed;
       clearTimeout(timer);
+    },
+  };
+}
+
+/** Where the serving certificate comes from: a cache that issues it and renews it before it expires. */
+export interface ServingCertificates {
+  get(subject: CertificateSubject): Promise<IssuedCertificate>;
+  onRotate(listener: (event: RotationEvent) => void): () => void;
+}
+
+/**
+ * Starts the server with `subject`'s certificate from `certificates` and hands it every renewal of that
+ * certificate (until closed). Also answers with the first certificate, for the readiness message.
+ */
+export async function startRenewingWebhookServer(
+  options: Omit<WebhookServerOptions, 'certificatePem' | 'privateKeyPem'>,
+  certificates: ServingCertificates,
+  subject: CertificateSubject,
+): Promise<{ server: WebhookServer; certificate: IssuedCertificate }> {
+  const certificate = await certificates.get(subject);
+  const server = await startWebhookServer({ ...options, certificatePem: certificate.certificatePem, privateKeyPem: certificate.privateKeyPem });
+  const identity = identityKey(subject);
+  const unsubscribe = certificates.onRotate((event) => {
+    if (event.identity !== identity) return;
+    server.setCertificate(event.current.certificatePem, event.current.privateKeyPem);
+    options.logger.info({ serial: event.current.serial, notAfter: new Date(event.current.notAfter).toISOString() }, 'serving certificate renewed');
+  });
+  return {
+    certificate,
+    server: {
+      port: server.port,
+      setCertificate: (certificatePem, privateKeyPem) => server.setCertificate(certificatePem, privateKeyPem),
+      close: (graceMs) => (unsubscribe(), server.close(graceMs)),
     },
   };
 }

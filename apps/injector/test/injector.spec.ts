@@ -289,8 +289,12 @@ describe('one injector behind the API server', () => {
     const noPod = await postWebhook(port, rootPem, review({ uid: 'u-1', kind: { group: '', version: 'v1', kind: 'Pod' }, operation: 'CREATE', namespace: 'bookstore' }));
     assert.equal(noPod.status, 200);
     assert.deepEqual((noPod.body as Json)['response'], { uid: 'u-1', allowed: false, status: { code: 400, message: 'request.object: expected the Pod being created' } });
+    const deniedPods = await injector.metric('osm_admission_webhook_response_total{kind="Pod",success="false"}');
     const service = await postWebhook(port, rootPem, review({ uid: 'u-2', kind: { group: '', version: 'v1', kind: 'Service' }, operation: 'CREATE', namespace: 'bookstore', object: {} }));
     assert.equal((service.body as Json)['response'].allowed, false);
+    // Counted under the request's kind, as OSM does, not as a denied pod.
+    assert.equal(await injector.metric('osm_admission_webhook_response_total{kind="Service",success="false"}'), 1);
+    assert.equal(await injector.metric('osm_admission_webhook_response_total{kind="Pod",success="false"}'), deniedPods);
 
     const created = await createPod('bookstore', podBody('after-bad-input'));
     assert.equal(created.status, 201);

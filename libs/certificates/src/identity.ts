@@ -1,5 +1,5 @@
 // Certificate subjects: who a certificate is for, and the names and uses derived from that.
-import { certCommonName, isDnsLabel, isDnsSubdomain, isProxyUuid, proxyCertCommonName, spiffeId } from '@osm/mesh-model';
+import { certCommonName, isDnsLabel, isDnsSubdomain, isProxyUuid, proxyCertCommonName, proxySpiffeId, spiffeId } from '@osm/mesh-model';
 import { CertificateError } from './errors.ts';
 
 /**
@@ -111,7 +111,7 @@ export function profileOf(subject: CertificateSubject, trustDomain: string): Cer
     case 'bootstrap':
       return {
         dnsNames: [commonNameOf(subject, trustDomain)],
-        uris: [`spiffe://${trustDomain}/${subject.proxyUuid}/sidecar/${subject.serviceAccount}/${subject.namespace}`],
+        uris: [proxySpiffeId({ uuid: subject.proxyUuid, identity: { namespace: subject.namespace, name: subject.serviceAccount } }, trustDomain)],
         ipAddresses: [],
         serverAuth: false,
         clientAuth: true,

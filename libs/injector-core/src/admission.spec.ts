@@ -56,6 +56,23 @@ describe('readAdmissionReview', () => {
     });
   }
 
+  // The kind label of osm_admission_webhook_response_total: the request's kind as sent.
+  const kinds: [string, unknown, string][] = [
+    ['a Service denied', review({ kind: { group: '', version: 'v1', kind: 'Service' } }), 'Service'],
+    ['a pod denied', review({ object: null }), 'Pod'],
+    ['a review without uid', review({ uid: '' }), 'Pod'],
+    ['no request', { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' }, ''],
+    ['not an object', 'hello', ''],
+    ['a kind that is no kind name', review({ kind: { kind: 'Pod"} 1\nfake_metric{' } }), ''],
+  ];
+  for (const [what, body, kind] of kinds) {
+    it(`reports the request's kind: ${what} -> ${JSON.stringify(kind)}`, () => {
+      const r = readAdmissionReview(body);
+      assert.ok(!r.ok);
+      assert.equal(r.kind, kind);
+    });
+  }
+
   it('never throws, whatever the body (fuzz)', () => {
     const anyReview = fc.record({
       apiVersion: fc.oneof(fc.constant('admission.k8s.io/v1'), fc.string()),

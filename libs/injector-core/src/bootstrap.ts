@@ -12,7 +12,6 @@
 // - Probe routes match the whole path (OSM matched a prefix, so container `app` caught `app2`'s probes)
 //   and time out after the probe's timeoutSeconds (OSM always used 1 s).
 import { ENVOY_ADMIN_PORT, ENVOY_PROBE_PORTS } from '@osm/mesh-model';
-import { stringify } from 'yaml';
 import {
   BOOTSTRAP_FILE,
   ENVOY_CONFIG_DIR,
@@ -24,6 +23,7 @@ import {
 } from './names.ts';
 import { PROBE_KINDS, PROBE_PATHS, type OriginalProbe, type ProbeKind } from './probes.ts';
 import type { SidecarSettings } from './settings.ts';
+import { yamlText } from './yaml-text.ts';
 
 /** Where the sidecar finds the controller's ADS server. */
 export interface ControllerAddress {
@@ -198,11 +198,9 @@ export function validationContextSds(controller: ControllerAddress): Record<stri
 
 /** The three configuration files of the bootstrap Secret, by Secret key (the certificate files come from the app). */
 export function bootstrapConfigFiles(input: BootstrapInput): Readonly<Record<string, string>> {
-  // No YAML anchors: every file reads the same to any YAML parser.
-  const yaml = (doc: unknown): string => stringify(doc, { aliasDuplicateObjects: false });
   return {
-    [BOOTSTRAP_FILE]: yaml(envoyBootstrap(input)),
-    [TLS_SDS_FILE]: yaml(tlsCertificateSds()),
-    [VALIDATION_SDS_FILE]: yaml(validationContextSds(input.controller)),
+    [BOOTSTRAP_FILE]: yamlText(envoyBootstrap(input)),
+    [TLS_SDS_FILE]: yamlText(tlsCertificateSds()),
+    [VALIDATION_SDS_FILE]: yamlText(validationContextSds(input.controller)),
   };
 }

@@ -2,12 +2,19 @@
 // skip, deny or inject with a JSON patch and the bootstrap files (OSM: pkg/injector/patch.go
 // createPatch). The patch is written as explicit operations against the pod as it arrived rather than
 // as a diff (OSM's jsonpatch.CreatePatch), so that a golden patch reads as what was added.
-import { ENVOY_PROMETHEUS_PATH, ENVOY_PROMETHEUS_PORT, metricsAnnotation, proxyUuidLabel } from '@osm/mesh-model';
+import {
+  ENVOY_PROMETHEUS_PATH,
+  ENVOY_PROMETHEUS_PORT,
+  metricsAnnotation,
+  prometheusPathAnnotation,
+  prometheusPortAnnotation,
+  prometheusScrapeAnnotation,
+  proxyUuidLabel,
+} from '@osm/mesh-model';
 import { bootstrapConfigFiles, type ControllerAddress } from './bootstrap.ts';
 import { bootstrapVolume, envoyContainer, healthcheckContainer, initContainer } from './containers.ts';
 import { exclusionsOf } from './exclusions.ts';
 import { iptablesScript } from './iptables.ts';
-import { PROMETHEUS_PATH_ANNOTATION, PROMETHEUS_PORT_ANNOTATION, PROMETHEUS_SCRAPE_ANNOTATION } from './names.ts';
 import { rewriteProbes } from './probes.ts';
 import { injectionDecision, type RuleOptions } from './rules.ts';
 import type { SidecarSettings } from './settings.ts';
@@ -86,9 +93,9 @@ export function injectPod(input: InjectInput): InjectResult {
   // Scraped on the sidecar's Prometheus listener, when the namespace has metrics on (the same test as the catalog's).
   const metrics = input.namespaceObject?.metadata.annotations?.[metricsAnnotation] === 'enabled';
   const annotations = {
-    [PROMETHEUS_SCRAPE_ANNOTATION]: 'true',
-    [PROMETHEUS_PORT_ANNOTATION]: String(ENVOY_PROMETHEUS_PORT),
-    [PROMETHEUS_PATH_ANNOTATION]: ENVOY_PROMETHEUS_PATH,
+    [prometheusScrapeAnnotation]: 'true',
+    [prometheusPortAnnotation]: String(ENVOY_PROMETHEUS_PORT),
+    [prometheusPathAnnotation]: ENVOY_PROMETHEUS_PATH,
   };
   if (!pod.metadata) {
     patch.push({ op: 'add', path: '/metadata', value: { labels, ...(metrics ? { annotations } : {}) } });

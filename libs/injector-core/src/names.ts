@@ -43,8 +43,3 @@ export const APP_INSTANCE_LABEL = 'app.kubernetes.io/instance';
 
 /** Namespaces never meshed besides the control plane's own. */
 export const SYSTEM_NAMESPACES: readonly string[] = ['kube-system', 'kube-public'];
-
-/** Prometheus scrape annotations OSM sets on pods of namespaces with metrics enabled. */
-export const PROMETHEUS_SCRAPE_ANNOTATION = 'prometheus.io/scrape';
-export const PROMETHEUS_PORT_ANNOTATION = 'prometheus.io/port';
-export const PROMETHEUS_PATH_ANNOTATION = 'prometheus.io/path';

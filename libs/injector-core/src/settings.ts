@@ -2,6 +2,7 @@
 // names): read leniently, each unusable field falling back to OSM's default and reported as a problem,
 // so that one bad field never stops injection.
 import { parseCidr, parsePort } from './exclusions.ts';
+import { isObject } from './types.ts';
 
 export type LocalProxyMode = 'Localhost' | 'PodIP';
 
@@ -50,8 +51,6 @@ const ENVOY_LOG_LEVELS = ['trace', 'debug', 'info', 'warning', 'warn', 'error', 
 const TLS_VERSIONS = ['TLS_AUTO', 'TLSv1_0', 'TLSv1_1', 'TLSv1_2', 'TLSv1_3'];
 // Interface names as Linux accepts them: no whitespace, no '/', at most 15 bytes.
 const INTERFACE = /^[A-Za-z0-9_.:@+-]{1,15}$/;
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export interface SettingsResult {
   readonly settings: SidecarSettings;

@@ -71,7 +71,8 @@ export interface Namespace {
 
 export type PodCheck = { readonly ok: true; readonly pod: Pod } | { readonly ok: false; readonly field: string; readonly message: string };
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** A JSON object (not null, not an array): the shape check every reader of untrusted JSON here starts with. */
+export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isStringMap = (v: unknown): boolean => isObject(v) && Object.values(v).every((x) => typeof x === 'string');
 const isPort = (v: unknown): boolean => (typeof v === 'number' && Number.isInteger(v)) || typeof v === 'string';
 

@@ -1,5 +1,6 @@
 // Golden patches: each fixture's result (outcome, reason, the JSON patch, the bootstrap files) against
-// test/golden/<name>.yaml. UPDATE_GOLDEN=1 rewrites them; every file was read and checked by hand.
+// test/golden/<name>.yaml. UPDATE_GOLDEN=1 rewrites them (a missing file fails otherwise, as in the other
+// golden tests); every file was read and checked by hand.
 // Beside the files: every patch applies to its pod, and the patched pod is not injected again.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { injectPod, type InjectResult, type Pod } from '../src/index.ts';
 import { fixtures } from './fixtures.ts';
 import { applyPatch } from './json-patch.ts';
 
+const update = process.env['UPDATE_GOLDEN'] === '1';
 const goldenPath = (name: string): URL => new URL(`./golden/${name}.yaml`, import.meta.url);
 
 /** The result as a readable document: the bootstrap files parsed back into structure. */
@@ -26,7 +28,8 @@ describe('golden patches', () => {
       const result = injectPod(f.input);
       const text = render(f.what, result);
       const path = goldenPath(f.name);
-      if (process.env['UPDATE_GOLDEN'] === '1' || !existsSync(path)) writeFileSync(path, text);
+      if (update) writeFileSync(path, text);
+      assert.ok(existsSync(path), `missing golden file ${path.pathname}; run with UPDATE_GOLDEN=1 and read it`);
       assert.equal(text, readFileSync(path, 'utf8'), `${f.name}: differs from test/golden/${f.name}.yaml (UPDATE_GOLDEN=1 rewrites it)`);
 
       if (result.outcome !== 'inject') return;

@@ -1,6 +1,6 @@
 // Secrets as the certificate providers see them (SecretStore of @osm/certificates): create never
 // overwrites, get reads back whatever won a creation race.
-import { request } from 'node:https';
+import { Agent, request, type AgentOptions } from 'node:https';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { NewSecret, SecretStore, StoredSecret } from '@osm/certificates';
 import { statusCode } from './errors.ts';
@@ -18,6 +18,8 @@ export class KubeWriteError extends Error {
 export class KubeSecretStore implements SecretStore {
   readonly #core: CoreV1Api;
   readonly #kubeConfig: KubeConfig;
+  /** The keep-alive agent for creates, and the TLS credentials it was made for. */
+  #agent: { readonly credentials: string; readonly agent: Agent } | undefined;
 
   constructor(kubeConfig: KubeConfig) {
     this.#kubeConfig = kubeConfig;
@@ -25,21 +27,25 @@ export class KubeSecretStore implements SecretStore {
   }
 
   /**
-   * POSTs JSON over Node's keep-alive global agent. client-node 2.0 builds a new connection pool for
-   * every call, so each call paid a TLS handshake with the API server; the injector creates one Secret
-   * per admitted pod, and under load those handshakes made admissions miss the webhook timeout.
+   * POSTs JSON over one keep-alive agent. client-node 2.0 builds a new agent for every call (its
+   * applyToHTTPSOptions sets `agent`), so each call paid a TLS handshake with the API server (in the
+   * injector's profile the largest single cost of an admission, and as much again on the API server);
+   * the injector creates one Secret per admitted pod. Credentials are read per call (tokens rotate);
+   * the agent is replaced only when the TLS credentials change.
    */
   async #post(path: string, body: unknown): Promise<number> {
     const cluster = this.#kubeConfig.getCurrentCluster();
     if (!cluster) throw new KubeWriteError(0, 'the KubeConfig has no current cluster');
-    const options: { headers?: Record<string, string> } = {};
-    await this.#kubeConfig.applyToHTTPSOptions(options as never);
+    const applied: AgentOptions & { agent?: unknown; headers?: Record<string, string> } = {};
+    await this.#kubeConfig.applyToHTTPSOptions(applied as never);
+    const { agent: _perCall, headers, ...tls } = applied;
     const payload = JSON.stringify(body);
     return new Promise((resolve, reject) => {
       const req = request(new URL(cluster.server.replace(/\/$/, '') + path), {
-        ...options,
+        ...tls,
+        agent: this.#agentFor(tls),
         method: 'POST',
-        headers: { ...options.headers, 'content-type': 'application/json', accept: 'application/json', 'content-length': String(Buffer.byteLength(payload)) },
+        headers: { ...headers, 'content-type': 'application/json', accept: 'application/json', 'content-length': String(Buffer.byteLength(payload)) },
       });
       req.on('response', (res) => {
         let text = '';
@@ -60,6 +66,15 @@ export class KubeSecretStore implements SecretStore {
       req.on('error', (err) => reject(new KubeWriteError(0, `POST ${path}: ${err.message}`, { cause: err })));
       req.end(payload);
     });
+  }
+
+  #agentFor(tls: AgentOptions): Agent {
+    const credentials = JSON.stringify([tls.ca, tls.cert, tls.key, tls.pfx, tls.passphrase, tls.rejectUnauthorized, tls.servername].map((v) => (Buffer.isBuffer(v) ? v.toString('base64') : v)));
+    if (this.#agent?.credentials !== credentials) {
+      this.#agent?.agent.destroy();
+      this.#agent = { credentials, agent: new Agent({ ...tls, keepAlive: true }) };
+    }
+    return this.#agent.agent;
   }
 
   async get(namespace: string, name: string): Promise<StoredSecret | undefined> {

@@ -1,8 +1,10 @@
 // The writes against a real kube-apiserver: Events are created once and then counted, Secrets are never
 // overwritten, and server-side apply is idempotent for two field owners applying the same object.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { CoreV1Api, type CoreV1Event, type KubernetesObject } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, type CoreV1Event, type KubernetesObject } from '@kubernetes/client-node';
 import { eventually, startKubeApiServer, type KubeApiServer } from '@osm/testing';
 import { KubeEventRecorder, KubeSecretStore, serverSideApply, statusCode } from '../src/index.ts';
 
@@ -81,6 +83,26 @@ describe('KubeSecretStore', () => {
     assert.equal(await store.create({ namespace: 'writes', name: 's', labels: { a: 'b' }, data: { k: Buffer.from('first') } }), 'created');
     assert.equal(await store.create({ namespace: 'writes', name: 's', labels: {}, data: { k: Buffer.from('second') } }), 'exists');
     assert.equal((await store.get('writes', 's'))?.data['k']?.toString(), 'first');
+  });
+
+  it('creates over one kept-alive connection, not one per Secret', async () => {
+    // A TCP proxy in front of the API server counts the connections the store opens.
+    let connections = 0;
+    const upstream = new URL(api.kubeConfig.getCurrentCluster()?.server ?? '');
+    const proxy = createServer((client) => {
+      connections++;
+      const server = connect(Number(upstream.port), upstream.hostname);
+      client.pipe(server).pipe(client);
+      client.on('error', () => server.destroy());
+      server.on('error', () => client.destroy());
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    after(() => proxy.close());
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromString(readFileSync(api.kubeconfigPath, 'utf8').replaceAll(upstream.origin, `https://127.0.0.1:${(proxy.address() as AddressInfo).port}`));
+    const store = new KubeSecretStore(kubeConfig);
+    for (let i = 0; i < 5; i++) assert.equal(await store.create({ namespace: 'writes', name: `kept-${i}`, labels: {}, data: { k: Buffer.from('v') } }), 'created');
+    assert.equal(connections, 1);
   });
 
   it('deletes only the object with the given uid', async () => {

@@ -7,6 +7,7 @@ import { compareNamespacedNames, compareStrings } from '@osm/mesh-model';
 import type { HTTPRouteGroup, HttpRouteMatch, IdentityRef, TCPRoute, TrafficSplit, TrafficTarget, TrafficTargetRule } from '@osm/mesh-model';
 import type { K8sHTTPRouteGroup, K8sTCPRoute, K8sTrafficSplit, K8sTrafficTarget } from './kube-types.ts';
 import type { ProblemList } from './problems.ts';
+import { RegexSizeUnknownError, re2ProgramSize } from './re2-program-size.ts';
 import { isPort, isString, uniqueSorted } from './values.ts';
 
 type Report = (field: string, reason: string, message: string) => void;
@@ -18,18 +19,25 @@ export const MAX_REGEX_PROGRAM_SIZE = 100;
 
 /**
  * Why Envoy's RE2 engine would reject `regex` (which would make it reject the whole route configuration,
- * for every proxy sharing it), or undefined when it accepts it. RE2 has no lookaround and no
- * backreferences; the program size is re2js' measure, which follows RE2's.
+ * for every proxy sharing it), or undefined when it accepts it. The syntax is checked with re2js (RE2
+ * has no lookaround and no backreferences). The size is `RE2::ProgramSize()` as C++ RE2 counts it, over
+ * UTF-8 bytes (re2-program-size.ts), not re2js' own count, which is Go's and several times smaller.
  */
 export function re2Problem(regex: string): string | undefined {
-  let size: number;
   try {
-    size = RE2JS.compile(regex).programSize();
+    RE2JS.compile(regex);
   } catch (err) {
     const detail = err instanceof Error ? err.message : String(err);
     return `${show(regex)} is not an RE2 regular expression (${detail}); RE2 has no lookahead, lookbehind or backreferences`;
   }
-  if (size > MAX_REGEX_PROGRAM_SIZE) return `${show(regex)} compiles to an RE2 program of size ${size}; Envoy allows at most ${MAX_REGEX_PROGRAM_SIZE}`;
+  let size: number;
+  try {
+    size = re2ProgramSize(regex);
+  } catch (err) {
+    if (!(err instanceof RegexSizeUnknownError)) throw err;
+    return `${show(regex)} uses ${err.message}, whose RE2 program size is not computed here; it is left out rather than risk Envoy rejecting the route configuration (limit ${MAX_REGEX_PROGRAM_SIZE})`;
+  }
+  if (size > MAX_REGEX_PROGRAM_SIZE) return `${show(regex)} compiles to an RE2 program of size ${size} (Envoy's count, over UTF-8 bytes); Envoy allows at most ${MAX_REGEX_PROGRAM_SIZE}`;
   return undefined;
 }
 
@@ -55,6 +63,12 @@ function routeMatch(m: NonNullable<NonNullable<K8sHTTPRouteGroup['spec']>['match
     if (method === '*' || (typeof method === 'string' && METHOD.test(method))) methods.push(method);
     else bad(`${field}.methods[${i}]`, 'InvalidMethod', `method ${show(method)} is not allowed; use '*' or an HTTP method name (letters, digits, '-', '_'), e.g. GET`);
   });
+  // The route builder matches the methods with one `:method` regex, upper case, sorted, joined by '|'
+  // (xds-snapshot plan.ts normalizeMethods, encode.ts routeMatch): many long names can exceed Envoy's
+  // program size limit like any regex.
+  const methodRegex = methods.includes('*') ? '' : uniqueSorted(methods.map((x) => x.toUpperCase())).join('|');
+  const methodsWhy = methodRegex === '' ? undefined : re2Problem(methodRegex);
+  if (methodsWhy) bad(`${field}.methods`, 'InvalidMethod', `the methods together make the :method regex ${methodsWhy}; split them over several matches`);
   const headers: Record<string, string> = {};
   for (const name of Object.keys(m.headers ?? {}).sort(compareStrings)) {
     const value: unknown = m.headers?.[name];

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isDnsLabel, isDnsSubdomain, isProxyUuid, parseProxyCertCommonName, proxyCertCommonName } from './identity.ts';
+import { certCommonName, isDnsLabel, isDnsSubdomain, isProxyUuid, parseProxyCertCommonName, proxyCertCommonName, proxySpiffeId, spiffeId } from './identity.ts';
 
 const uuid = '7f2e9a1c-0000-4000-8000-000000000001';
 
@@ -24,6 +24,17 @@ describe('parseProxyCertCommonName with dotted service accounts', () => {
 
   it('reads the last label before the trust domain as the namespace (namespaces have no dots)', () => {
     assert.deepEqual(parseProxyCertCommonName(`${uuid}.sidecar.build.bot.ci.cluster.local`, 'cluster.local'), { uuid, identity: { namespace: 'ci', name: 'build.bot' } });
+  });
+});
+
+describe('proxySpiffeId', () => {
+  it("is OSM's bootstrap URI, and differs from the workload URI of a service account that makes the same CN", () => {
+    const proxy = { uuid, identity: { namespace: 'shop', name: 'bookbuyer' } };
+    assert.equal(proxySpiffeId(proxy, 'cluster.local'), `spiffe://cluster.local/${uuid}/sidecar/bookbuyer/shop`);
+    // A service account named `<uuid>.sidecar.bookbuyer` in shop: its service CN is the proxy's bootstrap CN.
+    const lookalike = { namespace: 'shop', name: `${uuid}.sidecar.bookbuyer` };
+    assert.equal(certCommonName(lookalike, 'cluster.local'), proxyCertCommonName(proxy, 'cluster.local'));
+    assert.notEqual(spiffeId(lookalike, 'cluster.local'), proxySpiffeId(proxy, 'cluster.local'));
   });
 });
 

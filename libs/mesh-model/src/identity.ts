@@ -50,6 +50,15 @@ export function proxyCertCommonName(proxy: ProxyIdentity, trustDomain: string): 
   return `${proxy.uuid}.sidecar.${proxy.identity.name}.${proxy.identity.namespace}.${trustDomain}`;
 }
 
+/**
+ * xDS client (bootstrap) certificate URI SAN, OSM's form: `spiffe://<trustDomain>/<uuid>/sidecar/<sa>/<ns>`.
+ * Only a bootstrap certificate carries it; the ADS server requires it next to the CN, because a service
+ * account named `<uuid>.sidecar.<sa>` gives a service certificate a CN of the bootstrap shape.
+ */
+export function proxySpiffeId(proxy: ProxyIdentity, trustDomain: string): string {
+  return `spiffe://${trustDomain}/${proxy.uuid}/sidecar/${proxy.identity.name}/${proxy.identity.namespace}`;
+}
+
 // Kubernetes names: a namespace is an RFC 1123 label (no dots); a service account is an RFC 1123
 // subdomain (dots allowed); a proxy uuid is a lowercase UUID (no dots).
 const dnsLabel = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;

@@ -34,11 +34,12 @@ export {
   parseKey,
   parseProxyCertCommonName,
   proxyCertCommonName,
+  proxySpiffeId,
   sameName,
   spiffeId,
   workloadSpiffePrefix,
 } from './identity.ts';
-export { PROTOCOLS, isProtocol, protocolOfPort } from './protocol.ts';
+export { protocolOfPort } from './protocol.ts';
 export { hostnamesForClient } from './hostnames.ts';
 export {
   defaultMeshSettings,
@@ -71,6 +72,8 @@ export {
   outboundIpRangeExclusionAnnotation,
   outboundIpRangeInclusionAnnotation,
   outboundPortExclusionAnnotation,
+  prometheusPathAnnotation,
+  prometheusPortAnnotation,
   prometheusScrapeAnnotation,
   proxyUuidLabel,
   serviceNameLabel,

@@ -20,6 +20,9 @@ export const metricsAnnotation = 'openservicemesh.io/metrics';
  * adds it to pods of namespaces with metrics enabled, and the controller follows the pod's annotation).
  */
 export const prometheusScrapeAnnotation = 'prometheus.io/scrape';
+/** Pod annotations `prometheus.io/port` and `prometheus.io/path`: where Prometheus scrapes the sidecar (15010, /stats/prometheus). */
+export const prometheusPortAnnotation = 'prometheus.io/port';
+export const prometheusPathAnnotation = 'prometheus.io/path';
 /** Pod annotations with comma-separated exclusions for the iptables init container. */
 export const outboundPortExclusionAnnotation = 'openservicemesh.io/outbound-port-exclusion-list';
 export const inboundPortExclusionAnnotation = 'openservicemesh.io/inbound-port-exclusion-list';

@@ -53,11 +53,37 @@ describe('protocolOfPort', () => {
 });
 
 describe('hostnames', () => {
-  it("are OSM's list, the bare name only for clients in the service's namespace, under the cluster domain", () => {
-    const s = svc('bookstore', 'bookstore');
-    assert.deepEqual(hostnamesForClient(s, 'bookstore', 'cluster.local'), ['bookstore', 'bookstore.bookstore', 'bookstore.bookstore.svc', 'bookstore.bookstore.svc.cluster.local']);
-    assert.deepEqual(hostnamesForClient(s, 'bookbuyer', 'cluster.local'), ['bookstore.bookstore', 'bookstore.bookstore.svc', 'bookstore.bookstore.svc.cluster.local']);
-    assert.deepEqual(hostnamesForClient(s, 'bookbuyer', 'corp.example'), ['bookstore.bookstore', 'bookstore.bookstore.svc', 'bookstore.bookstore.svc.corp.example']);
+  // OSM's GetHostnamesForService (pkg/compute/kube/client.go) for bookstore:14001, written out.
+  const osmOtherNamespace = [
+    'bookstore.bookstore',
+    'bookstore.bookstore:14001',
+    'bookstore.bookstore.svc',
+    'bookstore.bookstore.svc:14001',
+    'bookstore.bookstore.svc.cluster',
+    'bookstore.bookstore.svc.cluster:14001',
+    'bookstore.bookstore.svc.cluster.local',
+    'bookstore.bookstore.svc.cluster.local:14001',
+  ];
+  const s = svc('bookstore', 'bookstore');
+
+  it("are OSM's list in OSM's order for a client in another namespace (localNamespace false)", () => {
+    assert.deepEqual(hostnamesForClient(s, 14001, 'bookbuyer', 'cluster.local'), osmOtherNamespace);
+  });
+  it("start with the bare name and its port for a client in the service's namespace (localNamespace true)", () => {
+    assert.deepEqual(hostnamesForClient(s, 14001, 'bookstore', 'cluster.local'), ['bookstore', 'bookstore:14001', ...osmOtherNamespace]);
+  });
+  it('write the FQDN under the configured cluster domain, and never repeat a name', () => {
+    assert.deepEqual(hostnamesForClient(s, 80, 'bookbuyer', 'corp.example'), [
+      'bookstore.bookstore',
+      'bookstore.bookstore:80',
+      'bookstore.bookstore.svc',
+      'bookstore.bookstore.svc:80',
+      'bookstore.bookstore.svc.cluster',
+      'bookstore.bookstore.svc.cluster:80',
+      'bookstore.bookstore.svc.corp.example',
+      'bookstore.bookstore.svc.corp.example:80',
+    ]);
+    assert.deepEqual(hostnamesForClient(s, 80, 'bookbuyer', 'cluster'), osmOtherNamespace.slice(0, 6).map((h) => h.replace(':14001', ':80')));
   });
 });
 

@@ -1,10 +1,10 @@
 import type { Protocol } from './types.ts';
 
 /** Every protocol a service port may have, in the order the port-name prefixes are tried. */
-export const PROTOCOLS: readonly Protocol[] = ['tcp-server-first', 'http', 'tcp', 'grpc'];
+const PROTOCOLS: readonly Protocol[] = ['tcp-server-first', 'http', 'tcp', 'grpc'];
 
 /** True for a Protocol value. */
-export function isProtocol(value: string): value is Protocol {
+function isProtocol(value: string): value is Protocol {
   return (PROTOCOLS as readonly string[]).includes(value);
 }
 

@@ -1,9 +1,12 @@
 // Who is on the other end of a stream. The transport has verified that the client certificate chains
-// to the mesh root; here its CN `<uuid>.sidecar.<sa>.<ns>.<trustDomain>` names the proxy, node.id must
-// be that uuid, and a pod with that uuid label, service account and namespace must exist. No Kubernetes
+// to the mesh root; here its CN `<uuid>.sidecar.<sa>.<ns>.<trustDomain>` names the proxy, its only URI
+// SAN must be the bootstrap URI `spiffe://<trustDomain>/<uuid>/sidecar/<sa>/<ns>` of the same proxy
+// (the CN alone is not enough: a service account named `<uuid>.sidecar.<sa>` in `<ns>` gets a service
+// certificate with exactly that CN, and client auth), node.id must be that uuid, and a pod with that
+// uuid label, service account and namespace must exist. No Kubernetes
 // here: the pods come through a one-method ProxyDirectory, and a refusal is a value (XdsError), which
 // the transport turns into a gRPC status.
-import { keyOf, parseProxyCertCommonName, sameName, type Proxy } from '@osm/mesh-model';
+import { keyOf, parseProxyCertCommonName, proxySpiffeId, sameName, type Proxy } from '@osm/mesh-model';
 import { XdsError } from './errors.ts';
 import type { PeerIdentity } from './stream.ts';
 
@@ -33,7 +36,7 @@ export interface CertificateVerifierOptions {
 
 const refuse = (code: XdsError['code'], message: string): Verification => ({ ok: false, error: new XdsError(code, message) });
 
-/** The verifier of osm-ts: bootstrap certificate CN, node.id and the pod must all agree. */
+/** The verifier of osm-ts: bootstrap certificate CN and URI SAN, node.id and the pod must all agree. */
 export class CertificateProxyVerifier implements ProxyVerifier {
   readonly #options: CertificateVerifierOptions;
 
@@ -49,6 +52,14 @@ export class CertificateProxyVerifier implements ProxyVerifier {
     const id = parseProxyCertCommonName(peer.commonName, td);
     if (!id) {
       return refuse('Unauthenticated', `client certificate CN ${JSON.stringify(peer.commonName)} is not a proxy bootstrap certificate: expected <uuid>.sidecar.<serviceaccount>.<namespace>.${td}`);
+    }
+    const bootstrapUri = proxySpiffeId(id, td);
+    if (peer.uris.length !== 1 || peer.uris[0] !== bootstrapUri) {
+      const found = peer.uris.length === 0 ? 'none' : peer.uris.map((u) => JSON.stringify(u)).join(', ');
+      return refuse(
+        'Unauthenticated',
+        `client certificate CN ${JSON.stringify(peer.commonName)} has the bootstrap form, but its URI SANs (${found}) are not the bootstrap URI ${bootstrapUri}: only a proxy's bootstrap certificate opens an ADS stream, not a service certificate`,
+      );
     }
     if (nodeId !== id.uuid) {
       return refuse('PermissionDenied', `node.id ${JSON.stringify(nodeId)} does not match the proxy uuid ${id.uuid} of the client certificate`);

@@ -2,6 +2,7 @@
 // push order, back-pressure. Each test opens a stream for proxyA, as Envoy would.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { parseProxyCertCommonName, proxySpiffeId } from '@osm/mesh-model';
 import { TYPE_URLS, type ResourceType, type Snapshot } from '@osm/xds-snapshot';
 import { bookSnapshot, FakeStream, peerOf, proxyA, proxyB, request, settle, testService, type Response, type SotwHandle } from '../test/fakes.ts';
 import { SHORT_NAMES } from './types.ts';
@@ -265,8 +266,14 @@ describe('SotW: subscriptions', () => {
 });
 
 describe('SotW: verification', () => {
-  const cases: [string, { cn?: string; node?: string }, string][] = [
+  const workloadLookalike = `spiffe://cluster.local/ns/shop/sa/${proxyA.uuid}.sidecar.web`;
+  const cases: [string, { cn?: string; uris?: string[]; node?: string }, string][] = [
     ['no verified client certificate', { cn: '' }, 'Unauthenticated'],
+    // A service certificate for the service account `<uuid>.sidecar.web` in shop has the bootstrap CN of proxyA.
+    ['a service certificate whose CN has the bootstrap form', { uris: [workloadLookalike] }, 'Unauthenticated'],
+    ['a bootstrap CN without a URI SAN', { uris: [] }, 'Unauthenticated'],
+    ['the bootstrap URI of another proxy', { uris: [proxySpiffeId(proxyB, 'cluster.local')] }, 'Unauthenticated'],
+    ['a workload URI next to the bootstrap URI', { uris: [proxySpiffeId(proxyA, 'cluster.local'), workloadLookalike] }, 'Unauthenticated'],
     ['a service certificate, not a proxy one', { cn: 'web.shop.cluster.local' }, 'Unauthenticated'],
     ['another trust domain', { cn: `${proxyA.uuid}.sidecar.web.shop.example.com` }, 'Unauthenticated'],
     ['node.id of another proxy', { node: proxyB.uuid }, 'PermissionDenied'],
@@ -279,7 +286,10 @@ describe('SotW: verification', () => {
       const { service, events } = testService();
       const stream = new FakeStream();
       const cn = c.cn === undefined ? `${proxyA.uuid}.sidecar.web.shop.cluster.local` : c.cn || undefined;
-      const session = service.openSotw(stream, { commonName: cn, address: 'x' });
+      // By default the bootstrap URI that agrees with the CN, so that the later checks are what refuses.
+      const named = cn === undefined ? undefined : parseProxyCertCommonName(cn, 'cluster.local');
+      const uris = c.uris ?? (named ? [proxySpiffeId(named, 'cluster.local')] : []);
+      const session = service.openSotw(stream, { commonName: cn, uris, address: 'x' });
       service.setSnapshot(bookSnapshot(proxyA));
       session.receive(request('clusters', { node: { id: c.node ?? proxyA.uuid } }));
       await settle();

@@ -27,6 +27,8 @@ export interface AdsSessionHandle<Request> {
 export interface PeerIdentity {
   /** Subject CN of a client certificate that chains to the mesh root; undefined when there is none such. */
   readonly commonName: string | undefined;
+  /** The URI SANs of that certificate (empty when there is none such). */
+  readonly uris: readonly string[];
   /** `ip:port`, for logs. */
   readonly address: string;
 }

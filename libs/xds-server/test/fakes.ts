@@ -2,7 +2,7 @@
 // to them with every event recorded.
 import { hash } from 'node:crypto';
 import { envoy } from '@osm/envoy-api';
-import type { Proxy } from '@osm/mesh-model';
+import { proxySpiffeId, type Proxy } from '@osm/mesh-model';
 import { createLogger, type Logger } from '@osm/observability';
 import { snapshotOf, TYPE_URLS, type EncodedResource, type ResourceType, type Snapshot } from '@osm/xds-snapshot';
 import { AdsService, type AdsServiceOptions } from '../src/service.ts';
@@ -22,7 +22,7 @@ export const TRUST_DOMAIN = 'cluster.local';
 export const proxyA: Proxy = { uuid: '11111111-1111-4111-8111-111111111111', identity: { namespace: 'shop', name: 'web' }, namespace: 'shop', podName: 'web-1', services: [], prometheusScrape: false };
 export const proxyB: Proxy = { uuid: '22222222-2222-4222-8222-222222222222', identity: { namespace: 'shop', name: 'db' }, namespace: 'shop', podName: 'db-1', services: [], prometheusScrape: false };
 export const cnOf = (p: Proxy): string => `${p.uuid}.sidecar.${p.identity.name}.${p.identity.namespace}.${TRUST_DOMAIN}`;
-export const peerOf = (p: Proxy): PeerIdentity => ({ commonName: cnOf(p), address: '127.0.0.1:1234' });
+export const peerOf = (p: Proxy): PeerIdentity => ({ commonName: cnOf(p), uris: [proxySpiffeId(p, TRUST_DOMAIN)], address: '127.0.0.1:1234' });
 
 /** A resource whose bytes are its `content` (never decoded here: the server treats them as opaque). */
 export function res(type: ResourceType, name: string, content = name): EncodedResource {

@@ -188,12 +188,6 @@ function tcpAllowedBy(model: MeshModel, tt: TrafficTarget, targetPort: number): 
   return false;
 }
 
-function domainsFor(hostnames: readonly string[], port: number): string[] {
-  const all: string[] = [];
-  for (const h of hostnames) all.push(h, `${h}:${port}`);
-  return uniqSorted(all);
-}
-
 /** Assigns each domain to the first virtual host (by name) that claims it: Envoy rejects duplicates. */
 function routeConfig(name: string, vhosts: VirtualHostPlan[]): RouteConfigPlan {
   const claimed = new Set<string>();
@@ -321,7 +315,7 @@ export function planOutbound(model: MeshModel, reachable: readonly MeshService[]
         const list = outboundVhosts.get(port.port) ?? [];
         list.push({
           name: `outbound_virtual-host|${keyOf(svc)}`,
-          domains: domainsFor(hostnamesForClient(svc, namespace, clusterDomain), port.port),
+          domains: hostnamesForClient(svc, port.port, namespace, clusterDomain),
           rules: [{ match: ANY_MATCH, targets: weighted }],
         });
         outboundVhosts.set(port.port, list);
@@ -387,11 +381,11 @@ export function planInbound(model: MeshModel, proxy: Proxy): InboundPlan {
     const list = inboundVhosts.get(targetPort) ?? [];
     const name = `inbound_virtual-host|${keyOf(vhostSvc)}`;
     // A proxy serves its services under every name, the bare one included (OSM: local namespace FQDN always allowed inbound).
-    const domains = domainsFor(hostnamesForClient(vhostSvc, vhostSvc.namespace, clusterDomain), port);
+    const domains = hostnamesForClient(vhostSvc, port, vhostSvc.namespace, clusterDomain);
     const i = list.findIndex((v) => v.name === name);
     const existing = list[i];
     // Two service ports on one pod port share the virtual host: the first one's routes, both ports' domains.
-    if (existing) list[i] = { ...existing, domains: uniqSorted([...existing.domains, ...domains]) };
+    if (existing) list[i] = { ...existing, domains: [...new Set([...existing.domains, ...domains])] };
     else list.push({ name, domains, rules: inboundRules(targetPort, cluster) });
     inboundVhosts.set(targetPort, list);
   };

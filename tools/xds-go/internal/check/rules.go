@@ -210,11 +210,13 @@ func (c *collector) regex(re, field string) {
 		c.here(field, RuleRegex, fmt.Sprintf("regex %q does not compile: %v", re, err))
 		return
 	}
-	// Go's RE2 compiles to one instruction per rune or class where RE2 needs one per UTF-8 byte
-	// range, so RE2's own program is as large or larger ('/asdf/.*': 10 here, 24 in RE2): a regex
-	// above the limit here is above it in Envoy, and one just under it may still be over there.
+	// This is Go's count, not C++ RE2's, and they differ both ways: RE2 compiles over UTF-8 bytes,
+	// so '.' or '[^/]' is a tree of byte ranges ('[^/]{1,20}': 41 here, 183 in RE2), while a literal
+	// after '^' is matched outside RE2's program ('^/' + 150 letters: over 150 here, 4 in RE2). A
+	// regex flagged here may pass Envoy and one that passes here may not; the translator's exact
+	// count is libs/mesh-catalog/src/re2-program-size.ts.
 	if size := len(prog.Inst); size > maxRegexProgramSize {
-		c.here(field, RuleRegex, fmt.Sprintf("regex %q: RE2 program size of about %d or more (Go's RE2 count) > max program size of %d set for the error level threshold (runtime re2.max_program_size.error_level); Envoy rejects the resource", re, size, maxRegexProgramSize))
+		c.here(field, RuleRegex, fmt.Sprintf("regex %q: RE2 program size of %d by Go's count (Envoy's C++ RE2 count differs) > max program size of %d set for the error level threshold (runtime re2.max_program_size.error_level); Envoy rejects the resource if its own count is over too", re, size, maxRegexProgramSize))
 	}
 }
 
