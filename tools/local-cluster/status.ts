@@ -34,8 +34,9 @@ export interface Status {
   readonly converged: boolean;
 }
 
-// The service certificate (SDS) differs per replica by design; everything else must be equal for one identity.
-const CONFIG_TYPES = [TYPE_URLS.clusters, TYPE_URLS.endpoints, TYPE_URLS.listeners, TYPE_URLS.routes];
+// Every type must be equal for one identity, SDS included: each replica serves its own certificate, but
+// its version names the certificate generation, which every replica shares (docs/controller.md).
+const CONFIG_TYPES = [TYPE_URLS.clusters, TYPE_URLS.endpoints, TYPE_URLS.listeners, TYPE_URLS.routes, TYPE_URLS.secrets];
 const WILDCARD_TYPES = [TYPE_URLS.clusters, TYPE_URLS.listeners];
 
 /**
@@ -48,7 +49,7 @@ export function acked(p: ProxyStatus): boolean {
   return Object.values(p.types).every((t) => (t.subscribed.length === 0 || t.version !== '') && (t.responseAt === undefined || (t.ackedAt !== undefined && t.ackedAt >= t.responseAt)));
 }
 
-/** A short hash of the ACKed CDS, EDS, LDS and RDS versions: equal on two proxies = same config. */
+/** A short hash of the ACKed CDS, EDS, LDS, RDS and SDS versions: equal on two proxies = same config. */
 export function configHash(p: ProxyStatus): string {
   const versions = CONFIG_TYPES.map((url) => p.types[url]?.version ?? '').join('\n');
   return createHash('sha256').update(versions).digest('hex').slice(0, 7);

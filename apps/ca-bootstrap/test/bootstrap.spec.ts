@@ -392,7 +392,7 @@ describe('ca-bootstrap against a real API server', () => {
 
     it('rotation: with a short validity a cached certificate is renewed before expiry; the listener is told which identity', async () => {
       const { caCrt, authority } = await trust();
-      const cache = new CertificateCache({ authority, validityMs: 8000, clock: systemClock, random: Math.random });
+      const cache = new CertificateCache({ authority, validityMs: 8000, clock: systemClock });
       try {
         const events: RotationEvent[] = [];
         const rotated = new Promise<RotationEvent>((resolve) => cache.onRotate((e) => (events.push(e), e.identity === 'service:shop/bookbuyer' && resolve(e))));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { IssuedCertificate } from '@osm/certificates';
+import type { CachedCertificate } from '@osm/certificates';
 import type { CatalogBatch } from '@osm/mesh-catalog';
 import { meshModel, type MeshModel, type Proxy } from '@osm/mesh-model';
 import { createLogger } from '@osm/observability';
@@ -45,7 +45,7 @@ function harness(connected: string[]) {
       get: (subject) => {
         const id = subject.kind === 'service' ? `${subject.namespace}/${subject.serviceAccount}` : '?';
         issued.push(id);
-        return Promise.resolve({ certificatePem: `cert ${id} ${++serial}`, privateKeyPem: 'key' } as IssuedCertificate);
+        return Promise.resolve({ certificatePem: `cert ${id} ${++serial}`, privateKeyPem: 'key' } as CachedCertificate);
       },
       delete: (subject) => void deleted.push(subject.kind === 'service' ? `${subject.namespace}/${subject.serviceAccount}` : '?'),
     },

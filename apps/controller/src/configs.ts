@@ -3,7 +3,7 @@
 // then handed to the ADS service, which pushes only what changed. Builds share one long-lived
 // ResourceCache, so a resource equal for many proxies is encoded once.
 import type { Clock } from '@osm/clock';
-import type { CertificateCache, IssuedCertificate } from '@osm/certificates';
+import type { CachedCertificate, CertificateCache } from '@osm/certificates';
 import type { CatalogBatch } from '@osm/mesh-catalog';
 import { keyOf, type MeshModel, type Proxy, type ServiceIdentity } from '@osm/mesh-model';
 import type { Logger } from '@osm/observability';
@@ -119,7 +119,7 @@ export class ProxyConfigs {
       const before = this.#model as MeshModel;
       const proxies = uuids.flatMap((uuid) => before.proxies.get(uuid) ?? []);
       const identities = new Map(proxies.map((p) => [keyOf(p.identity), p.identity]));
-      const certificates = new Map<string, IssuedCertificate>();
+      const certificates = new Map<string, CachedCertificate>();
       const failed = new Set<string>();
       await Promise.all(
         [...identities].map(async ([key, identity]) => {
@@ -162,15 +162,16 @@ export class ProxyConfigs {
     this.#firstBuilt = true;
   }
 
-  #build(model: MeshModel, proxy: Proxy, certificate: IssuedCertificate): Snapshot {
+  #build(model: MeshModel, proxy: Proxy, certificate: CachedCertificate): Snapshot {
     return buildSnapshot(model, proxy, {
-      certificate: { certificateChain: certificate.certificatePem, privateKey: certificate.privateKeyPem },
+      // Versioned by its generation: equal on every replica and after a restart (see @osm/certificates).
+      certificate: { certificateChain: certificate.certificatePem, privateKey: certificate.privateKeyPem, ...(certificate.generation ? { generation: certificate.generation } : {}) },
       trustBundle: this.#options.trustBundlePem,
       cache: this.#cache,
     });
   }
 
-  #certificate(identity: ServiceIdentity): Promise<IssuedCertificate> {
+  #certificate(identity: ServiceIdentity): Promise<CachedCertificate> {
     this.#certified.set(keyOf(identity), identity);
     return this.#options.certificates.get(serviceSubject(identity));
   }

@@ -92,7 +92,6 @@ async function main(flags: Flags): Promise<void> {
     // MeshConfig certificate.serviceCertValidityDuration, read at each issuance.
     validityMs: () => Math.max(MIN_SERVICE_CERT_VALIDITY_MS, (model?.settings.serviceCertValiditySeconds ?? 86_400) * 1000),
     clock,
-    random: Math.random,
     onError: onCertificateError,
   });
 
@@ -152,7 +151,7 @@ async function main(flags: Flags): Promise<void> {
   log.info({ proxies: model?.proxies.size ?? 0, services: model?.services.size ?? 0 }, 'caches synced; first snapshots built');
 
   // The ADS listener opens only now: a proxy that connects finds its pod and its config.
-  const serverCertificates = new CertificateCache({ authority, validityMs: SERVER_CERT_VALIDITY_MS, clock, random: Math.random, onError: onCertificateError });
+  const serverCertificates = new CertificateCache({ authority, validityMs: SERVER_CERT_VALIDITY_MS, clock, onError: onCertificateError });
   const ns = flags.namespace;
   const subject = {
     kind: 'server' as const,

@@ -2,6 +2,7 @@
 // osm-controller processes on their own ports (each its own replica id), and a fleet of simulated
 // sidecars spread over them as a Kubernetes Service would spread connections. Plus the questions every
 // scenario asks of the fleet: does each proxy hold a full ACKed config, and is it the current one.
+import { generationAt, identityKey } from '@osm/certificates';
 import { ControllerProcess, createBookstore, KubeRest, startFleet, startKubeApiServer, type Bookstore, type Fleet, type KubeApiServer, type MeshPod, type ProxyStatus } from '@osm/testing';
 import { TYPE_URLS } from '@osm/xds-snapshot';
 
@@ -27,6 +28,8 @@ export class HaMesh {
   readonly mesh: Bookstore;
   readonly replicas = new Map<string, ControllerProcess>();
   readonly #args: readonly string[];
+  /** Replica ids by ADS address, the latest replica on an address last. */
+  readonly #byAddress = new Map<string, string>();
   #fleet: Fleet | undefined;
   #generation = 0;
 
@@ -47,7 +50,18 @@ export class HaMesh {
     const id = `osm-controller-${this.#generation++}`;
     const controller = new ControllerProcess(this.api.kubeconfigPath, ['--replica-id', id, ...this.#args]);
     this.replicas.set(id, controller);
-    return { id, controller, address: await controller.adsAddress() };
+    const address = await controller.adsAddress();
+    this.#byAddress.set(address, id);
+    return { id, controller, address };
+  }
+
+  /**
+   * The replica a proxy is (or was last) connected to, by the address it dialled. Not its `replica`
+   * (the control_plane.identifier of its last response): a proxy that moves to another replica with
+   * current config is sent nothing, so it keeps the identifier of the replica it left.
+   */
+  servedBy(s: ProxyStatus): string {
+    return this.#byAddress.get(s.server) ?? `unknown replica at ${s.server}`;
   }
 
   /** The ADS addresses of the replicas still running, in start order. */
@@ -118,7 +132,7 @@ export function hasFullConfig(s: ProxyStatus): boolean {
   return types.every((t) => t.version !== '' && t.ackedAt !== undefined && t.subscribed.every((n) => t.names.includes(n)));
 }
 
-/** The ACKed version of each type URL of a proxy, without the secrets (service certificates differ per replica). */
+/** The ACKed version of each type URL of a proxy, without the secrets (whose versions are equal on every replica too: ha.config.spec.ts). */
 export function versionsWithoutSecrets(s: ProxyStatus): Record<string, string> {
   return Object.fromEntries(
     Object.entries(s.types)
@@ -126,6 +140,22 @@ export function versionsWithoutSecrets(s: ProxyStatus): Record<string, string> {
       .map(([url, t]): [string, string] => [url, t.version])
       .sort(([a], [b]) => (a < b ? -1 : 1)),
   );
+}
+
+/** The bookstore MeshConfig's certificate.serviceCertValidityDuration. */
+const VALIDITY_MS = 24 * 3_600_000;
+
+/**
+ * The proxies whose identity entered a new certificate generation between two instants: every replica
+ * renews their certificate then, so their SDS version moves, everywhere at once (with a 24 h validity
+ * each identity does so twice a day, at its own offset: rarely inside a test, but it can be).
+ */
+export function rotatedBetween(pods: readonly MeshPod[], from: number, to: number): Set<string> {
+  const rotated = pods.filter((p) => {
+    const identity = identityKey({ kind: 'service', serviceAccount: p.serviceAccount, namespace: p.namespace });
+    return generationAt(identity, VALIDITY_MS, from) !== generationAt(identity, VALIDITY_MS, to);
+  });
+  return new Set(rotated.map((p) => p.uuid));
 }
 
 /** A replica's view of what a proxy should hold: the version of each type in its config dump. */

@@ -32,12 +32,12 @@ describe('HA: replicas lost, restarted, all gone', () => {
     while (live().length < 3) await (await ha.startReplica()).controller.ready();
     const ids = live().map(([id]) => id);
     assert.equal(ids.length, 3);
-    const spread = ha.fleet.statuses().every((s) => s.connected && ids.includes(s.replica) && hasFullConfig(s)) && new Set(ha.fleet.statuses().map((s) => s.replica)).size === 3;
+    const spread = ha.fleet.statuses().every((s) => s.connected && ids.includes(ha.servedBy(s)) && hasFullConfig(s)) && new Set(ha.fleet.statuses().map((s) => ha.servedBy(s))).size === 3;
     if (!spread) {
       await ha.fleet.stop(2000);
       await ha.startFleet(await ha.addresses());
     }
-    await ha.fleet.waitFor('every proxy on one of three replicas with a full config', (ss) => ss.every((s) => s.connected && ids.includes(s.replica) && hasFullConfig(s)), 60_000);
+    await ha.fleet.waitFor('every proxy on one of three replicas with a full config', (ss) => ss.every((s) => s.connected && ids.includes(ha.servedBy(s)) && hasFullConfig(s)), 60_000);
     const [, first] = live()[0] ?? [];
     assert.ok(first);
     await eventually('every proxy holds what the replicas serve now', async () => convergedOn(first, ha.fleet.statuses()), 60_000);
@@ -48,7 +48,7 @@ describe('HA: replicas lost, restarted, all gone', () => {
     await threeReplicas();
     const before = ha.fleet.statuses();
     for (const s of thieves(before)) assert.equal(s.types[TYPE_URLS.clusters]?.version, EMPTY, 'bookthief may call nothing yet');
-    const counts = Map.groupBy(before, (s) => s.replica);
+    const counts = Map.groupBy(before, (s) => ha.servedBy(s));
     const [victimId] = [...counts].sort((a, b) => b[1].length - a[1].length)[0] ?? [];
     assert.ok(victimId);
     const victim = ha.replicas.get(victimId) as ControllerProcess;
@@ -65,13 +65,13 @@ describe('HA: replicas lost, restarted, all gone', () => {
     const [survivorId, survivor] = live()[0] ?? [];
     assert.ok(survivorId && survivor);
 
-    const statuses = await ha.fleet.waitFor('every proxy on a survivor with the new bookthief config', (ss) => ss.every((s) => s.connected && s.replica !== victimId && hasFullConfig(s)) && thieves(ss).every((s) => s.types[TYPE_URLS.clusters]?.version !== EMPTY), 90_000);
+    const statuses = await ha.fleet.waitFor('every proxy on a survivor with the new bookthief config', (ss) => ss.every((s) => s.connected && ha.servedBy(s) !== victimId && hasFullConfig(s)) && thieves(ss).every((s) => s.types[TYPE_URLS.clusters]?.version !== EMPTY), 90_000);
     await eventually('every proxy holds what the survivors serve now', async () => convergedOn(survivor, ha.fleet.statuses()), 60_000);
     assert.deepEqual(stopSampling(), [], 'no proxy was ever without a full config');
     for (const uuid of moved) {
       const s = statuses.find((x) => x.uuid === uuid) as ProxyStatus;
       assert.ok(s.connects >= 2, `${uuid} reconnected`);
-      assert.notEqual(s.replica, victimId);
+      assert.notEqual(ha.servedBy(s), victimId);
     }
     for (const s of thieves(statuses)) assert.ok((s.types[TYPE_URLS.routes]?.names.length ?? 0) > 0, 'bookthief got routes to bookstore');
     assert.equal(new Set(Map.groupBy(statuses.filter((s) => ha.pod(s.uuid).app === 'bookthief'), (s) => JSON.stringify(versionsWithoutSecrets(s))).keys()).size, 1, 'every bookthief proxy holds the same config');
@@ -92,11 +92,11 @@ describe('HA: replicas lost, restarted, all gone', () => {
       const leaving = await controller.adsAddress();
       ha.fleet.setServers((await ha.addresses()).filter((a) => a !== leaving));
       assert.equal(await controller.stop('SIGTERM'), 0, `${id} drained and exited 0`);
-      await ha.fleet.waitFor(`the proxies of ${id} to reconnect`, (ss) => ss.every((s) => s.connected && s.replica !== id && hasFullConfig(s)), 60_000);
+      await ha.fleet.waitFor(`the proxies of ${id} to reconnect`, (ss) => ss.every((s) => s.connected && ha.servedBy(s) !== id && hasFullConfig(s)), 60_000);
     }
     assert.deepEqual(stopSampling(), [], 'no proxy lost a type or saw a version change');
     const statuses = ha.fleet.statuses();
-    for (const s of statuses) assert.ok(replacements.includes(s.replica), `${s.uuid} is served by a new replica (${s.replica})`);
+    for (const s of statuses) assert.ok(replacements.includes(ha.servedBy(s)), `${s.uuid} is served by a new replica (${ha.servedBy(s)})`);
     const [, fresh] = live()[0] ?? [];
     assert.ok(fresh);
     assert.ok(await convergedOn(fresh, statuses));
@@ -117,7 +117,7 @@ describe('HA: replicas lost, restarted, all gone', () => {
 
     const back = await ha.startReplica();
     ha.fleet.setServers([back.address]);
-    const statuses = await ha.fleet.waitFor('every proxy on the new replica', (ss) => ss.every((s) => s.connected && s.replica === back.id && hasFullConfig(s)), 90_000);
+    const statuses = await ha.fleet.waitFor('every proxy on the new replica', (ss) => ss.every((s) => s.connected && ha.servedBy(s) === back.id && hasFullConfig(s)), 90_000);
     assert.deepEqual(stopSampling(), [], 'no proxy lost its config while headless or on reconnect');
     assert.ok(await convergedOn(back.controller, statuses));
   });

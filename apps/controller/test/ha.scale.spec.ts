@@ -78,7 +78,7 @@ describe('HA: scale-out with a maximum connection age', () => {
     await ha.fleet.sync();
     for (const s of ha.fleet.statuses()) {
       assert.equal(s.connects, 1, `${s.uuid} kept its first connection`);
-      assert.notEqual(s.replica, fourth);
+      assert.notEqual(ha.servedBy(s), fourth);
     }
     const onFourth = await fourthController.json<{ proxies: unknown[] }>('/debug/proxies');
     assert.equal(onFourth.proxies.length, 0, 'joining moves no established connection');
@@ -86,7 +86,7 @@ describe('HA: scale-out with a maximum connection age', () => {
     // Every first connection ended (its deadline passed), and the fourth replica took some of them (a
     // proxy picks a replica at random on each reconnect: the wait leaves room for a second round).
     const waitMs = 2 * (MAX_AGE_S * (1 + JITTER) + GRACE_S + RECONNECT_SLACK_S) * 1000;
-    const statuses = await ha.fleet.waitFor('every first connection recycled, the fourth replica serving', (ss) => ss.every((s) => s.connected && s.connects >= 2 && hasFullConfig(s)) && ss.some((s) => s.replica === fourth), waitMs);
+    const statuses = await ha.fleet.waitFor('every first connection recycled, the fourth replica serving', (ss) => ss.every((s) => s.connected && s.connects >= 2 && hasFullConfig(s)) && ss.some((s) => ha.servedBy(s) === fourth), waitMs);
     assert.deepEqual(stopSampling(), [], 'no proxy lost its config or saw a version change while moving');
     assert.ok(await convergedOn(fourthController, statuses), 'every proxy holds what the fourth replica serves');
 

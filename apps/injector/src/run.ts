@@ -100,7 +100,6 @@ async function main(flags: Flags): Promise<void> {
     // The webhook's certificate lives as long as the mesh's service certificates (OSM's choice).
     validityMs: () => resolveServiceCertValidity((meshConfigSpec()?.['certificate'] as Record<string, unknown> | undefined)?.['serviceCertValidityDuration']).validityMs,
     clock: systemClock,
-    random: Math.random,
     onError: (identity, err) => logger.error({ identity, err }, 'renewing the serving certificate failed; retrying'),
   }));
   const subject = servingSubject(flags);

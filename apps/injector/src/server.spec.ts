@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { Agent, request } from 'node:https';
 import { after, before, describe, it } from 'node:test';
 import type { TLSSocket } from 'node:tls';
-import { CertificateCache, generateRootCA, LocalCertificateAuthority, loadSigningCA, type RotationEvent } from '@osm/certificates';
+import { CertificateCache, generateRootCA, generationAt, generationStart, identityKey, LocalCertificateAuthority, loadSigningCA, type RotationEvent } from '@osm/certificates';
 import { systemClock } from '@osm/clock';
 import { createLogger } from '@osm/observability';
 import { FakeClock } from '@osm/testing';
@@ -86,16 +86,19 @@ describe('webhook server', () => {
 
 describe('webhook server with its certificate from the cache (as run.ts wires it)', () => {
   it("hands the cache's renewal to the server: new connections get it, an open connection goes on", async () => {
-    // Time starts 50 minutes back so that after moving 45 minutes on, both certificates are valid for
-    // the real clock that TLS checks them against.
-    const clock = new FakeClock(Date.now() - 50 * 60_000);
+    // One hour of validity: the certificate is renewed when its identity's next generation begins (every
+    // 30 minutes, at an offset of its own). Time starts 35 minutes back, so that boundary is behind the
+    // real clock that TLS checks certificates against, and the first certificate is still valid for it.
+    const validityMs = 3_600_000;
+    const clock = new FakeClock(Date.now() - 35 * 60_000);
     const pem = await generateRootCA({ clock });
     const signing = loadSigningCA(pem.certificatePem, pem.privateKeyPem, clock.now());
     assert.ok(signing.ok);
     const authority = new LocalCertificateAuthority({ ca: signing.value, trustDomain: 'cluster.local', clock });
-    // One hour of validity, no jitter: renewed 40 minutes after issue (a third of the lifetime before the end).
-    const certificates = new CertificateCache({ authority, validityMs: 3_600_000, clock, random: () => 0 });
+    const certificates = new CertificateCache({ authority, validityMs, clock });
     const subject = { kind: 'server', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] } as const;
+    const key = identityKey(subject);
+    const boundary = generationStart(key, validityMs, generationAt(key, validityMs, clock.now()) + 1);
     const { server: renewing, certificate: first } = await startRenewingWebhookServer({ host: '127.0.0.1', port: 0, path: '/mutate-pod-creation', maxBodyBytes: 1024, handle: echo, logger }, certificates, subject);
     try {
       const kept = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -103,9 +106,9 @@ describe('webhook server with its certificate from the cache (as run.ts wires it
       assert.equal(opened.serial, first.serial.toLowerCase());
 
       const rotated = new Promise<RotationEvent>((resolve) => certificates.onRotate(resolve));
-      await clock.advance(30 * 60_000);
+      await clock.advance(boundary - 1 - clock.now());
       assert.equal((await post(new Agent({ keepAlive: false }), '{}', renewing.port, pem.certificatePem)).serial, opened.serial, 'not due yet: still the first certificate');
-      await clock.advance(15 * 60_000);
+      await clock.advance(60_000);
       const renewed = (await rotated).current;
       assert.notEqual(renewed.serial, first.serial);
 

@@ -1,41 +1,61 @@
-// A certificate per identity: issued once (single-flight), renewed before expiry with jitter, and a
-// subscription that says which identity rotated (the controller pushes SDS on it).
+// A certificate per identity: issued once (single-flight), renewed when the identity's next generation
+// begins (generation.ts: the same instant on every replica), and a subscription that says which
+// identity rotated (the controller pushes SDS on it).
 import type { Clock, TimerHandle } from '@osm/clock';
 import type { CertificateAuthority, IssuedCertificate } from './authority.ts';
+import { generationAt, generationStart, rotationPeriodMs } from './generation.ts';
 import { identityKey, type CertificateSubject } from './identity.ts';
 import type { KeyAlgorithm } from './x509.ts';
 
-export const MIN_RENEW_BEFORE_MS = 5 * 60 * 1000;
-/** Jitter adds up to this fraction of the renewal window, so replicas and identities do not renew in step. */
-export const RENEW_JITTER_FRACTION = 0.2;
-
 /**
- * When to renew: once the remaining lifetime drops below max(lifetime/3, 5 min) plus jitter
- * (`jitter` in [0, 1)). The window is capped at half the lifetime for certificates cut short by the root's expiry.
- * The lifetime counts from when the certificate was issued (`issuedAt`), not from its notBefore: that is
- * set back for clock skew between nodes (CLOCK_SKEW_MS), which must not eat into a short lifetime.
+ * Which generation a certificate belongs to: equal for every certificate of one identity issued in the
+ * same generation, with the same validity, from the same root, on any replica. Such certificates are
+ * interchangeable, so a proxy's SDS version names the generation rather than the bytes.
  */
-export function renewalTime(certificate: Pick<IssuedCertificate, 'notBefore' | 'notAfter'>, jitter: number, issuedAt = certificate.notBefore): number {
-  const lifetime = certificate.notAfter - Math.max(certificate.notBefore, issuedAt);
-  const window = Math.min(Math.max(lifetime / 3, MIN_RENEW_BEFORE_MS), lifetime / 2);
-  return Math.floor(certificate.notAfter - window - jitter * window * RENEW_JITTER_FRACTION);
+export interface CertificateGeneration {
+  readonly index: number;
+  readonly validityMs: number;
+  readonly rootFingerprint: string;
+}
+
+export interface CachedCertificate extends IssuedCertificate {
+  /**
+   * Undefined for a certificate cut short (by the root's expiry, or by an issuer that shortens the
+   * duration) so that it would not last half a period into the next generation: it is renewed at half
+   * its lifetime instead, and must be versioned by its bytes.
+   */
+  readonly generation: CertificateGeneration | undefined;
 }
 
 export interface RotationEvent {
   /** identityKey(subject) */
   readonly identity: string;
   readonly subject: CertificateSubject;
-  readonly previous: IssuedCertificate;
-  readonly current: IssuedCertificate;
+  readonly previous: CachedCertificate;
+  readonly current: CachedCertificate;
+}
+
+/**
+ * A certificate requested at `requestedAt` with `validityMs`: its generation and when to renew it. The
+ * generation counts from the request, not from the notBefore (set back for clock skew between nodes)
+ * nor from when a remote issuer answered: a request made in generation g gets a certificate that lasts
+ * at least until g+1 begins plus the whole period, whatever the issuer's latency.
+ */
+function placeInSchedule(identity: string, issued: Pick<IssuedCertificate, 'notAfter' | 'rootFingerprint'>, validityMs: number, requestedAt: number): { generation: CertificateGeneration | undefined; renewAt: number } {
+  const index = generationAt(identity, validityMs, requestedAt);
+  const next = generationStart(identity, validityMs, index + 1);
+  if (issued.notAfter >= next + rotationPeriodMs(validityMs) / 2) return { generation: { index, validityMs, rootFingerprint: issued.rootFingerprint }, renewAt: next };
+  return { generation: undefined, renewAt: Math.min(next, Math.floor(requestedAt + (issued.notAfter - requestedAt) / 2)) };
 }
 
 export interface CertificateCacheOptions {
   readonly authority: Pick<CertificateAuthority, 'issue'>;
-  /** Read at each issuance, so a MeshConfig change applies from the next certificate on. */
+  /**
+   * Read at each issuance and at each get(): when it differs from the validity of the cached
+   * certificate (a MeshConfig change), get() renews, so every replica moves to the new schedule.
+   */
   readonly validityMs: number | (() => number);
   readonly clock: Clock;
-  /** Uniform in [0, 1); used for renewal jitter. */
-  readonly random: () => number;
   readonly keyAlgorithm?: KeyAlgorithm;
   /** Delay before retrying a failed renewal. Default 5 s. */
   readonly retryMs?: number;
@@ -45,9 +65,11 @@ export interface CertificateCacheOptions {
 
 interface Entry {
   readonly subject: CertificateSubject;
-  certificate: IssuedCertificate | undefined;
+  certificate: CachedCertificate | undefined;
+  /** The validity the certificate was requested with. */
+  validityMs: number;
   renewAt: number;
-  inflight: Promise<IssuedCertificate> | undefined;
+  inflight: Promise<CachedCertificate> | undefined;
   timer: TimerHandle | undefined;
 }
 
@@ -62,14 +84,14 @@ export class CertificateCache {
   }
 
   /** The identity's current certificate, issuing it (once, however many callers wait) if missing or due. */
-  get(subject: CertificateSubject): Promise<IssuedCertificate> {
+  get(subject: CertificateSubject): Promise<CachedCertificate> {
     const key = identityKey(subject);
     let entry = this.#entries.get(key);
     if (entry?.inflight) return entry.inflight;
     const now = this.#options.clock.now();
-    if (entry?.certificate && now < entry.renewAt) return Promise.resolve(entry.certificate);
+    if (entry?.certificate && now < entry.renewAt && entry.validityMs === this.#validityMs()) return Promise.resolve(entry.certificate);
     if (!entry) {
-      entry = { subject, certificate: undefined, renewAt: 0, inflight: undefined, timer: undefined };
+      entry = { subject, certificate: undefined, validityMs: 0, renewAt: 0, inflight: undefined, timer: undefined };
       this.#entries.set(key, entry);
     }
     const current = entry.certificate;
@@ -78,7 +100,7 @@ export class CertificateCache {
       const renewing = entry;
       return this.#issue(key, renewing).catch((error: unknown) => {
         this.#options.onError?.(key, error);
-        if (!this.#closed && this.#entries.get(key) === renewing && !renewing.timer) this.#schedule(key, renewing, this.#options.retryMs ?? 5000);
+        if (!this.#closed && this.#entries.get(key) === renewing && !renewing.timer) this.#schedule(key, renewing, now + (this.#options.retryMs ?? 5000));
         return current;
       });
     }
@@ -86,7 +108,7 @@ export class CertificateCache {
   }
 
   /** The cached certificate without issuing. */
-  peek(subject: CertificateSubject): IssuedCertificate | undefined {
+  peek(subject: CertificateSubject): CachedCertificate | undefined {
     return this.#entries.get(identityKey(subject))?.certificate;
   }
 
@@ -115,21 +137,26 @@ export class CertificateCache {
     this.#listeners.clear();
   }
 
-  #issue(key: string, entry: Entry): Promise<IssuedCertificate> {
+  #validityMs(): number {
     const validity = this.#options.validityMs;
-    const request = {
-      subject: entry.subject,
-      validityMs: typeof validity === 'function' ? validity() : validity,
-      ...(this.#options.keyAlgorithm ? { keyAlgorithm: this.#options.keyAlgorithm } : {}),
-    };
+    return typeof validity === 'function' ? validity() : validity;
+  }
+
+  #issue(key: string, entry: Entry): Promise<CachedCertificate> {
+    const validityMs = this.#validityMs();
+    const requestedAt = this.#options.clock.now();
+    const request = { subject: entry.subject, validityMs, ...(this.#options.keyAlgorithm ? { keyAlgorithm: this.#options.keyAlgorithm } : {}) };
     const inflight = this.#options.authority.issue(request).then(
-      (certificate) => {
+      (issued) => {
         entry.inflight = undefined;
+        const { generation, renewAt } = placeInSchedule(key, issued, validityMs, requestedAt);
+        const certificate: CachedCertificate = { ...issued, generation };
         if (this.#closed || this.#entries.get(key) !== entry) return certificate; // deleted meanwhile
         const previous = entry.certificate;
         entry.certificate = certificate;
-        entry.renewAt = renewalTime(certificate, this.#options.random(), this.#options.clock.now());
-        this.#schedule(key, entry, entry.renewAt - this.#options.clock.now());
+        entry.validityMs = validityMs;
+        entry.renewAt = renewAt;
+        this.#schedule(key, entry, renewAt);
         if (previous) this.#notify({ identity: key, subject: entry.subject, previous, current: certificate });
         return certificate;
       },
@@ -142,16 +169,21 @@ export class CertificateCache {
     return inflight;
   }
 
-  #schedule(key: string, entry: Entry, delayMs: number): void {
+  /** Renews the entry at `atMs` (epoch milliseconds); a failed renewal is retried after retryMs. */
+  #schedule(key: string, entry: Entry, atMs: number): void {
     entry.timer?.cancel();
-    entry.timer = this.#options.clock.setTimer(() => {
+    const clock = this.#options.clock;
+    entry.timer = clock.setTimer(() => {
       entry.timer = undefined;
       if (this.#closed || this.#entries.get(key) !== entry || entry.inflight) return;
+      // A timer may fire a little before the wall clock reaches its time: renewing then would issue the
+      // old generation again.
+      if (clock.now() < atMs) return this.#schedule(key, entry, atMs);
       this.#issue(key, entry).catch((error: unknown) => {
         this.#options.onError?.(key, error);
-        if (!this.#closed && this.#entries.get(key) === entry) this.#schedule(key, entry, this.#options.retryMs ?? 5000);
+        if (!this.#closed && this.#entries.get(key) === entry) this.#schedule(key, entry, clock.now() + (this.#options.retryMs ?? 5000));
       });
-    }, Math.max(0, delayMs));
+    }, Math.max(0, atMs - clock.now()));
   }
 
   #notify(event: RotationEvent): void {

@@ -1,12 +1,13 @@
 // Public entry of @osm/certificates.
 export { LocalCertificateAuthority } from './authority.ts';
 export type { CertificateAuthority, IssueRequest, IssuedCertificate, LocalAuthorityOptions } from './authority.ts';
-export { CertificateCache, MIN_RENEW_BEFORE_MS, renewalTime } from './cache.ts';
-export type { CertificateCacheOptions, RotationEvent } from './cache.ts';
+export { CertificateCache } from './cache.ts';
+export type { CachedCertificate, CertificateCacheOptions, CertificateGeneration, RotationEvent } from './cache.ts';
 export { CertManagerAuthority, CertManagerProvider } from './cert-manager.ts';
 export type { CertificateRequestClient, CertificateRequestSpec, CertificateRequestState, CertManagerOptions, IssuerRef } from './cert-manager.ts';
 export { CertificateError } from './errors.ts';
 export type { CertificateErrorCode, Result } from './errors.ts';
+export { generationAt, generationStart } from './generation.ts';
 export { commonNameOf, DEFAULT_TRUST_DOMAIN, identityKey, profileOf, validateSubject } from './identity.ts';
 export type { CertificateProfile, CertificateSubject } from './identity.ts';
 export { nodeKeyGenerator, nodeRandomSource } from './keys.ts';

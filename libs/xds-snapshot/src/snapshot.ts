@@ -30,7 +30,10 @@ export const TYPE_URLS: Readonly<Record<ResourceType, string>> = {
   secrets: typeUrlOf(envoy.extensions.transport_sockets.tls.v3.Secret),
 };
 
-/** One resource, encoded once: its bytes (an Any's value), version = hash of the bytes, and the names it refers to. */
+/**
+ * One resource, encoded once: its bytes (an Any's value), version = hash of the bytes (the service
+ * certificate's: of its generation, see SnapshotInputs), and the names it refers to.
+ */
 export interface EncodedResource {
   readonly type: ResourceType;
   readonly typeUrl: string;
@@ -58,7 +61,18 @@ export interface Snapshot {
 /** PEM data the caller hands in: the proxy's service certificate and the mesh trust bundle. */
 export interface SnapshotInputs {
   /** Certificate for the proxy's identity (CN `<sa>.<ns>.<trustDomain>`): chain and private key, PEM; served as the secret `service-cert`. */
-  readonly certificate: { readonly certificateChain: string; readonly privateKey: string };
+  readonly certificate: {
+    readonly certificateChain: string;
+    readonly privateKey: string;
+    /**
+     * The certificate's generation (`@osm/certificates` CachedCertificate.generation): when set, the
+     * secret's version is a hash of the proxy's identity and this generation, not of the bytes, so that
+     * every replica's certificate of one generation has one version and a proxy that reconnects to
+     * another replica, or after a restart, is not sent a certificate it does not need. Without it, the
+     * version is the hash of the bytes.
+     */
+    readonly generation?: { readonly index: number; readonly validityMs: number; readonly rootFingerprint: string };
+  };
   /** Root certificates peers are validated against (PEM; old and new roots during rotation). */
   readonly trustBundle: string;
   /** Shared cache of encoded resources (owned by the caller, reused across proxies and builds). */
@@ -403,6 +417,16 @@ function edsResource(cache: ResourceCache, m: Memos, model: MeshModel, ref: Endp
   return r;
 }
 
+/** The `service-cert` secret: cached by its bytes; versioned by its generation when it has one. */
+function certificateResource(cache: ResourceCache, proxy: Proxy, certificate: SnapshotInputs['certificate'], certHash: string): EncodedResource {
+  const { certificateChain, privateKey, generation } = certificate;
+  const version = generation && hex(`${SERVICE_CERT}\u0000${keyOf(proxy.identity)}\u0000${generation.rootFingerprint}\u0000${generation.validityMs}\u0000${generation.index}`);
+  return cache.resolve(`secrets\ncert\n${certHash}\n${version ?? ''}`, () => {
+    const resource = encoded('secrets', V3.extensions.transport_sockets.tls.v3.Secret, SERVICE_CERT, certificateSecret(SERVICE_CERT, certificateChain, privateKey), NO_REFS);
+    return version ? { ...resource, version } : resource;
+  });
+}
+
 /** The key of a reachable-services list: its services' keys (lists are memoized by the model, so this is computed once per list). */
 function reachableKey(m: Memos, reachable: readonly MeshService[]): string {
   let key = m.reachableKeys.get(reachable);
@@ -440,10 +464,7 @@ export function buildSnapshot(model: MeshModel, proxy: Proxy, inputs: SnapshotIn
   const inKey = `${keyOf(proxy.identity)}|${bundleHash}|${proxy.prometheusScrape}|${services}`;
   const inb = m.inbound.get(inPolicy, inKey, () => inboundGroup(cache, planInbound(model, proxy), inputs.trustBundle, bundleHash));
 
-  const { certificateChain, privateKey } = inputs.certificate;
-  const cert = cache.resolve(`secrets\ncert\n${certHash}`, () =>
-    encoded('secrets', V3.extensions.transport_sockets.tls.v3.Secret, SERVICE_CERT, certificateSecret(SERVICE_CERT, certificateChain, privateKey), NO_REFS),
-  );
+  const cert = certificateResource(cache, proxy, inputs.certificate, certHash);
 
   let byIn = m.sets.get(out);
   if (!byIn) {
