@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-export const dashboardFile = fileURLToPath(new URL('./osm-control-plane.json', import.meta.url));
+const dashboardFile = fileURLToPath(new URL('./osm-control-plane.json', import.meta.url));
 
 export interface PanelQuery {
   readonly panel: string;

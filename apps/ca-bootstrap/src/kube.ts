@@ -29,6 +29,9 @@ export async function applyManifests(kubeConfig: KubeConfig, objects: readonly K
  * filled from charts/osm/values.yaml), field for field: permissive traffic policy mode on and egress on, as
  * OSM users have it. Tracing is off, so its address, port and endpoint are left out, as the chart does;
  * certificate.ingressGateway exists only with the chart's Contour add-on and is left out too.
+ * Our chart renders the same preset from its values (deploy/chart/osm/templates/preset-mesh-config.yaml),
+ * which users change with --set; apps/cli/test/cluster.spec.ts runs this app and checks that what it
+ * creates equals the chart's preset with default values, so the two cannot drift apart.
  */
 export function defaultMeshConfig(namespace: string): KubernetesObject & { spec: Record<string, unknown> } {
   return {

@@ -1,8 +1,11 @@
 // osm proxy get config_dump POD -n NS: the configuration a sidecar received, as the controller holds
 // it (/debug/config_dump on its admin port). Each controller replica is asked through the API server's
-// pod proxy and the one the proxy is connected to answers; --controller-url asks one address directly.
+// pod proxy (on each pod's admin port) and the one the proxy is connected to answers; --controller-url
+// asks one address directly.
 import { writeFileSync } from 'node:fs';
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest, type RequestOptions } from 'node:https';
+import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { proxyUuidLabel } from '@osm/mesh-model';
 import { parse, stringFlag } from './args.ts';
 import { CliError } from './errors.ts';
@@ -26,7 +29,14 @@ Example:
   osm proxy get config_dump bookbuyer-5ccf77f46d-rc5mg -n bookbuyer
 `;
 
-const ADMIN_PORT = 9091;
+/** The chart names the admin server's container port `admin`; 9091 (its default) for a pod without one. */
+const ADMIN_PORT_NAME = 'admin';
+const DEFAULT_ADMIN_PORT = 9091;
+
+function adminPort(pod: V1Pod): number {
+  const ports = (pod.spec?.containers ?? []).flatMap((c) => c.ports ?? []);
+  return ports.find((p) => p.name === ADMIN_PORT_NAME)?.containerPort ?? DEFAULT_ADMIN_PORT;
+}
 
 interface Dump {
   readonly connected?: unknown;
@@ -45,6 +55,38 @@ async function fromUrl(url: string, query: string): Promise<string> {
   return body;
 }
 
+/**
+ * GET through the API server's pod proxy, answered as the pod wrote it. (The client's
+ * connectGetNamespacedPodProxyWithPath escapes a query into the path, `config_dump%3Fpod=...`, and
+ * hands back a JSON answer parsed.)
+ */
+async function podProxyGet(kc: KubeConfig, namespace: string, podAndPort: string, pathAndQuery: string): Promise<string> {
+  const server = kc.getCurrentCluster()?.server.replace(/\/$/, '') ?? '';
+  const url = new URL(`${server}/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(podAndPort)}/proxy/${pathAndQuery}`);
+  const options: RequestOptions & { headers?: Record<string, string> } = {};
+  await kc.applyToHTTPSOptions(options as never);
+  return new Promise((resolve, reject) => {
+    const req = (url.protocol === 'http:' ? httpRequest : httpsRequest)(url, { ...options, method: 'GET', timeout: 30_000 }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (c: string) => (text += c));
+      res.on('end', () => {
+        const status = res.statusCode ?? 0;
+        if (status >= 200 && status < 300) return resolve(text);
+        let message = text.trim().split('\n')[0] ?? '';
+        try {
+          message = String((JSON.parse(text) as { message?: unknown }).message ?? message);
+        } catch {
+          // the pod's own answer, not a Status object
+        }
+        reject(new CliError(status === 404 ? 'not-found' : 'kube', `HTTP ${status}: ${message}`));
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('no answer within 30 s')));
+    req.on('error', (err) => reject(new CliError('kube', `GET ${url.pathname}: ${err.message}`, { cause: err })));
+    req.end();
+  });
+}
+
 async function fromReplicas(kc: KubeConfig, osmNamespace: string, query: string, pod: string): Promise<string> {
   const core = kc.makeApiClient(CoreV1Api);
   let replicas;
@@ -59,11 +101,11 @@ async function fromReplicas(kc: KubeConfig, osmNamespace: string, query: string,
   for (const replica of replicas) {
     const name = replica.metadata?.name ?? '';
     try {
-      const body = String(await core.connectGetNamespacedPodProxyWithPath({ name: `${name}:${ADMIN_PORT}`, namespace: osmNamespace, path: `debug/config_dump?${query}` }));
+      const body = await podProxyGet(kc, osmNamespace, `${name}:${adminPort(replica)}`, `debug/config_dump?${query}`);
       if ((JSON.parse(body) as Dump).connected === true) return body;
       answers.push(body);
     } catch (err) {
-      failures.push(`${name}: ${kubeError('', err).message.replace(/^: /, '')}`);
+      failures.push(`${name}: ${err instanceof CliError ? err.message : kubeError('', err).message.replace(/^: /, '')}`);
     }
   }
   if (answers.length === 0) throw new CliError('kube', `no osm-controller replica answered for ${pod}: ${failures.join('; ')}`);

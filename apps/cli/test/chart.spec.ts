@@ -22,6 +22,7 @@ interface PodSpec {
     ports: { name: string; containerPort: number }[];
     securityContext: { readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean };
     lifecycle?: { preStop?: { sleep?: { seconds: number } } };
+    resources?: unknown;
   }[];
 }
 interface Template {
@@ -151,6 +152,24 @@ describe('chart deploy/chart/osm', () => {
       assert.match(cli.stderr, new RegExp(`warning: PodDisruptionBudget ${name}-pdb .* node drains will block`));
     });
   }
+
+  it('each container takes its resources from osm.<component>.resource: the defaults of values.yaml, and what --set changes', async () => {
+    type Resources = { limits: Record<string, string>; requests: Record<string, string> };
+    const values = loadYaml<{ osm: Record<string, { resource: Resources }> }>(readFileSync(join(chartDir, 'values.yaml'), 'utf8'));
+    const resourcesOf = (objects: KubernetesObject[], name: string): unknown => (find(objects, 'Deployment', name).spec?.['template'] as Template).spec.containers[0]?.resources;
+    const all = [...components, { key: 'osmBootstrap', name: 'osm-bootstrap' }] as const;
+    const defaults = await render();
+    for (const { key, name } of all) assert.deepEqual(resourcesOf(defaults, name), values.osm[key]?.resource, `${name}: the defaults of osm.${key}.resource`);
+    // A different change per component, so a template that reads another component's values fails.
+    const changes: Record<string, Resources> = {
+      osmController: { limits: { cpu: '2500m', memory: '2Gi' }, requests: { cpu: '750m', memory: '1Gi' } },
+      injector: { limits: { cpu: '800m', memory: '512Mi' }, requests: { cpu: '200m', memory: '64Mi' } },
+      osmBootstrap: { limits: { cpu: '250m', memory: '96Mi' }, requests: { cpu: '50m', memory: '32Mi' } },
+    };
+    const set = Object.entries(changes).flatMap(([key, r]) => Object.entries(r).flatMap(([kind, q]) => Object.entries(q).map(([resource, v]) => `osm.${key}.resource.${kind}.${resource}=${v}`)));
+    const changed = await render(set);
+    for (const { key, name } of all) assert.deepEqual(resourcesOf(changed, name), changes[key], name);
+  });
 
   it('topology spread constraints on request, with the component selector filled in', async () => {
     const objects = await render(['osm.osmController.topologySpreadConstraints[0].maxSkew=1', 'osm.osmController.topologySpreadConstraints[0].topologyKey=topology.kubernetes.io/zone', 'osm.osmController.topologySpreadConstraints[0].whenUnsatisfiable=ScheduleAnyway']);

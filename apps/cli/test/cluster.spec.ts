@@ -2,15 +2,22 @@
 // pods never run): every HPA/PDB combination accepted by server-side dry-run, --dry-run output applied,
 // install/uninstall, namespace membership, proxy config dumps, and each component's RBAC.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { request } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { networkInterfaces, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { KubeConfig } from '@kubernetes/client-node';
+import { bootstrapSecretLabels } from '@osm/injector-core';
+import { kindPaths, namespacedKinds } from '@osm/k8s-informers';
 import { serverSideApply } from '@osm/k8s-writes';
-import { KubeRest, startKubeApiServer, type KubeApiServer } from '@osm/testing';
+import { meshConfigName, monitoredByLabel, proxyUuidLabel } from '@osm/mesh-model';
+import { ComponentProcess, eventually, freePort, KubeRest, startKubeApiServer, type AppName, type KubeApiServer } from '@osm/testing';
 import { renderChart } from '../src/helm.ts';
 import { parseManifests } from '../src/manifests.ts';
-import { osm, render, testHelm } from './cli.ts';
+import { find, osm, render, testHelm } from './cli.ts';
 
 let api: KubeApiServer;
 let rest: KubeRest;
@@ -210,6 +217,43 @@ describe('osm proxy get config_dump', () => {
     assert.deepEqual(asked, ['/debug/config_dump?pod=shop%2Fmeshed']);
   });
 
+  // The API server's pod proxy refuses loopback pod IPs ("address not allowed"), so the replicas are
+  // servers on this machine's first non-loopback IPv4 address, which the pods report as their podIP.
+  const hostAddress = Object.values(networkInterfaces())
+    .flat()
+    .find((a) => a?.family === 'IPv4' && !a.internal)?.address;
+  it('without --controller-url asks each osm-controller replica through the API server and prints the one the proxy is connected to', { skip: hostAddress ? false : 'this machine has no non-loopback IPv4 address for a pod IP' }, async () => {
+    const replicaAsked: Record<string, string[]> = { 'osm-controller-a': [], 'osm-controller-b': [] };
+    const replica = (name: string, connected: boolean) =>
+      createServer((req, res) => {
+        replicaAsked[name]?.push(req.url ?? '');
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ ...dump, replica: name, connected }));
+      });
+    const servers = [replica('osm-controller-a', false), replica('osm-controller-b', true)];
+    try {
+      await rest.create('/api/v1/namespaces', { metadata: { name: 'replicas-system' } });
+      for (const [i, server] of servers.entries()) {
+        await new Promise<void>((r) => server.listen(0, hostAddress, r));
+        const name = i === 0 ? 'osm-controller-a' : 'osm-controller-b';
+        const port = (server.address() as AddressInfo).port;
+        await rest.create('/api/v1/namespaces/replicas-system/pods', { metadata: { name, labels: { app: 'osm-controller' } }, spec: { containers: [{ name: 'osm-controller', image: 'c', ports: [{ name: 'admin', containerPort: port }] }] } });
+        await rest.call('PATCH', `/api/v1/namespaces/replicas-system/pods/${name}/status`, { status: { podIP: hostAddress, podIPs: [{ ip: hostAddress }] } }, 'application/merge-patch+json');
+      }
+      const { code, stdout, stderr } = await osm(['proxy', 'get', 'config_dump', 'meshed', '-n', 'shop', '--osm-namespace', 'replicas-system'], env());
+      assert.equal(code, 0, stderr);
+      assert.deepEqual(JSON.parse(stdout), { ...dump, replica: 'osm-controller-b', connected: true });
+      assert.deepEqual(replicaAsked, { 'osm-controller-a': ['/debug/config_dump?pod=shop%2Fmeshed'], 'osm-controller-b': ['/debug/config_dump?pod=shop%2Fmeshed'] });
+      // Without the replica the proxy is connected to: one line naming what was asked.
+      await rest.call('DELETE', '/api/v1/namespaces/replicas-system/pods/osm-controller-b?gracePeriodSeconds=0');
+      const alone = await osm(['proxy', 'get', 'config_dump', 'meshed', '-n', 'shop', '--osm-namespace', 'replicas-system'], env());
+      assert.equal(alone.code, 1);
+      assert.equal(alone.stderr, 'Error: proxy of pod shop/meshed is not connected to any of the 1 osm-controller replicas in replicas-system\n');
+    } finally {
+      for (const server of servers) server.close();
+    }
+  });
+
   const refused: [string[], RegExp][] = [
     [['proxy', 'get', 'config_dump', 'plain', '-n', 'shop'], /^Error: Pod shop\/plain is not a part of the mesh: it has no osm-proxy-uuid label\n$/],
     [['proxy', 'get', 'config_dump', 'gone', '-n', 'shop'], /^Error: Could not get pod shop\/gone: HTTP 404: pods "gone" not found\n$/],
@@ -225,14 +269,18 @@ describe('osm proxy get config_dump', () => {
   }
 });
 
-describe('RBAC of each component, impersonating its ServiceAccount', () => {
+describe('RBAC of each component', () => {
+  const ns = 'rbac-system';
   before(async () => {
-    const r = await osm(['install', '--wait=false', '--mesh-name', 'rbac', '--osm-namespace', 'rbac-system'], env());
+    const r = await osm(['install', '--wait=false', '--mesh-name', 'rbac', '--osm-namespace', ns], env());
     assert.equal(r.code, 0, r.stderr);
-    await rest.create('/api/v1/namespaces', { metadata: { name: 'app', labels: { 'openservicemesh.io/monitored-by': 'rbac' } } });
+    await rest.create('/api/v1/namespaces', { metadata: { name: 'app', labels: { [monitoredByLabel]: 'rbac' }, annotations: { 'openservicemesh.io/sidecar-injection': 'enabled' } } });
   });
 
-  /** The HTTP status of a request made as system:serviceaccount:rbac-system:<sa>. */
+  /**
+   * The HTTP status of a request made as system:serviceaccount:rbac-system:<sa>. Settled on the
+   * response headers: authorization is decided before anything else, and a watch need not run.
+   */
   async function as(sa: string, method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<number> {
     const opts: { headers?: Record<string, string> } = {};
     await api.kubeConfig.applyToHTTPSOptions(opts as never);
@@ -245,93 +293,133 @@ describe('RBAC of each component, impersonating its ServiceAccount', () => {
           method,
           headers: {
             ...(opts.headers ?? {}),
-            'Impersonate-User': `system:serviceaccount:rbac-system:${sa}`,
-            'Impersonate-Group': ['system:serviceaccounts', 'system:serviceaccounts:rbac-system', 'system:authenticated'] as unknown as string,
+            'Impersonate-User': `system:serviceaccount:${ns}:${sa}`,
+            'Impersonate-Group': ['system:serviceaccounts', `system:serviceaccounts:${ns}`, 'system:authenticated'] as unknown as string,
             ...(payload ? { 'Content-Type': contentType } : {}),
           },
         },
         (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
+          resolve(res.statusCode ?? 0);
+          req.destroy();
         },
       );
-      req.on('error', reject);
+      req.on('error', (err) => {
+        if (!req.destroyed) reject(err);
+      });
       req.end(payload);
     });
   }
   const allowed = (status: number): boolean => status !== 401 && status !== 403;
-  const secret = (namespace: string) => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'probe', namespace } });
+  const secret = (namespace: string, name = 'probe') => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace } });
   const webhook = (name: string) => ({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name } });
+  const event = { metadata: { name: 'e1', namespace: 'app' }, involvedObject: { kind: 'Pod', name: 'p', namespace: 'app' }, reason: 'R', message: 'm', type: 'Warning' };
   const crd = async (name: string): Promise<unknown> => {
-    const objects = await render([], { meshName: 'rbac', namespace: 'rbac-system' });
+    const objects = await render([], { meshName: 'rbac', namespace: ns });
     const found = objects.find((o) => o.kind === 'CustomResourceDefinition' && o.metadata?.name === name);
     return found ?? { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name }, spec: { group: 'example.com', names: { plural: 'foos', kind: 'Foo' }, scope: 'Namespaced', versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object' } } }] } };
   };
   type Check = [string, string, string, unknown?, string?];
-  const dry = (path: string) => `${path}${path.includes('?') ? '&' : '?'}dryRun=All`;
+  const query = (path: string, q: string) => `${path}${path.includes('?') ? '&' : '?'}${q}`;
+  const dry = (path: string) => query(path, 'dryRun=All');
   const ssa = (path: string) => dry(`${path}?fieldManager=rbac-test&force=true`);
+  const APPLY = 'application/apply-patch+yaml';
+  const MERGE = 'application/merge-patch+json';
+  // An informer's requests: a list, then a watch from its resourceVersion.
+  const listAndWatch = (what: string, path: string): Check[] => [
+    [`list ${what}`, 'GET', query(path, 'limit=1')],
+    [`watch ${what}`, 'GET', query(path, 'watch=true')],
+  ];
+  // A namespace that joins the mesh is listed on its own by each namespaced informer (Informer.resync).
+  const inNamespace = (path: string, namespace: string) => path.replace(/\/([^/]+)$/, `/namespaces/${namespace}/$1`);
+  const meshConfigs = query(kindPaths.meshConfigs(ns), `fieldSelector=metadata.name%3D${meshConfigName}`);
+  const rootSecret = `/api/v1/namespaces/${ns}/secrets/osm-ca-bundle`;
+  const ownWebhook = '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/osm-webhook-rbac';
 
+  // What each app does, from the code that does it: the controller's informers are @osm/k8s-informers'
+  // kindPaths (every watched kind), the injector's are namespaces and the MeshConfig (apps/injector/src/kube.ts)
+  // plus its sweep (apps/injector/src/sweep.ts), ca-bootstrap's are in apps/ca-bootstrap/src/bootstrap.ts.
   const cases: Record<string, { allow: Check[]; refuse: Check[] }> = {
     'osm-controller': {
       allow: [
-        ['list pods everywhere', 'GET', '/api/v1/pods'],
-        ['watch endpointslices', 'GET', '/apis/discovery.k8s.io/v1/endpointslices?watch=true&timeoutSeconds=1'],
-        ['list services, serviceaccounts, namespaces', 'GET', '/api/v1/services'],
-        ['list traffictargets', 'GET', '/apis/access.smi-spec.io/v1alpha3/traffictargets'],
-        ['list trafficsplits', 'GET', '/apis/split.smi-spec.io/v1alpha2/trafficsplits'],
-        ['read the MeshConfig', 'GET', '/apis/config.openservicemesh.io/v1alpha2/namespaces/rbac-system/meshconfigs/osm-mesh-config'],
-        ['read the root CA Secret', 'GET', '/api/v1/namespaces/rbac-system/secrets/osm-ca-bundle'],
-        ['create the root CA Secret', 'POST', dry('/api/v1/namespaces/rbac-system/secrets'), secret('rbac-system')],
-        ['record an Event in a meshed namespace', 'POST', dry('/api/v1/namespaces/app/events'), { metadata: { name: 'e1', namespace: 'app' }, involvedObject: { kind: 'Pod', name: 'p', namespace: 'app' }, reason: 'R', message: 'm', type: 'Warning' }],
+        ...Object.entries(kindPaths).flatMap(([kind, path]) => (typeof path === 'string' ? listAndWatch(`${kind} cluster-wide`, path) : [])),
+        ...namespacedKinds.map((kind): Check => [`list ${kind} in a namespace that joins the mesh`, 'GET', inNamespace(kindPaths[kind], 'app')]),
+        ...listAndWatch('the MeshConfig', meshConfigs),
+        ['read the root CA Secret', 'GET', rootSecret],
+        ['create the root CA Secret', 'POST', dry(`/api/v1/namespaces/${ns}/secrets`), secret(ns)],
+        ['record an Event in a meshed namespace', 'POST', dry('/api/v1/namespaces/app/events'), event],
+        ['aggregate into an Event (patch its count)', 'PATCH', dry('/api/v1/namespaces/app/events/e1'), { count: 2 }, MERGE],
       ],
       refuse: [
         ['list Secrets cluster-wide', 'GET', '/api/v1/secrets'],
-        ['list Secrets in its namespace', 'GET', '/api/v1/namespaces/rbac-system/secrets'],
-        ['read another Secret in its namespace', 'GET', '/api/v1/namespaces/rbac-system/secrets/other'],
+        ['list Secrets in its namespace', 'GET', `/api/v1/namespaces/${ns}/secrets`],
+        ['read another Secret in its namespace', 'GET', `/api/v1/namespaces/${ns}/secrets/other`],
+        ['read a Secret in a meshed namespace', 'GET', '/api/v1/namespaces/app/secrets/envoy-bootstrap-config-x'],
         ['create a Secret in a meshed namespace', 'POST', dry('/api/v1/namespaces/app/secrets'), secret('app')],
-        ['write the webhook configuration', 'PATCH', ssa('/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/osm-webhook-rbac'), webhook('osm-webhook-rbac'), 'application/apply-patch+yaml'],
-        ['change the MeshConfig', 'PATCH', '/apis/config.openservicemesh.io/v1alpha2/namespaces/rbac-system/meshconfigs/osm-mesh-config', {}, 'application/merge-patch+json'],
+        ['write the webhook configuration', 'PATCH', ssa(ownWebhook), webhook('osm-webhook-rbac'), APPLY],
+        ['change the MeshConfig', 'PATCH', `/apis/config.openservicemesh.io/v1alpha2/namespaces/${ns}/meshconfigs/osm-mesh-config`, {}, MERGE],
+        ['list MeshConfigs of another namespace', 'GET', kindPaths.meshConfigs('app')],
+        ['delete a pod', 'DELETE', dry('/api/v1/namespaces/app/pods/p')],
       ],
     },
     'osm-injector': {
       allow: [
-        ['read namespaces', 'GET', '/api/v1/namespaces/app'],
-        ['create a bootstrap Secret in a meshed namespace', 'POST', dry('/api/v1/namespaces/app/secrets'), secret('app')],
-        ['read a bootstrap Secret back by name', 'GET', '/api/v1/namespaces/app/secrets/envoy-bootstrap-config-x'],
-        ['apply its webhook configuration', 'PATCH', ssa('/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/osm-webhook-rbac'), webhook('osm-webhook-rbac'), 'application/apply-patch+yaml'],
-        ['read the MeshConfig', 'GET', '/apis/config.openservicemesh.io/v1alpha2/namespaces/rbac-system/meshconfigs/osm-mesh-config'],
-        // The sweep of bootstrap Secrets (docs/injection.md): the Secrets not yet owned by their pod, the pods of a proxy uuid.
-        ['list Secrets cluster-wide', 'GET', '/api/v1/secrets?labelSelector=osm-proxy-uuid'],
-        ['list the pods of a proxy uuid', 'GET', '/api/v1/namespaces/app/pods?labelSelector=osm-proxy-uuid%3Dx'],
+        ...listAndWatch('namespaces', kindPaths.namespaces),
+        ['list one namespace by name (one not yet in its cache)', 'GET', query(kindPaths.namespaces, 'fieldSelector=metadata.name%3Dapp')],
+        ...listAndWatch('the MeshConfig', meshConfigs),
+        ['create a bootstrap Secret in a meshed namespace', 'POST', dry('/api/v1/namespaces/app/secrets'), secret('app', 'envoy-bootstrap-config-x')],
+        // The sweep: the bootstrap Secrets not yet owned by their pod, the pods of a proxy uuid, adoption, orphans.
+        ['list bootstrap Secrets cluster-wide (by label)', 'GET', `/api/v1/secrets?labelSelector=${proxyUuidLabel}`],
+        ['list the pods of a proxy uuid', 'GET', `/api/v1/namespaces/app/pods?labelSelector=${proxyUuidLabel}%3Dx`],
+        ['make the pod the owner of a bootstrap Secret (server-side apply)', 'PATCH', ssa('/api/v1/namespaces/app/secrets/envoy-bootstrap-config-x'), secret('app', 'envoy-bootstrap-config-x'), APPLY],
         ['delete a bootstrap Secret', 'DELETE', dry('/api/v1/namespaces/app/secrets/envoy-bootstrap-config-x')],
+        ['read the root CA Secret', 'GET', rootSecret],
+        ['create the root CA Secret', 'POST', dry(`/api/v1/namespaces/${ns}/secrets`), secret(ns)],
+        ['apply its webhook configuration (a create by name the first time)', 'PATCH', ssa(ownWebhook), webhook('osm-webhook-rbac'), APPLY],
       ],
       refuse: [
-        ['watch Secrets', 'GET', '/api/v1/secrets?watch=true&timeoutSeconds=1'],
-        ['watch pods', 'GET', '/api/v1/pods?watch=true&timeoutSeconds=1'],
-        ["apply another mesh's webhook configuration", 'PATCH', ssa('/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/osm-webhook-other'), webhook('osm-webhook-other'), 'application/apply-patch+yaml'],
+        ['watch Secrets', 'GET', '/api/v1/secrets?watch=true'],
+        ['read a Secret by name (the sweep lists, nothing reads one back)', 'GET', '/api/v1/namespaces/app/secrets/envoy-bootstrap-config-x'],
+        ['read another Secret in its namespace', 'GET', `/api/v1/namespaces/${ns}/secrets/other`],
+        ['replace a Secret (update)', 'PUT', dry('/api/v1/namespaces/app/secrets/envoy-bootstrap-config-x'), secret('app', 'envoy-bootstrap-config-x')],
+        ['watch pods', 'GET', '/api/v1/pods?watch=true'],
+        ['read a pod', 'GET', '/api/v1/namespaces/app/pods/p'],
+        ["apply another mesh's webhook configuration", 'PATCH', ssa('/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/osm-webhook-other'), webhook('osm-webhook-other'), APPLY],
+        ['create a webhook configuration of any name', 'POST', dry('/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations'), webhook('osm-webhook-other')],
+        ['read its webhook configuration (it only applies it)', 'GET', ownWebhook],
+        ['delete its webhook configuration', 'DELETE', dry(ownWebhook)],
+        ['touch a validating webhook configuration of its name', 'PATCH', ssa('/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/osm-webhook-rbac'), { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', metadata: { name: 'osm-webhook-rbac' } }, APPLY],
+        ['record an Event (it records none)', 'POST', dry('/api/v1/namespaces/app/events'), event],
+        ['change the MeshConfig', 'PATCH', `/apis/config.openservicemesh.io/v1alpha2/namespaces/${ns}/meshconfigs/osm-mesh-config`, {}, MERGE],
       ],
     },
     'osm-bootstrap': {
       allow: [
-        ['read the root CA Secret', 'GET', '/api/v1/namespaces/rbac-system/secrets/osm-ca-bundle'],
-        ['create the root CA Secret', 'POST', dry('/api/v1/namespaces/rbac-system/secrets'), secret('rbac-system')],
-        ['create the MeshConfig', 'POST', dry('/apis/config.openservicemesh.io/v1alpha2/namespaces/rbac-system/meshconfigs'), { apiVersion: 'config.openservicemesh.io/v1alpha2', kind: 'MeshConfig', metadata: { name: 'osm-mesh-config-2' } }],
-        ['read the MeshConfig', 'GET', '/apis/config.openservicemesh.io/v1alpha2/namespaces/rbac-system/meshconfigs/osm-mesh-config'],
+        ['read the root CA Secret', 'GET', rootSecret],
+        ['create the root CA Secret', 'POST', dry(`/api/v1/namespaces/${ns}/secrets`), secret(ns)],
+        ['create the MeshConfig', 'POST', dry(`/apis/config.openservicemesh.io/v1alpha2/namespaces/${ns}/meshconfigs`), { apiVersion: 'config.openservicemesh.io/v1alpha2', kind: 'MeshConfig', metadata: { name: 'osm-mesh-config-2' } }],
+        ['read the MeshConfig', 'GET', `/apis/config.openservicemesh.io/v1alpha2/namespaces/${ns}/meshconfigs/osm-mesh-config`],
       ],
       refuse: [
         ['list Secrets cluster-wide', 'GET', '/api/v1/secrets'],
-        ['read another Secret', 'GET', '/api/v1/namespaces/rbac-system/secrets/other'],
+        ['read another Secret', 'GET', `/api/v1/namespaces/${ns}/secrets/other`],
         ['list pods', 'GET', '/api/v1/pods'],
+        ['create a CRD of any name', 'POST', dry('/apis/apiextensions.k8s.io/v1/customresourcedefinitions'), { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'foos.example.com' } }],
+        ['change the MeshConfig', 'PATCH', `/apis/config.openservicemesh.io/v1alpha2/namespaces/${ns}/meshconfigs/osm-mesh-config`, {}, MERGE],
       ],
     },
   };
 
   it('osm-bootstrap may apply the CRDs of the chart by name, and no other CRD', async () => {
-    const ours = await crd('meshconfigs.config.openservicemesh.io');
-    assert.ok(allowed(await as('osm-bootstrap', 'PATCH', ssa('/apis/apiextensions.k8s.io/v1/customresourcedefinitions/meshconfigs.config.openservicemesh.io'), ours, 'application/apply-patch+yaml')));
+    const objects = await render([], { meshName: 'rbac', namespace: ns });
+    const ours = objects.filter((o) => o.kind === 'CustomResourceDefinition');
+    assert.equal(ours.length, 5);
+    for (const o of ours) {
+      const status = await as('osm-bootstrap', 'PATCH', ssa(`/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${o.metadata?.name ?? ''}`), o, APPLY);
+      assert.ok(allowed(status), `${o.metadata?.name}: HTTP ${status}`);
+    }
     const other = await crd('foos.example.com');
-    assert.equal(await as('osm-bootstrap', 'PATCH', ssa('/apis/apiextensions.k8s.io/v1/customresourcedefinitions/foos.example.com'), other, 'application/apply-patch+yaml'), 403);
-    assert.equal(await as('osm-controller', 'PATCH', ssa('/apis/apiextensions.k8s.io/v1/customresourcedefinitions/meshconfigs.config.openservicemesh.io'), ours, 'application/apply-patch+yaml'), 403);
+    assert.equal(await as('osm-bootstrap', 'PATCH', ssa('/apis/apiextensions.k8s.io/v1/customresourcedefinitions/foos.example.com'), other, APPLY), 403);
+    assert.equal(await as('osm-controller', 'PATCH', ssa('/apis/apiextensions.k8s.io/v1/customresourcedefinitions/meshconfigs.config.openservicemesh.io'), await crd('meshconfigs.config.openservicemesh.io'), APPLY), 403);
   });
 
   for (const [sa, { allow, refuse }] of Object.entries(cases)) {
@@ -342,7 +430,82 @@ describe('RBAC of each component, impersonating its ServiceAccount', () => {
       });
     }
     for (const [what, method, path, body, contentType] of refuse) {
-      it(`${sa} may not ${what}`, async () => assert.equal(await as(sa, method, path, body, contentType), 403));
+      it(`${sa} may not ${what}`, async () => assert.equal(await as(sa, method, path, body, contentType), 403, `${method} ${path}`));
     }
   }
+
+  // The table above is what we think each app does; running the apps with nothing but their
+  // ServiceAccount's token shows that it is all they do: a request the RBAC refuses leaves them not ready
+  // (informers, root CA, webhook configuration) or shows as a failed admission or sweep.
+  describe('each app runs with only its ServiceAccount token', () => {
+    const running: ComponentProcess[] = [];
+    const dir = mkdtempSync(join(tmpdir(), 'osm-rbac-'));
+    after(async () => {
+      await Promise.all(running.map((p) => p.stop()));
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    /** A kubeconfig file holding a token of the ServiceAccount (TokenRequest), as a pod would have. */
+    async function kubeconfigOf(sa: string): Promise<string> {
+      const review = await rest.ok('POST', `/api/v1/namespaces/${ns}/serviceaccounts/${sa}/token`, { spec: { expirationSeconds: 3600 } });
+      const kc = new KubeConfig();
+      kc.loadFromOptions({
+        clusters: [{ name: 'test', server: api.url, caData: Buffer.from(api.caPem).toString('base64'), skipTLSVerify: false }],
+        users: [{ name: sa, token: (review['status'] as { token: string }).token }],
+        contexts: [{ name: sa, cluster: 'test', user: sa }],
+        currentContext: sa,
+      });
+      const path = join(dir, `${sa}.kubeconfig`);
+      writeFileSync(path, kc.exportConfig());
+      return path;
+    }
+    async function start(app: AppName, sa: string, args: string[]): Promise<ComponentProcess> {
+      const p = new ComponentProcess(app, { kubeconfigPath: await kubeconfigOf(sa), args: ['--osm-namespace', ns, ...args], name: `${app} as ${sa}` });
+      running.push(p);
+      await p.ready();
+      return p;
+    }
+    const forbidden = (p: ComponentProcess): string[] => p.logs.filter((l) => /forbidden|"code":403\b/i.test(JSON.stringify(l))).map((l) => JSON.stringify(l));
+
+    it("ca-bootstrap as osm-bootstrap applies the CRDs, creates the root CA, and creates the MeshConfig the chart renders with its default values", async () => {
+      // The chart's copy goes; ca-bootstrap must create its own default, which must be the chart's preset.
+      await rest.call('DELETE', `/apis/config.openservicemesh.io/v1alpha2/namespaces/${ns}/meshconfigs/${meshConfigName}`);
+      const p = await start('ca-bootstrap', 'osm-bootstrap', []);
+      assert.equal((await p.waitForLog((l) => l.msg === 'root CA ready'))['created'], true);
+      assert.ok(p.logs.some((l) => l.msg === 'default MeshConfig created'), p.tail());
+      const created = await rest.ok('GET', `/apis/config.openservicemesh.io/v1alpha2/namespaces/${ns}/meshconfigs/${meshConfigName}`);
+      const preset = find(await render([], { meshName: 'rbac', namespace: ns }), 'MeshConfig', meshConfigName);
+      assert.deepEqual(created['spec'], preset.spec, "ca-bootstrap's default MeshConfig is the chart's preset with default values");
+      assert.deepEqual(forbidden(p), []);
+      await p.stop();
+    });
+
+    it('the controller as osm-controller syncs every informer and loads the root CA', async () => {
+      const p = await start('controller', 'osm-controller', ['--mesh-name', 'rbac']);
+      assert.deepEqual(forbidden(p), []);
+      await p.stop();
+    });
+
+    it('the injector as osm-injector applies its webhook configuration, writes the bootstrap Secret of an admitted pod, and sweeps: adopts it, deletes an orphan', async () => {
+      const port = await freePort();
+      const p = await start('injector', 'osm-injector', ['--mesh-name', 'rbac', '--webhook-port', String(port), '--webhook-url', `https://127.0.0.1:${port}/mutate-pod-creation`, '--sweep-interval', '1s', '--orphan-grace', '1s', '--drain-delay', '0s']);
+      const created = await rest.call('POST', '/api/v1/namespaces/app/pods', { metadata: { name: 'web' }, spec: { containers: [{ name: 'app', image: 'app' }] } });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const uuid = (created.body as { metadata: { labels: Record<string, string> } }).metadata.labels[proxyUuidLabel] ?? '';
+      assert.ok(uuid, 'the pod was injected');
+      const orphanUuid = '00000000-0000-4000-8000-00000000dead';
+      await rest.create('/api/v1/namespaces/app/secrets', { metadata: { name: `envoy-bootstrap-config-${orphanUuid}`, labels: bootstrapSecretLabels('rbac', orphanUuid) } });
+      await eventually('the sweep made the pod own its bootstrap Secret', async () => {
+        const s = await rest.ok('GET', `/api/v1/namespaces/app/secrets/envoy-bootstrap-config-${uuid}`);
+        return ((s['metadata'] as { ownerReferences?: { name: string }[] }).ownerReferences ?? []).some((o) => o.name === 'web');
+      });
+      await eventually('the sweep deleted the orphan', async () => (await rest.call('GET', `/api/v1/namespaces/app/secrets/envoy-bootstrap-config-${orphanUuid}`)).status === 404);
+      assert.deepEqual(forbidden(p), []);
+      assert.ok(!p.logs.some((l) => String(l.msg).includes('failed; trying again')), p.tail());
+      await p.stop();
+      // Its webhook configuration (failure policy Fail) outlives it: nothing else here may create pods in app.
+      await rest.call('DELETE', ownWebhook);
+      await rest.call('DELETE', '/api/v1/namespaces/app/pods/web');
+    });
+  });
 });
