@@ -242,8 +242,13 @@ describe('osm-controller against a real API server', () => {
     const node = { id: buyer.uuid };
     s.send({ node, typeUrl: 'type.googleapis.com/envoy.service.runtime.v3.Runtime', resourceNames: ['x'] });
     s.send({ node, typeUrl: TYPE_URLS.clusters, responseNonce: '\u0000garbage', versionInfo: 'nope' });
-    const eds = held.get('endpoints') as Response;
-    s.send({ node, typeUrl: TYPE_URLS.endpoints, versionInfo: eds.versionInfo, responseNonce: eds.nonce, resourceNames: Array.from({ length: 100_000 }, (_, i) => `bogus-${i}`) });
+    // Answers the latest EDS response: a request with an older nonce is ignored as stale before its names
+    // are looked at, so a push that arrives meanwhile (an earlier test's change) would hide the check.
+    const oversized = (): void => {
+      const eds = s.responses.findLast((r) => typeOf(r) === 'endpoints') ?? (held.get('endpoints') as Response);
+      s.send({ node, typeUrl: TYPE_URLS.endpoints, versionInfo: eds.versionInfo, responseNonce: eds.nonce, resourceNames: Array.from({ length: 100_000 }, (_, i) => `bogus-${i}`) });
+    };
+    oversized();
     const idle = open(pod('bookwarehouse'));
     idle.send({ node: { id: pod('bookwarehouse').uuid }, typeUrl: TYPE_URLS.clusters });
     idle.pause();
@@ -252,8 +257,15 @@ describe('osm-controller against a real API server', () => {
     assert.equal(typeOf(pushed), 'endpoints', 'the stream keeps working');
     assert.ok(pushed.resources.length > 0, 'with its previous subscription');
     assert.equal((await controller.get('/livez')).status, 200);
-    // The log line comes over the child's stdout, which may trail the push on the stream.
-    await eventually('the oversized subscription logged', () => controller.logs.some((l) => l.msg === 'subscription has more names than allowed'), 10_000);
+    // The log line comes over the child's stdout, which may trail the push on the stream; sent again
+    // (with the latest nonce) should a push have made the first one stale.
+    const logged = (): boolean => controller.logs.some((l) => l.msg === 'subscription has more names than allowed');
+    await eventually('the oversized subscription logged', async () => {
+      if (logged()) return true;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      if (!logged()) oversized();
+      return logged();
+    }, 20_000);
   });
 });
 
