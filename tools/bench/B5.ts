@@ -81,52 +81,60 @@ function postReview(webhook: Webhook, agent: Agent, body: string): Promise<{ sec
   });
 }
 
-/** POSTs `count` reviews with `inFlight` workers over one keep-alive agent: each round trip in ms (sorted), the Secrets named by the patches, the failures. */
-async function postReviews(webhook: Webhook, agent: Agent, namespace: string, prefix: string, count: number, inFlight: number, dryRun: boolean, progress: (line: string) => void): Promise<{ latencies: number[]; secrets: string[]; failed: number }> {
+/**
+ * Runs `op(0..count-1)` with `inFlight` workers: the round trip of each success in ms (sorted), what
+ * the successes returned, and the failures (each reported, none fatal).
+ */
+async function timed<T>(count: number, inFlight: number, op: (i: number) => Promise<{ value: T } | { failed: string }>, progress: (line: string) => void): Promise<{ latencies: number[]; values: T[]; failed: number }> {
   const latencies: number[] = [];
-  const secrets: string[] = [];
-  let failed = 0;
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < count) {
-      const body = review(namespace, `${prefix}-${next++}`, dryRun);
-      const started = performance.now();
-      const outcome = await postReview(webhook, agent, body);
-      const ms = performance.now() - started;
-      if ('secret' in outcome) {
-        latencies.push(ms);
-        secrets.push(outcome.secret);
-      } else {
-        failed++;
-        progress(`review ${prefix} failed: ${outcome.failed}`);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: inFlight }, worker));
-  return { latencies: latencies.sort((a, b) => a - b), secrets, failed };
-}
-
-/** Creates `count` pods with `inFlight` workers: the latency of each successful create in ms (sorted) and the failures. */
-async function createPods(rest: KubeRest, namespace: string, prefix: string, count: number, inFlight: number, progress: (line: string) => void): Promise<{ latencies: number[]; failed: number }> {
-  const latencies: number[] = [];
+  const values: T[] = [];
   let failed = 0;
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < count) {
       const i = next++;
       const started = performance.now();
-      // A failed creation (an error answer, or the connection dropped) is counted, not fatal.
-      const r = await rest.call('POST', `/api/v1/namespaces/${namespace}/pods`, pod(`${prefix}-${i}`)).catch((err: unknown) => ({ status: 0, body: { message: (err as Error).message } }));
-      if (r.status === 201) {
-        latencies.push(performance.now() - started);
+      const outcome = await op(i);
+      const ms = performance.now() - started;
+      if ('value' in outcome) {
+        latencies.push(ms);
+        values.push(outcome.value);
       } else {
         failed++;
-        progress(`creating pod ${namespace}/${prefix}-${i} failed: HTTP ${r.status} ${JSON.stringify((r.body as { message?: string } | undefined)?.message)}`);
+        progress(outcome.failed);
       }
     }
   };
   await Promise.all(Array.from({ length: inFlight }, worker));
-  return { latencies: latencies.sort((a, b) => a - b), failed };
+  return { latencies: latencies.sort((a, b) => a - b), values, failed };
+}
+
+/** POSTs `count` reviews over one keep-alive agent: round trips, the Secrets named by the patches, failures. */
+async function postReviews(webhook: Webhook, agent: Agent, namespace: string, prefix: string, count: number, inFlight: number, dryRun: boolean, progress: (line: string) => void): Promise<{ latencies: number[]; secrets: string[]; failed: number }> {
+  const { latencies, values, failed } = await timed<string>(
+    count,
+    inFlight,
+    async (i) => {
+      const outcome = await postReview(webhook, agent, review(namespace, `${prefix}-${i}`, dryRun));
+      return 'secret' in outcome ? { value: outcome.secret } : { failed: `review ${prefix}-${i} failed: ${outcome.failed}` };
+    },
+    progress,
+  );
+  return { latencies, secrets: values, failed };
+}
+
+/** Creates `count` pods through the API server: the latency of each successful create and the failures. */
+async function createPods(rest: KubeRest, namespace: string, prefix: string, count: number, inFlight: number, progress: (line: string) => void): Promise<{ latencies: number[]; failed: number }> {
+  return timed(
+    count,
+    inFlight,
+    async (i) => {
+      // A failed creation (an error answer, or the connection dropped) is counted, not fatal.
+      const r = await rest.call('POST', `/api/v1/namespaces/${namespace}/pods`, pod(`${prefix}-${i}`)).catch((err: unknown) => ({ status: 0, body: { message: (err as Error).message } }));
+      return r.status === 201 ? { value: undefined } : { failed: `creating pod ${namespace}/${prefix}-${i} failed: HTTP ${r.status} ${JSON.stringify((r.body as { message?: string } | undefined)?.message)}` };
+    },
+    progress,
+  );
 }
 
 export const B5: Benchmark = {
